@@ -1,0 +1,307 @@
+"""Projected gradient descent (Madry et al., 2018) for l_inf and l2, and the
+exact worst case of a binary linear model.
+
+The threat model's geometry (random start, step, projection) is kept apart
+from the loop, as in MadryLab/robustness. Every eps and step size is in [0, 1]
+pixel space: the models normalize inside.
+
+Conventions the tests check:
+
+- the returned ``x_adv`` satisfies ``||x_adv - x|| <= eps`` and ``0 <= x_adv <= 1``;
+- the model is put in eval mode during the attack and its mode restored;
+  gradients are taken w.r.t. the input only (``torch.autograd.grad``), so no
+  parameter ``.grad`` is created or changed;
+- per example the best iterate is kept: a point where the attack succeeds
+  (misclassified, or classified as the target when ``targeted``) beats one
+  where it does not; among equals, the higher loss (lower, when targeted) wins;
+- restarts keep, per example, the best point of all restarts, so more
+  restarts are never weaker than one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from lib import runtime
+
+NORMS = ("inf", 2)
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def check_norm(norm) -> str | int:
+    """Return the canonical norm, ``"inf"`` or ``2``; anything else is an error."""
+    if norm in ("inf", "linf") or (isinstance(norm, float) and math.isinf(norm)):
+        return "inf"
+    if norm in (2, "2", "l2"):
+        return 2
+    raise ValueError(f'norm must be "inf" or 2, got {norm!r}')
+
+
+def check_eps(eps: float) -> float:
+    if not isinstance(eps, (int, float)) or not eps >= 0 or math.isinf(eps):
+        raise ValueError(f"eps must be a finite number >= 0 (pixel space [0, 1]), got {eps!r}")
+    return float(eps)
+
+
+def _check_attack(eps, norm, steps, step_size, restarts):
+    norm = check_norm(norm)
+    eps = check_eps(eps)
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if not isinstance(step_size, (int, float)) or not step_size >= 0:
+        raise ValueError(f"step_size must be a number >= 0, got {step_size!r}")
+    if not isinstance(restarts, int) or restarts < 1:
+        raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
+    return eps, norm
+
+
+# --------------------------------------------------------------------------
+# Geometry of the threat model
+
+
+def _norms(v: torch.Tensor) -> torch.Tensor:
+    """Per-example l2 norms, shaped to broadcast against ``v``."""
+    return v.flatten(1).norm(dim=1).view(-1, *([1] * (v.dim() - 1)))
+
+
+def random_perturb(
+    x: torch.Tensor, *, eps: float, norm, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """A random start drawn uniformly from the eps-ball around each example.
+
+    l_inf: each coordinate uniform in [-eps, eps]. l2: uniform in the ball
+    (not on the sphere): a Gaussian direction scaled to radius eps * U^(1/n),
+    n the input dimension. Drawn on the CPU with ``generator`` so a seed gives
+    the same start on every device.
+    """
+    if norm == "inf":
+        u = torch.rand(x.shape, generator=generator) * 2 - 1
+        return (u * eps).to(x.device)
+    direction = torch.randn(x.shape, generator=generator)
+    direction = direction / _norms(direction).clamp_min(1e-12)
+    n = x[0].numel()
+    radius = torch.rand(x.shape[0], generator=generator).pow(1 / n) * eps
+    return (direction * radius.view(-1, *([1] * (x.dim() - 1)))).to(x.device)
+
+
+def step(delta: torch.Tensor, grad: torch.Tensor, *, norm, step_size: float) -> torch.Tensor:
+    """One ascent step: sign of the gradient (l_inf) or its unit direction (l2)."""
+    if norm == "inf":
+        return delta + step_size * grad.sign()
+    return delta + step_size * grad / _norms(grad).clamp_min(1e-12)
+
+
+def project(x: torch.Tensor, delta: torch.Tensor, *, eps: float, norm) -> torch.Tensor:
+    """Project ``delta`` onto the eps-ball, then clip ``x + delta`` to [0, 1].
+
+    Clipping only moves each coordinate of ``delta`` towards 0 (x is in
+    [0, 1]), so the result stays inside the ball.
+    """
+    if norm == "inf":
+        delta = delta.clamp(-eps, eps)
+    else:
+        delta = delta * (eps / _norms(delta).clamp_min(1e-12)).clamp(max=1)
+    return (x + delta).clamp(0, 1) - x
+
+
+# --------------------------------------------------------------------------
+# The attack
+
+
+def _per_example_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def pgd(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm,
+    steps: int,
+    step_size: float,
+    random_start: bool = True,
+    restarts: int = 1,
+    targeted: bool = False,
+    loss: Loss | None = None,
+    precision: str = "auto",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Projected gradient descent on the loss, within the eps-ball of ``x``.
+
+    Args:
+        model: maps inputs in [0, 1] to logits. Put in eval mode during the
+            attack (BatchNorm uses running statistics); its mode is restored.
+        x: inputs in [0, 1], any shape with the batch first.
+        y: the true labels (untargeted), or the target labels (``targeted``).
+            Never the model's predictions: that would leak the clean answer.
+        eps: radius of the ball in [0, 1] pixel space (l_inf) or its l2 norm.
+        norm: ``"inf"`` or ``2``.
+        steps: number of gradient steps; 0 returns the start point.
+        step_size: l_inf: size of each signed step per pixel; l2: l2 length
+            of each step.
+        random_start: start uniformly inside the ball (see
+            :func:`random_perturb`) instead of at ``x``.
+        restarts: independent runs; per example the best is kept.
+        targeted: descend the loss towards ``y`` instead of ascending it away.
+        loss: per-example loss ``loss(logits, y) -> [N]``; cross-entropy
+            when None.
+        precision: ``"auto"`` (bf16 where the hardware has it, see
+            :func:`lib.runtime.resolve_precision`), ``"bf16"`` (autocast; the
+            perturbation, the projection and the loss stay fp32) or ``"fp32"``.
+        generator: CPU generator for the random starts.
+
+    Returns:
+        ``x_adv``, detached, same shape and dtype as ``x``.
+    """
+    eps, norm = _check_attack(eps, norm, steps, step_size, restarts)
+    loss_fn = loss or _per_example_ce
+    precision = runtime.resolve_precision(precision, x.device)
+    sign = -1.0 if targeted else 1.0
+    x = x.detach()
+    was_training = model.training
+    model.eval()
+    try:
+        best_x = x.clone()
+        best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+        best_obj = torch.full((len(x),), -math.inf, device=x.device)
+        for _ in range(restarts):
+            if random_start and eps > 0:
+                delta = project(
+                    x,
+                    random_perturb(x, eps=eps, norm=norm, generator=generator),
+                    eps=eps,
+                    norm=norm,
+                )
+            else:
+                delta = torch.zeros_like(x)
+            for i in range(steps + 1):
+                last = i == steps  # the last point is evaluated, not stepped from
+                delta.requires_grad_(not last)
+                with torch.set_grad_enabled(not last), runtime.autocast(x.device, precision):
+                    logits = model(x + delta)
+                logits = logits.float()
+                obj = sign * loss_fn(logits, y)
+                pred = logits.argmax(1)
+                ok = pred == y if targeted else pred != y
+                # Keep the better of the stored and the current point: success
+                # first, then the objective. No host sync: all on the device.
+                better = (ok & ~best_ok) | ((ok == best_ok) & (obj.detach() > best_obj))
+                best_x = torch.where(_expand(better, x), (x + delta).detach(), best_x)
+                best_ok = best_ok | ok
+                best_obj = torch.where(better, obj.detach(), best_obj)
+                if last:
+                    break
+                (grad,) = torch.autograd.grad(obj.sum(), [delta])
+                delta = project(
+                    x,
+                    step(delta.detach(), grad, norm=norm, step_size=step_size),
+                    eps=eps,
+                    norm=norm,
+                )
+    finally:
+        model.train(was_training)
+    return best_x
+
+
+def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return mask.view(-1, *([1] * (like.dim() - 1)))
+
+
+@dataclass(frozen=True)
+class PGD:
+    """A PGD adversary as settings; calling it runs :func:`pgd`.
+
+    eps and step_size are in [0, 1] pixel space (l2 norm for ``norm=2``).
+    """
+
+    eps: float
+    norm: str | int
+    steps: int
+    step_size: float
+    random_start: bool = True
+    restarts: int = 1
+
+    def __post_init__(self):
+        eps, norm = _check_attack(self.eps, self.norm, self.steps, self.step_size, self.restarts)
+        object.__setattr__(self, "norm", norm)
+        object.__setattr__(self, "eps", eps)
+
+    @classmethod
+    def relative(cls, eps: float, norm, steps: int, step_factor: float, **kwargs) -> PGD:
+        """Settings with ``step_size = step_factor * eps``."""
+        return cls(eps=eps, norm=norm, steps=steps, step_size=step_factor * eps, **kwargs)
+
+    def __call__(self, model, x, y, *, precision: str = "auto", generator=None, **kwargs):
+        return pgd(model, x, y, **asdict(self), precision=precision, generator=generator, **kwargs)
+
+    def describe(self) -> str:
+        name = "l_inf" if self.norm == "inf" else "l2"
+        start = ", random start" if self.random_start else ""
+        rs = f", {self.restarts} restarts" if self.restarts > 1 else ""
+        return (
+            f"PGD {name} eps={self.eps:.4g}: {self.steps} steps of {self.step_size:.4g}{start}{rs}"
+        )
+
+
+# --------------------------------------------------------------------------
+# Linear models: the exact worst case
+
+
+def linear_worst_case(model, x: torch.Tensor, y: torch.Tensor, *, eps: float, box: bool = True):
+    """The exact l_inf worst case for a binary :class:`~lib.models.LinearModel`.
+
+    The margin s (w^T x + b), s = 2y - 1, is linear and separable in x, so
+    the minimizer over the l_inf ball moves every pixel by eps against
+    s * sign(w_i); with ``box=True`` each pixel is then clipped to [0, 1],
+    which is still the exact minimizer over the ball intersected with the box.
+    Without the box the margin drops by exactly eps * ||w||_1.
+    """
+    eps = check_eps(eps)
+    w = model.weight.detach().view(x.shape[1:])
+    s = (2 * y - 1).to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+    x_adv = x - eps * s * w.sign()
+    return x_adv.clamp(0, 1) if box else x_adv
+
+
+def linear_robust_margin(model, x: torch.Tensor, y: torch.Tensor, *, eps: float) -> torch.Tensor:
+    """s (w^T x + b) - eps ||w||_1: the worst-case margin over the l_inf ball (no box).
+
+    Differentiable in the model's parameters: training on the logistic loss
+    of this margin is exact adversarial training for a linear model.
+    """
+    eps = check_eps(eps)
+    s = (2 * y - 1).to(x.dtype)
+    return s * model.margin(x) - eps * model.weight.abs().sum()
+
+
+@dataclass(frozen=True)
+class LinearWorstCase:
+    """The exact l_inf adversary of a binary linear model, as settings.
+
+    Calling it runs :func:`linear_worst_case`; it plays the role of a
+    :class:`PGD` in training and evaluation.
+    """
+
+    eps: float
+    box: bool = True  # clip the adversarial input to [0, 1]
+    norm: str = "inf"
+
+    def __post_init__(self):
+        check_eps(self.eps)
+        if check_norm(self.norm) != "inf":
+            raise ValueError("the exact linear worst case is implemented for norm 'inf' only")
+
+    def __call__(self, model, x, y, **_):
+        return linear_worst_case(model, x, y, eps=self.eps, box=self.box)
+
+    def describe(self) -> str:
+        box = ", clipped to [0, 1]" if self.box else ""
+        return f"exact l_inf worst case of a linear model, eps={self.eps:.4g}{box}"

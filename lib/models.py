@@ -1,0 +1,167 @@
+"""Models of Appendix A.2, each taking inputs in [0, 1] pixel space.
+
+Normalization (per-channel mean and standard deviation) is the first layer of
+every image model, so an attack's eps is always measured in [0, 1] pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ARCHS = ("linear", "mnist_cnn", "cifar_resnet", "resnet50")
+
+#: Per-channel statistics of the training sets (pixel space [0, 1]).
+MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
+CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel; buffers, so they follow ``.to(device)``."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class LinearModel(nn.Module):
+    """Binary linear classifier f(x) = w^T x + b on flattened inputs.
+
+    It returns two logits ``(0, w^T x + b)``, so softmax cross-entropy on them
+    is exactly the logistic loss log(1 + exp(-s (w^T x + b))) with the
+    paper's sign label s = 2 * class - 1, and class 1 is predicted when
+    w^T x + b > 0. No normalization: the paper's model acts on raw pixels.
+    """
+
+    def __init__(self, in_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(in_features))
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def margin(self, x: torch.Tensor) -> torch.Tensor:
+        """w^T x + b, one value per example."""
+        return x.flatten(1) @ self.weight + self.bias
+
+    def forward(self, x):
+        z = self.margin(x)
+        return torch.stack([torch.zeros_like(z), z], dim=1)
+
+
+class MnistCNN(nn.Module):
+    """The MNIST network of MadryLab/mnist_challenge (the TensorFlow tutorial).
+
+    conv 5x5 x32 (same padding) - ReLU - max-pool 2 - conv 5x5 x64 - ReLU -
+    max-pool 2 - fc 1024 - ReLU - fc 10. ``channels`` and ``hidden`` shrink it
+    for the CPU profiles; the defaults are the paper's.
+    """
+
+    def __init__(self, channels: tuple[int, int] = (32, 64), hidden: int = 1024, classes: int = 10):
+        super().__init__()
+        c1, c2 = channels
+        self.normalize = Normalize(MNIST_MEAN, MNIST_STD)
+        self.conv1 = nn.Conv2d(1, c1, 5, padding=2)
+        self.conv2 = nn.Conv2d(c1, c2, 5, padding=2)
+        self.fc1 = nn.Linear(7 * 7 * c2, hidden)
+        self.fc2 = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        x = self.normalize(x)
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.fc1(x.flatten(1)))
+        return self.fc2(x)
+
+
+class _PreActUnit(nn.Module):
+    """A residual unit of cifar10_challenge: BN-ReLU-conv3x3-BN-ReLU-conv3x3.
+
+    When the width or resolution changes, the shortcut average-pools with the
+    stride and zero-pads the new channels (no parameters), as in that model.
+    ``activate_before`` feeds the shortcut the activated input (first unit).
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int, activate_before: bool):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.stride, self.extra = stride, c_out - c_in
+        self.activate_before = activate_before
+
+    def forward(self, x):
+        a = F.relu(self.bn1(x))
+        shortcut = a if self.activate_before else x
+        out = self.conv2(F.relu(self.bn2(self.conv1(a))))
+        if self.stride > 1:
+            shortcut = F.avg_pool2d(shortcut, self.stride)
+        if self.extra:
+            half = self.extra // 2
+            shortcut = F.pad(shortcut, (0, 0, 0, 0, half, self.extra - half))
+        return out + shortcut
+
+
+class CifarResNet(nn.Module):
+    """The CIFAR-10 ResNet of MadryLab/cifar10_challenge.
+
+    An initial 3x3 conv with ``widths[0]`` filters, then three groups of
+    ``units`` pre-activation residual units with ``widths[1:]`` filters and
+    strides 1, 2, 2; final BN-ReLU, global average pooling, fc. The paper's
+    model is widths (16, 16, 32, 64) with 5 units (a ResNet-32).
+    """
+
+    def __init__(
+        self,
+        widths: tuple[int, int, int, int] = (16, 16, 32, 64),
+        units: int = 5,
+        classes: int = 10,
+    ):
+        super().__init__()
+        self.normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD)
+        self.conv = nn.Conv2d(3, widths[0], 3, 1, 1, bias=False)
+        layers, c_in = [], widths[0]
+        for group, (c_out, stride) in enumerate(zip(widths[1:], (1, 2, 2), strict=True)):
+            for i in range(units):
+                first = i == 0
+                layers.append(
+                    _PreActUnit(c_in, c_out, stride if first else 1, first and group == 0)
+                )
+                c_in = c_out
+        self.units = nn.Sequential(*layers)
+        self.bn = nn.BatchNorm2d(c_in)
+        self.fc = nn.Linear(c_in, classes)
+
+    def forward(self, x):
+        x = self.units(self.conv(self.normalize(x)))
+        x = F.relu(self.bn(x))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def resnet50(classes: int = 9) -> nn.Module:
+    """torchvision's ResNet-50 with normalization in front; no weights downloaded."""
+    from torchvision.models import resnet50 as tv_resnet50
+
+    return nn.Sequential(Normalize(IMAGENET_MEAN, IMAGENET_STD), tv_resnet50(num_classes=classes))
+
+
+def build(arch: str, **kwargs) -> nn.Module:
+    """Construct a model by name: one of :data:`ARCHS`; ``kwargs`` go to its class."""
+    if arch == "linear":
+        return LinearModel(kwargs.pop("in_features", 784), **kwargs)
+    if arch == "mnist_cnn":
+        return MnistCNN(**kwargs)
+    if arch == "cifar_resnet":
+        return CifarResNet(**kwargs)
+    if arch == "resnet50":
+        return resnet50(**kwargs)
+    raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

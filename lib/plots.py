@@ -1,0 +1,47 @@
+"""Figure helpers shared by the chapters (matplotlib + seaborn)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+
+def style() -> None:
+    """The book's figure style: seaborn's whitegrid, compact fonts."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.9)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titlesize": "medium"})
+
+
+def to_image(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A [C, H, W] tensor in [0, 1] as an [H, W] or [H, W, 3] array for imshow."""
+    x = torch.as_tensor(x).detach().float().cpu()
+    if x.dim() == 3 and x.shape[0] == 1:
+        x = x[0]
+    elif x.dim() == 3:
+        x = x.permute(1, 2, 0)
+    return x.clamp(0, 1).numpy()
+
+
+def image_grid(
+    images, titles=None, *, ncols: int = 8, size: float = 1.3, suptitle: str | None = None
+):
+    """Show images (each [C, H, W] in [0, 1]) in a grid; returns the figure."""
+    images = list(images)
+    nrows = max(1, -(-len(images) // ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            img = to_image(images[i])
+            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig

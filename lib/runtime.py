@@ -1,0 +1,114 @@
+"""Where and how a computation runs: device, precision, seeds, project paths.
+
+Nothing here touches CUDA at import time: the device is chosen when a function
+is called, so every module imports on a CPU-only machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+#: The repository root (the folder holding ``lib/``): default data and store
+#: paths are resolved against it, so a chapter executed from ``book/`` finds
+#: the same files as a test run from the root.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is visible now, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bf16 natively (AMX or AVX-512 BF16).
+
+    On such CPUs oneDNN runs bf16 convolutions and matrix products at about
+    twice the fp32 rate; elsewhere bf16 is emulated and slower than fp32.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """Turn ``"auto"`` into ``"bf16"`` or ``"fp32"`` for ``device``.
+
+    ``"auto"`` picks bf16 where the hardware has it (CUDA with bf16 support,
+    or a CPU with AMX / AVX-512 BF16) and fp32 elsewhere.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device | str, precision: str):
+    """The autocast context for a resolved precision (a no-op for fp32).
+
+    Under bf16 autocast convolutions and matrix products run in bf16 while
+    BatchNorm, softmax and losses stay in fp32 (PyTorch's autocast lists).
+    """
+    device = torch.device(device)
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a CPU generator seeded the same."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (seeds code that uses the legacy global RNG)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@functools.cache
+def git_commit() -> str:
+    """The commit of the working tree (with ``+dirty`` when it has changes)."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def device_name(device: torch.device | str) -> str:
+    """A human-readable name of the device, for provenance records."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({os.cpu_count()} cores{', bf16' if cpu_has_bf16() else ''})"

@@ -1,0 +1,64 @@
+"""Shared fixtures: a private store, and small models trained once per session."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lib import data, models, train
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_store(tmp_path_factory):
+    """Runs made by the tests go to a temporary store, never the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ODDS_STORE", str(tmp_path_factory.mktemp("store")))
+    mp.delenv("ODDS_PROFILE", raising=False)
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def mnist_small():
+    """2,000 training and 500 test MNIST images (seeded subsets)."""
+    tr = data.load("mnist", "train").subset(2000, seed=0, balanced=True)
+    te = data.load("mnist", "test").subset(500, seed=1)
+    return tr, te
+
+
+@pytest.fixture(scope="session")
+def mnist_cnn(mnist_small):
+    """A narrow mnist_challenge CNN trained for 5 epochs in fp32 (about 95% accurate)."""
+    tr, _ = mnist_small
+    torch.manual_seed(0)
+    model = models.MnistCNN(channels=(8, 16), hidden=64)
+    train.train(
+        model,
+        tr,
+        epochs=5,
+        batch_size=64,
+        lr=2e-3,
+        optimizer="adam",
+        precision="fp32",
+        progress=False,
+    )
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def binary_linear():
+    """A linear model trained on binary MNIST (5 vs 7) with plain gradient descent."""
+    tr = data.load("binary_mnist", "train").subset(2000, seed=0)
+    torch.manual_seed(0)
+    model = models.LinearModel(784)
+    train.train(
+        model,
+        tr,
+        epochs=30,
+        batch_size=None,
+        lr=0.5,
+        momentum=0.0,
+        precision="fp32",
+        progress=False,
+    )
+    return model.eval(), tr

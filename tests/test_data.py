@@ -1,0 +1,154 @@
+"""Loaders, subsets, batching, augmentation, and the sampler of D."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lib import data
+
+
+def test_mnist_and_binary_mnist():
+    tr = data.load("mnist", "train")
+    assert tr.x.shape == (60_000, 1, 28, 28) and tr.x.dtype == torch.uint8
+    assert tr.complete and tr.num_classes == 10
+    b = data.load("binary_mnist", "test")
+    full = data.load("mnist", "test")
+    assert len(b) == int(((full.y == 5) | (full.y == 7)).sum())
+    assert b.classes == ("5", "7") and set(b.y.tolist()) == {0, 1}
+    # class 1 ("7", the paper's +1) holds exactly the 7s
+    assert int(b.y.sum()) == int((full.y == 7).sum())
+
+
+def test_inputs_are_in_pixel_space():
+    x = data.load("mnist", "test").inputs(slice(0, 100))
+    assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1 and x.max() > 0.99
+
+
+def test_cifar10_from_npz_warns_when_incomplete(tmp_path):
+    x = np.random.default_rng(0).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(20) % 10
+    np.savez(tmp_path / "cifar10.npz", x_train=x, y_train=y, x_test=x[:10], y_test=y[:10])
+    with pytest.warns(data.SubsetWarning, match="20 of the official 50,000"):
+        c = data.load("cifar10", "train", root=tmp_path, download=False)
+    assert c.x.shape == (20, 3, 32, 32) and not c.complete
+    assert torch.equal(c.x[3].permute(1, 2, 0), torch.as_tensor(x[3]))
+
+
+def test_missing_data_gives_a_clear_error(tmp_path):
+    for name, needle in [("mnist", "MNIST/raw"), ("cifar10", "cifar10.npz")]:
+        with pytest.raises(data.DataNotFoundError, match="ODDS_DATA") as err:
+            data.load(name, "train", root=tmp_path, download=False)
+        assert needle in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: data.load("imagenet"), "unknown dataset 'imagenet'; allowed: mnist"),
+        (lambda: data.load("mnist", "val"), "unknown split"),
+        (lambda: data.restricted_imagenet_classes("full"), "unknown Restricted ImageNet variant"),
+    ],
+)
+def test_bad_names(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_subsets():
+    te = data.load("mnist", "test")
+    s = te.subset(100, seed=0, balanced=True)
+    assert torch.bincount(s.y, minlength=10).tolist() == [10] * 10
+    s2 = te.subset(100, seed=0, balanced=True)
+    assert torch.equal(s.x, s2.x)
+    assert not torch.equal(s.y, te.subset(100, seed=1, balanced=True).y) or not torch.equal(
+        s.x, te.subset(100, seed=1, balanced=True).x
+    )
+    assert torch.bincount(te.subset(13, seed=0, balanced=True).y, minlength=10).tolist() == [
+        2,
+        2,
+        2,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+    ]
+    with pytest.raises(ValueError, match="larger than the mnist test set"):
+        te.subset(10_001)
+    with pytest.raises(ValueError, match="positive int"):
+        te.subset(0)
+
+
+def test_batches_visit_every_example_once():
+    te = data.load("mnist", "test").subset(1000, seed=0)
+    g = torch.Generator().manual_seed(0)
+    ys = [y for _, y in te.batches(128, shuffle=True, generator=g)]
+    assert [len(y) for y in ys] == [128] * 7 + [104]
+    assert torch.equal(torch.cat(ys).sort().values, te.y.sort().values)
+    assert sum(1 for _ in te.batches(128, drop_last=True)) == 7
+
+
+def test_crop_flip_is_a_shifted_or_mirrored_copy():
+    x = torch.rand(64, 3, 8, 8)
+    out = data.crop_flip(x, pad=0, generator=torch.Generator().manual_seed(0))
+    same = (out == x).flatten(1).all(1)
+    mirrored = (out == x.flip(3)).flatten(1).all(1)
+    assert (same | mirrored).all() and same.any() and mirrored.any()
+    padded = data.crop_flip(x, pad=2, generator=torch.Generator().manual_seed(0))
+    assert padded.shape == x.shape
+    # zero padding shows up as zero rows or columns in shifted crops
+    assert (padded == 0).any()
+
+
+def test_restricted_imagenet_class_lists():
+    robustness = data.restricted_imagenet_classes("robustness")
+    paper = data.restricted_imagenet_classes("paper")
+    assert len(robustness) == 203 and len(paper) == 96
+    assert sorted(set(robustness.values())) == list(range(9))
+    assert [c for c, label in paper.items() if label == 0] == list(data.PAPER_DOG_CLASSES)
+    assert robustness[30] == 2 and robustness[319] == 8
+
+
+# --------------------------------------------------------------------------
+# Distribution D
+
+
+def test_sample_d_moments():
+    p, d, eta, n = 0.95, 50, 0.3, 40_000
+    x, y = data.sample_d(n, p=p, d=d, eta=eta, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (n, d + 1) and set(y.unique().tolist()) == {-1.0, 1.0}
+    se = lambda q: 4 * math.sqrt(q * (1 - q) / n)  # noqa: E731
+    assert abs((x[:, 0] == y).float().mean().item() - p) < se(p)
+    assert abs((y == 1).float().mean().item() - 0.5) < se(0.5)
+    weak = x[:, 1:] * y[:, None]  # ~ N(eta, 1)
+    assert abs(weak.mean().item() - eta) < 4 / math.sqrt(n * d)
+    assert abs(weak.std().item() - 1) < 0.01
+
+
+def test_sample_d_is_seeded():
+    a = data.sample_d(10, p=0.9, d=3, eta=1.0, generator=torch.Generator().manual_seed(5))
+    b = data.sample_d(10, p=0.9, d=3, eta=1.0, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(p=0.4), r"p must lie in \[0.5, 1\]"),
+        (dict(p=1.1), r"p must lie in \[0.5, 1\]"),
+        (dict(d=0), "d .* must be an int >= 1"),
+        (dict(eta=-0.1), "eta must be >= 0"),
+        (dict(n=0), "n must be a positive int"),
+    ],
+)
+def test_sample_d_bad_parameters(kwargs, match):
+    args = dict(n=10, p=0.95, d=10, eta=0.1) | kwargs
+    n = args.pop("n")
+    with pytest.raises(ValueError, match=match):
+        data.sample_d(n, **args)

@@ -1,0 +1,55 @@
+"""Architectures of Appendix A.2: shapes, parameter counts, the linear model's loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lib import models
+
+
+def test_mnist_cnn_is_the_mnist_challenge_network():
+    m = models.MnistCNN()
+    # conv 5x5x1x32 + conv 5x5x32x64 + fc 3136x1024 + fc 1024x10, with biases
+    expected = (25 * 32 + 32) + (25 * 32 * 64 + 64) + (3136 * 1024 + 1024) + (1024 * 10 + 10)
+    assert models.count_parameters(m) == expected == 3_274_634
+    assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_cifar_resnet_layout():
+    m = models.CifarResNet()
+    assert len(m.units) == 15  # 3 groups x 5 units
+    assert [u.conv2.out_channels for u in m.units[::5]] == [16, 32, 64]
+    assert m(torch.rand(2, 3, 32, 32)).shape == (2, 10)
+    assert 400_000 < models.count_parameters(m) < 500_000
+
+
+def test_resnet50_builds_with_nine_classes():
+    m = models.build("resnet50")
+    assert m(torch.rand(1, 3, 64, 64)).shape == (1, 9)
+
+
+def test_linear_model_cross_entropy_is_the_logistic_loss():
+    torch.manual_seed(0)
+    m = models.LinearModel(5)
+    with torch.no_grad():
+        m.weight.normal_()
+        m.bias.fill_(0.3)
+    x, y = torch.rand(8, 5), torch.randint(0, 2, (8,))
+    s = (2 * y - 1).float()
+    ce = F.cross_entropy(m(x), y, reduction="none")
+    assert torch.allclose(ce, F.softplus(-s * m.margin(x)), atol=1e-6)
+    assert torch.equal(m(x).argmax(1), (m.margin(x) > 0).long())
+
+
+def test_normalization_is_inside_the_model():
+    m = models.MnistCNN(channels=(2, 2), hidden=4)
+    assert isinstance(m.normalize, models.Normalize)
+    z = torch.zeros(1, 1, 28, 28)
+    assert torch.allclose(m.normalize(z), torch.full_like(z, -0.1307 / 0.3081))
+
+
+def test_unknown_arch():
+    with pytest.raises(ValueError, match="unknown arch 'vgg'; allowed: linear"):
+        models.build("vgg")

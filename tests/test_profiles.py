@@ -1,0 +1,48 @@
+"""Profiles and the paper's per-dataset settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from lib import profiles
+from lib.attacks import PGD
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"])
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_dataset_has_settings_at_every_profile(dataset, profile):
+    s = profiles.settings(dataset, profile)
+    assert s.dataset == dataset and s.profile == profile
+    for norm in s.train_attack:
+        eps = profiles.TABLE2_EPS[(dataset, norm)]
+        attack = s.attack(eps, norm, kind="eval")
+        assert attack.eps == eps and attack.steps >= 1
+    assert s.to_dict()["dataset"] == dataset
+
+
+def test_table2_and_authors_pgd_settings():
+    assert profiles.table2_eps("cifar10", "inf") == 4 / 255
+    assert profiles.table2_eps("mnist", 2) == 1.5
+    mnist = profiles.settings("mnist", "paper").attack(0.3, "inf")
+    assert mnist == PGD(eps=0.3, norm="inf", steps=40, step_size=0.01)
+    cifar = profiles.settings("cifar10", "paper")
+    assert cifar.attack(8 / 255, "inf").step_size == pytest.approx(2 / 255)
+    assert cifar.attack(8 / 255, "inf", kind="eval").step_size == pytest.approx(1 / 255)
+    ri = profiles.settings("restricted_imagenet", "paper").attack(0.005, "inf")
+    assert ri.steps == 8 and ri.step_size == pytest.approx(0.005 / 4)
+
+
+def test_bad_names(monkeypatch):
+    with pytest.raises(ValueError, match="unknown profile 'gpu'; allowed: smoke, cpu, paper"):
+        profiles.settings("mnist", "gpu")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        profiles.settings("svhn", "cpu")
+    with pytest.raises(ValueError, match="Table 2 has no eps"):
+        profiles.table2_eps("binary_mnist", 2)
+    with pytest.raises(ValueError, match='kind must be "train" or "eval"'):
+        profiles.settings("mnist", "cpu").attack(0.3, "inf", kind="test")
+    monkeypatch.setenv("ODDS_PROFILE", "smoke")
+    assert profiles.resolve("cpu") == "smoke"
+    monkeypatch.setenv("ODDS_PROFILE", "tiny")
+    with pytest.raises(ValueError, match="unknown profile 'tiny'"):
+        profiles.resolve("cpu")

@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make book` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PROFILE=smoke|cpu|paper overrides every chapter's profile in `make book`.
+PROFILE ?=
+# A hash of what the executed chapters depend on besides their own code:
+# jupyter-cache keys on code cells only, so a change here must re-execute.
+DEPS_HASH = $(shell cat lib/*.py requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
+
+.PHONY: install lint format test book sweep bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest
+
+book: install
+	@mkdir -p _build
+	@if [ "$$(cat _build/.deps-hash 2>/dev/null)" != "$(DEPS_HASH)" ]; then \
+	  echo "lib/, requirements or PROFILE changed: re-executing every chapter"; \
+	  rm -rf _build/.jupyter_cache; fi
+	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "$(DEPS_HASH)" > _build/.deps-hash
+	@echo "Open _build/html/index.html"
+
+sweep:
+	@echo "make sweep arrives with the price-of-robustness chapter (lib/sweep.py); not built yet." >&2; exit 2
+
+bench:
+	@echo "make bench arrives with the speed work (lib/bench.py); not built yet." >&2; exit 2
+
+clean:
+	rm -rf _build build .pytest_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Every chapter executed at the smoke profile, with its glued numbers asserted.
+
+Each ``book/*.py`` is converted with jupytext and run with papermill
+(``profile="smoke"`` injected after the cell tagged ``parameters``); the
+values the chapter glued are read back from the executed notebook.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHAPTERS = sorted(p.stem for p in BOOK.glob("*.py"))
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glued(nb) -> dict:
+    """The values a notebook glued, parsed from their text/plain form."""
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is None:
+                continue
+            text = out["data"].get(GLUE_PREFIX + "text/plain", out["data"].get("text/plain"))
+            try:
+                values[name] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[name] = text
+    return values
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Run a chapter at the smoke profile once; cache the executed notebook."""
+    cache = {}
+    out_dir = tmp_path_factory.mktemp("nb")
+
+    def run(chapter: str):
+        if chapter not in cache:
+            nb = jupytext.read(BOOK / f"{chapter}.py")
+            src = out_dir / f"{chapter}.ipynb"
+            nbformat.write(nb, src)
+            out = out_dir / f"{chapter}.out.ipynb"
+            papermill.execute_notebook(
+                str(src),
+                str(out),
+                parameters={"profile": "smoke", "seed": 0},
+                kernel_name="python3",
+                cwd=str(BOOK),
+                progress_bar=False,
+            )
+            cache[chapter] = nbformat.read(out, as_version=4)
+        return cache[chapter]
+
+    return run
+
+
+def check_setup(g):
+    assert g["setup_mnist_train_size"] == 60_000
+    assert g["setup_binary_mnist_train_size"] == 5_421 + 6_265  # the 5s and 7s of MNIST
+    assert g["setup_cifar10_train_size"] >= 4_000
+    assert g["S1_mnist_cnn_params"] == 3_274_634
+    assert 400_000 < g["S1_cifar_resnet_params"] < 500_000
+    assert 23_000_000 < g["S1_resnet50_params"] < 24_000_000
+    assert g["S1_linear_params"] == 785
+    assert (g["S2_ri_superclasses"], g["S2_ri_classes_robustness"], g["S2_ri_classes_paper"]) == (
+        9,
+        203,
+        96,
+    )
+    assert g["P4_eps_cifar10_linf"] == pytest.approx(4 / 255)
+    assert g["P4_eps_mnist_l2"] == 1.5
+
+
+CHECKS = {"setup": check_setup}
+
+
+def test_every_chapter_has_checks():
+    assert set(CHAPTERS) == set(CHECKS), "add the key numbers of a new chapter to CHECKS"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_follows_the_conventions(chapter):
+    nb = jupytext.read(BOOK / f"{chapter}.py")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged parameters"
+    assert 'profile = "cpu"' in tagged[0].source and "seed = 0" in tagged[0].source
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_at_smoke(executed, chapter):
+    nb = executed(chapter)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and 'profile = "smoke"' in injected[0].source
+    values = glued(nb)
+    assert values, "a chapter must glue its key numbers"
+    CHECKS[chapter](values)

@@ -296,3 +296,28 @@ _BUILDERS = {
 def settings(dataset: str, profile: str) -> DatasetSettings:
     """The training and attack settings of ``dataset`` at ``profile``."""
     return _BUILDERS[check_dataset(dataset)](check_profile(profile))
+
+
+@dataclass(frozen=True)
+class TheorySettings:
+    """Sample sizes of the theory chapter (distribution D) at one profile."""
+
+    profile: str
+    n_train: int  # samples each trained SVM sees
+    n_test: int  # Monte Carlo samples per accuracy estimate
+    svm_steps: int  # proximal subgradient steps of lib.theory.train_svm
+    n_transfer: int  # independently trained classifiers in the transfer matrix
+
+
+_THEORY = {
+    "smoke": TheorySettings("smoke", n_train=2_000, n_test=20_000, svm_steps=200, n_transfer=3),
+    "cpu": TheorySettings("cpu", n_train=10_000, n_test=200_000, svm_steps=1_000, n_transfer=5),
+    "paper": TheorySettings(
+        "paper", n_train=50_000, n_test=1_000_000, svm_steps=2_000, n_transfer=8
+    ),
+}
+
+
+def theory_settings(profile: str) -> TheorySettings:
+    """The theory chapter's sample sizes at ``profile``."""
+    return _THEORY[check_profile(profile)]

@@ -96,14 +96,30 @@ def linear_accuracy(w, dist: Distribution, eps: float = 0.0, adversary: str = "s
     """Exact accuracy of sign(w^T x) on D, clean (eps = 0) or under an adversary."""
     eps = _check_eps(eps)
     _check_adversary(adversary)
-    w1, s, sigma, l1_rest = _split(w, dist.d)
+    w = np.asarray(w, dtype=np.float64)
     if adversary == "shift":
-        weak, w1_up, w1_down = (dist.eta - eps) * s, w1, -w1
+        direction = np.concatenate([[0.0], np.ones(dist.d)])
     else:
-        weak = dist.eta * s - eps * l1_rest
-        w1_up, w1_down = w1 - eps * abs(w1), -w1 - eps * abs(w1)
-    return dist.p * _prob_positive(w1_up + weak, sigma) + (1 - dist.p) * _prob_positive(
-        w1_down + weak, sigma
+        direction = np.sign(w)
+    return accuracy_under_shift(w, dist, eps * direction)
+
+
+def accuracy_under_shift(w, dist: Distribution, u) -> float:
+    """Exact accuracy of sign(w^T x) when every sample is moved to x - y * u.
+
+    ``u`` is a fixed vector (feature units): eps times (0, 1, ..., 1) is the
+    paper's shift adversary, eps * sign(w') the worst case of another linear
+    classifier w', which is how adversarial examples transfer (T6). The
+    margin y w^T x loses w^T u, whatever y is.
+    """
+    w1, s, sigma, _ = _split(w, dist.d)
+    u = np.asarray(u, dtype=np.float64)
+    if u.shape != (dist.d + 1,):
+        raise ValueError(f"u must have shape ({dist.d + 1},), got {u.shape}")
+    loss = float(np.asarray(w, dtype=np.float64) @ u)
+    weak = dist.eta * s - loss
+    return dist.p * _prob_positive(w1 + weak, sigma) + (1 - dist.p) * _prob_positive(
+        -w1 + weak, sigma
     )
 
 
@@ -177,29 +193,37 @@ def tradeoff_bound(std_acc: float, p: float) -> float:
 # Theorem 2.2: the soft-margin SVM
 
 
-def _expected_hinge(a: float, v: float, mu: float) -> float:
-    """E[max(0, a - v Z)], Z ~ N(mu, 1), v >= 0: m Phi(m/v) + v phi(m/v), m = a - v mu."""
+def _expected_hinge(a, v, mu):
+    """E[max(0, a - v Z)], Z ~ N(mu, 1), v >= 0: m Phi(m/v) + v phi(m/v), m = a - v mu.
+
+    Vectorized over numpy arrays ``a`` and ``v``; v = 0 gives max(0, a).
+    """
+    a, v = np.asarray(a, dtype=np.float64), np.asarray(v, dtype=np.float64)
     m = a - v * mu
-    if v == 0:
-        return max(0.0, m)
-    return float(m * stats.norm.cdf(m / v) + v * stats.norm.pdf(m / v))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = m / v
+        smooth = m * stats.norm.cdf(z) + v * stats.norm.pdf(z)
+    return np.where(v > 0, smooth, np.maximum(m, 0.0))
 
 
-def svm_distributional_loss(w1: float, v: float, dist: Distribution, eps: float = 0.0) -> float:
+def svm_distributional_loss(w1, v, dist: Distribution, eps: float = 0.0):
     """The expected hinge loss E max(0, 1 - y w^T x + eps ||w||_1) of eq. (5).
 
     For w = (w1, v/sqrt(d), ..., v/sqrt(d)), which Lemma D.1 shows is the form
     of every optimum (the argument holds for the adversarial loss too, as
     ||w||_1 is convex): y w^T x = w1 y x1 + v z with z ~ N(eta sqrt(d), 1), and
-    ||w||_1 = |w1| + |v| sqrt(d). ``eps = 0`` is the standard loss.
+    ||w||_1 = |w1| + v sqrt(d). ``eps = 0`` is the standard loss. Vectorized
+    over arrays ``w1`` and ``v``.
     """
-    if v < 0:
+    w1, v = np.asarray(w1, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    if (v < 0).any():
         raise ValueError("v must be >= 0 (a negative v only raises the loss)")
     mu = dist.eta * math.sqrt(dist.d)
-    penalty = _check_eps(eps) * (abs(w1) + v * math.sqrt(dist.d))
-    return dist.p * _expected_hinge(1 - w1 + penalty, v, mu) + (1 - dist.p) * _expected_hinge(
+    penalty = _check_eps(eps) * (np.abs(w1) + v * math.sqrt(dist.d))
+    loss = dist.p * _expected_hinge(1 - w1 + penalty, v, mu) + (1 - dist.p) * _expected_hinge(
         1 + w1 + penalty, v, mu
     )
+    return float(loss) if loss.ndim == 0 else loss
 
 
 def svm_optimum(dist: Distribution, eps: float = 0.0) -> tuple[float, float]:
@@ -211,18 +235,26 @@ def svm_optimum(dist: Distribution, eps: float = 0.0) -> tuple[float, float]:
     """
 
     def loss(t):
-        return svm_distributional_loss(math.cos(t), max(math.sin(t), 0.0), dist, eps)
+        return svm_distributional_loss(np.cos(t), np.maximum(np.sin(t), 0.0), dist, eps)
 
-    grid = np.linspace(0, math.pi, 2001)
-    values = [loss(t) for t in grid]
+    grid = np.linspace(0, math.pi, 4001)
+    values = loss(grid)
     i = int(np.argmin(values))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
     res = optimize.minimize_scalar(
         loss, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10}
     )
-    t = res.x if res.fun <= values[i] else grid[i]
-    w1, v = math.cos(t), math.sin(t)
-    return (w1, v) if abs(v) > 1e-9 else (math.copysign(1.0, w1), 0.0)
+    # The endpoints (v = 0: the robust feature alone) win ties: they are exact.
+    candidates = [
+        (float(values[0]), 0.0),
+        (float(values[-1]), math.pi),
+        (float(res.fun), float(res.x)),
+        (float(values[i]), float(grid[i])),
+    ]
+    t = min(candidates, key=lambda c: c[0])[1]
+    if t in (0.0, math.pi):
+        return math.cos(t), 0.0
+    return math.cos(t), math.sin(t)
 
 
 def svm_weights(dist: Distribution, w1: float, v: float) -> np.ndarray:

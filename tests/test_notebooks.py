@@ -79,7 +79,33 @@ def check_setup(g):
     assert g["P4_eps_mnist_l2"] == 1.5
 
 
-CHECKS = {"setup": check_setup}
+def check_theory(g):
+    # T2/T3 at the running example: Phi(3) and Phi(-3), exact and by Monte Carlo
+    assert g["T2_std_acc_exact"] == pytest.approx(0.99865, abs=5e-6)
+    assert g["T3_adv_acc_exact"] == pytest.approx(0.00135, abs=5e-6)
+    assert g["theory_mc_agrees"] is True
+    assert g["T2_std_acc_mc"] == pytest.approx(0.99865, abs=0.002)
+    assert g["T3_adv_acc_mc"] == pytest.approx(0.00135, abs=0.002)
+    # T4: the Bayes classifier under the bound; the footnote; tight at p
+    assert g["T4_bayes_std_acc"] > g["T2_std_acc_exact"]
+    assert g["T4_bayes_adv_acc"] <= g["T4_bound"]
+    assert g["T4_bound_at_99"] == pytest.approx(0.19) and g["T4_bound_at_96"] == pytest.approx(0.76)
+    assert g["T4_tight_at_p"] == pytest.approx(0.95) == g["T4_bound_at_p"]
+    assert g["T4_max_excess"] <= 1e-12
+    # T5: Theorem 2.2 at eta = 4/sqrt(d), trained on samples
+    assert g["T5_std_acc_svm"] > 0.99 and g["T5_adv_acc_svm"] < 0.01
+    assert g["T5_v_svm"] >= 2**-0.5 and g["T5_v_exact"] >= 2**-0.5
+    assert g["T5_std_acc_advsvm"] == pytest.approx(0.95, abs=1e-3)
+    assert g["T5_adv_acc_advsvm"] == pytest.approx(0.95, abs=1e-3)
+    assert g["T5_weak_l1_advsvm"] < 1e-3
+    assert 0 < g["T5_switch_eps_over_eta"] <= 2
+    # T6: attacks transfer between standard SVMs, not to the robust one
+    assert g["T6_transfer_success"] > 0.99 and g["T6_self_success"] > 0.99
+    assert g["T6_success_on_robust"] == pytest.approx(0.05, abs=1e-3)
+    assert g["T6_mc_entry"] == pytest.approx(g["T6_exact_entry"], abs=0.01)
+
+
+CHECKS = {"setup": check_setup, "theory": check_theory}
 
 
 def test_every_chapter_has_checks():
@@ -103,4 +129,6 @@ def test_chapter_runs_at_smoke(executed, chapter):
     assert injected and 'profile = "smoke"' in injected[0].source
     values = glued(nb)
     assert values, "a chapter must glue its key numbers"
+    unparsed = {k: v for k, v in values.items() if isinstance(v, str)}
+    assert not unparsed, f"glue Python numbers, not numpy scalars: {unparsed}"
     CHECKS[chapter](values)

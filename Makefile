@@ -35,7 +35,7 @@ book: install
 	@mkdir -p _build
 	@if [ "$$(cat _build/.deps-hash 2>/dev/null)" != "$(DEPS_HASH)" ]; then \
 	  echo "lib/, requirements or PROFILE changed: re-executing every chapter"; \
-	  rm -rf _build/.jupyter_cache; fi
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi
 	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"

@@ -334,6 +334,21 @@ def _missing(name: str, root: Path) -> DataNotFoundError:
     )
 
 
+def feature_label_correlation(ds: TensorData) -> torch.Tensor:
+    """E[y x_i] per input feature of a binary data set, y the sign label 2 * class - 1.
+
+    Pixels in [0, 1]. Appendix E: for a linear model, feature i helps
+    against an l_inf adversary of radius eps only if |E[y x_i]| >= eps.
+    """
+    if ds.num_classes != 2:
+        raise ValueError(
+            f"feature_label_correlation needs a binary data set, {ds.name} has "
+            f"{ds.num_classes} classes"
+        )
+    s = (2 * ds.y - 1).float()
+    return (ds.inputs().flatten(1) * s[:, None]).mean(0)
+
+
 # --------------------------------------------------------------------------
 # Restricted ImageNet class lists (Table 1)
 

@@ -152,3 +152,17 @@ def test_sample_d_bad_parameters(kwargs, match):
     n = args.pop("n")
     with pytest.raises(ValueError, match=match):
         data.sample_d(n, **args)
+
+
+def test_feature_label_correlation():
+    tr = data.load("binary_mnist", "test")
+    corr = data.feature_label_correlation(tr)
+    assert corr.shape == (784,)
+    s = (2 * tr.y - 1).float()
+    i = int(corr.abs().argmax())
+    assert corr[i].item() == pytest.approx(
+        (tr.inputs()[:, 0].flatten(1)[:, i] * s).mean().item(), abs=1e-6
+    )
+    assert corr[0].item() == 0  # a corner pixel is always black
+    with pytest.raises(ValueError, match="needs a binary data set"):
+        data.feature_label_correlation(data.load("mnist", "test"))

@@ -105,7 +105,27 @@ def check_theory(g):
     assert g["T6_mc_entry"] == pytest.approx(g["T6_exact_entry"], abs=0.01)
 
 
-CHECKS = {"setup": check_setup, "theory": check_theory}
+def check_linear_mnist(g):
+    keys = [
+        f"L1_{k}_{m}"
+        for k in ("std_train", "std_test", "adv_train", "adv_test")
+        for m in ("standard", "adversarial")
+    ]
+    assert all(0 <= g[k] <= 1 for k in keys)
+    # adversarial training: smaller ||w||_1, higher adversarial accuracy
+    assert g["L1_w_l1_adversarial"] < g["L1_w_l1_standard"]
+    assert g["L1_adv_test_adversarial"] > g["L1_adv_test_standard"]
+    assert g["L1_std_test_standard"] > 0.9
+    # the exact linear attack and PGD agree (within 0.1 point)
+    assert g["L1_pgd_gap"] <= 0.001
+    # the box can only help the defender
+    assert g["L1_adv_test_box_standard"] >= g["L1_adv_test_standard"]
+    assert 0 <= g["L3_robust_weight_below_eps"] < g["L3_standard_weight_below_eps"] <= 1
+    assert g["L3_shuffled_robust_w_l1"] < g["L3_shuffled_standard_w_l1"]
+    assert 0 <= g["L4_best_topk_adv_acc"] <= 1 and 1 <= g["L4_best_k"] <= 784
+
+
+CHECKS = {"setup": check_setup, "theory": check_theory, "linear_mnist": check_linear_mnist}
 
 
 def test_every_chapter_has_checks():

@@ -40,8 +40,12 @@ book: install
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"
 
-sweep:
-	@echo "make sweep arrives with the price-of-robustness chapter (lib/sweep.py); not built yet." >&2; exit 2
+# make sweep GRID=price PROFILE=cpu JOBS=1: train a grid of runs into the store
+# ahead of `make book`; GRID is a named grid or a JSON grid file (lib/sweep.py).
+GRID ?= price
+JOBS ?=
+sweep: install
+	$(BIN)/python -m lib.sweep --grid $(GRID) --profile $(or $(PROFILE),cpu) $(if $(JOBS),--jobs $(JOBS))
 
 bench:
 	@echo "make bench arrives with the speed work (lib/bench.py); not built yet." >&2; exit 2

@@ -8,7 +8,8 @@ pixel space: the models normalize inside.
 Conventions the tests check:
 
 - the returned ``x_adv`` satisfies ``||x_adv - x|| <= eps`` and ``0 <= x_adv <= 1``;
-- the model is put in eval mode during the attack and its mode restored;
+- the model is put in eval mode during the attack (``bn_mode="train"``: train
+  mode, with BatchNorm's running statistics restored) and its mode restored;
   gradients are taken w.r.t. the input only (``torch.autograd.grad``), so no
   parameter ``.grad`` is created or changed;
 - per example the best iterate is kept: a point where the attack succeeds
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from lib import runtime
 
 NORMS = ("inf", 2)
+BN_MODES = ("eval", "train")
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -41,6 +43,12 @@ def check_norm(norm) -> str | int:
     if norm in (2, "2", "l2"):
         return 2
     raise ValueError(f'norm must be "inf" or 2, got {norm!r}')
+
+
+def check_bn_mode(bn_mode: str) -> str:
+    if bn_mode not in BN_MODES:
+        raise ValueError(f"bn_mode must be one of {BN_MODES}, got {bn_mode!r}")
+    return bn_mode
 
 
 def check_eps(eps: float) -> float:
@@ -133,6 +141,7 @@ def pgd(
     loss: Loss | None = None,
     precision: str = "auto",
     generator: torch.Generator | None = None,
+    bn_mode: str = "eval",
 ) -> torch.Tensor:
     """Projected gradient descent on the loss, within the eps-ball of ``x``.
 
@@ -157,17 +166,25 @@ def pgd(
             :func:`lib.runtime.resolve_precision`), ``"bf16"`` (autocast; the
             perturbation, the projection and the loss stay fp32) or ``"fp32"``.
         generator: CPU generator for the random starts.
+        bn_mode: ``"eval"`` (default): the model is in eval mode, BatchNorm
+            uses its running statistics. ``"train"``: the model is in train
+            mode, BatchNorm normalizes with the attacked batch's own
+            statistics (as when the attack is built inside a training graph,
+            e.g. MadryLab/cifar10_challenge). The running statistics are
+            restored afterwards, so the attack never updates them.
 
     Returns:
         ``x_adv``, detached, same shape and dtype as ``x``.
     """
     eps, norm = _check_attack(eps, norm, steps, step_size, restarts)
+    check_bn_mode(bn_mode)
     loss_fn = loss or _per_example_ce
     precision = runtime.resolve_precision(precision, x.device)
     sign = -1.0 if targeted else 1.0
     x = x.detach()
     was_training = model.training
-    model.eval()
+    buffers = {k: v.clone() for k, v in model.named_buffers()} if bn_mode == "train" else None
+    model.train(bn_mode == "train")
     try:
         best_x = x.clone()
         best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
@@ -208,6 +225,10 @@ def pgd(
                 )
     finally:
         model.train(was_training)
+        if buffers is not None:
+            with torch.no_grad():
+                for k, v in model.named_buffers():
+                    v.copy_(buffers[k])
     return best_x
 
 

@@ -70,6 +70,9 @@ class SubsetWarning(UserWarning):
     """A data set holds fewer images than the official split."""
 
 
+_WARNED: set[tuple[str, str]] = set()
+
+
 class DataNotFoundError(FileNotFoundError):
     """A data set is neither under the data root nor downloadable."""
 
@@ -305,7 +308,8 @@ def _cifar_tensors(x, y, split: str, source: str) -> TensorData:
     x = torch.as_tensor(np.asarray(x, dtype=np.uint8)).permute(0, 3, 1, 2).contiguous()
     y = torch.as_tensor(np.asarray(y, dtype=np.int64))
     full = FULL_SIZES["cifar10"][split]
-    if len(y) < full:
+    if len(y) < full and (source, split) not in _WARNED:
+        _WARNED.add((source, split))  # once per file and split: chapters load data many times
         warnings.warn(
             f"CIFAR-10 {split} from {source} holds {len(y):,} of the official {full:,} "
             "images: results on it are reduced-scale and not the paper's numbers.",

@@ -92,7 +92,8 @@ class DatasetSettings:
     model_kwargs: dict = field(default_factory=dict)  # arguments of lib.models.build
     n_train: int | None = None  # training images; None = the whole training set
     n_test: int | None = None  # test images for evaluation; None = all
-    epochs: int = 1  # passes over the n_train images
+    epochs: int = 1  # passes over the n_train images, when steps is None
+    steps: int | None = None  # optimizer steps whatever n_train is; overrides epochs
     batch_size: int | None = 128  # images per step; None = full batch
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
     lr: float = 0.1  # initial learning rate
@@ -142,7 +143,7 @@ def _mnist(profile: str) -> DatasetSettings:
             "mnist",
             profile,
             "mnist_cnn",
-            epochs=83,
+            steps=100_000,
             batch_size=50,
             optimizer="adam",
             lr=1e-4,
@@ -162,14 +163,16 @@ def _mnist(profile: str) -> DatasetSettings:
             profile,
             "mnist_cnn",
             {"channels": (16, 32), "hidden": 256},
-            n_test=2000,
-            epochs=3,
+            n_train=10_000,
+            n_test=1000,
+            steps=250,
             batch_size=128,
             optimizer="adam",
             lr=1e-3,
-            train_attack={"inf": _reduced(10), 2: _reduced(10)},
-            eval_attack={"inf": _reduced(20), 2: _reduced(20)},
-            source="ours: a narrower mnist_challenge CNN, Adam 1e-3, 3 epochs",
+            lr_milestones=(0.8,),
+            train_attack={"inf": _reduced(4), 2: _reduced(4)},
+            eval_attack={"inf": _reduced(10, 2), 2: _reduced(10, 2)},
+            source="ours: a narrower mnist_challenge CNN, Adam 1e-3, 250 steps of 128 images",
         )
     return DatasetSettings(
         "mnist",
@@ -178,13 +181,13 @@ def _mnist(profile: str) -> DatasetSettings:
         {"channels": (4, 8), "hidden": 32},
         n_train=512,
         n_test=256,
-        epochs=1,
+        steps=8,
         batch_size=64,
         optimizer="adam",
         lr=1e-3,
         train_attack={"inf": _reduced(2), 2: _reduced(2)},
-        eval_attack={"inf": _reduced(3), 2: _reduced(3)},
-        source="smoke: a tiny CNN on 512 images",
+        eval_attack={"inf": _reduced(3, 2), 2: _reduced(3, 2)},
+        source="smoke: a tiny CNN, 8 steps of 64 images",
     )
 
 
@@ -195,7 +198,7 @@ def _cifar10(profile: str) -> DatasetSettings:
             "cifar10",
             profile,
             "cifar_resnet",
-            epochs=205,
+            steps=80_000,
             batch_size=128,
             lr=0.1,
             weight_decay=2e-4,
@@ -219,14 +222,15 @@ def _cifar10(profile: str) -> DatasetSettings:
             "cifar_resnet",
             {"units": 1},
             n_test=1000,
-            epochs=15,
+            steps=200,
             batch_size=128,
             lr=0.1,
             weight_decay=5e-4,
             lr_milestones=(0.5, 0.75),
-            train_attack={"inf": _reduced(5), 2: _reduced(5)},
-            eval_attack={"inf": _reduced(10), 2: _reduced(10)},
-            source="ours: the cifar10_challenge ResNet with 1 unit per group (ResNet-8)",
+            train_attack={"inf": _reduced(3), 2: _reduced(3)},
+            eval_attack={"inf": _reduced(7, 2), 2: _reduced(7, 2)},
+            source="ours: the cifar10_challenge ResNet with 1 unit per group (ResNet-8), "
+            "200 steps of 128 images",
             **common,
         )
     return DatasetSettings(
@@ -236,12 +240,12 @@ def _cifar10(profile: str) -> DatasetSettings:
         {"widths": (8, 8, 16, 16), "units": 1},
         n_train=256,
         n_test=128,
-        epochs=1,
+        steps=4,
         batch_size=64,
         lr=0.05,
         train_attack={"inf": _reduced(2), 2: _reduced(2)},
-        eval_attack={"inf": _reduced(3), 2: _reduced(3)},
-        source="smoke: a tiny ResNet on 256 images",
+        eval_attack={"inf": _reduced(3, 2), 2: _reduced(3, 2)},
+        source="smoke: a tiny ResNet, 4 steps of 64 images",
         **common,
     )
 
@@ -321,3 +325,61 @@ _THEORY = {
 def theory_settings(profile: str) -> TheorySettings:
     """The theory chapter's sample sizes at ``profile``."""
     return _THEORY[check_profile(profile)]
+
+
+#: Table 4 of the paper: the eps of each row, per data set and norm.
+TABLE4_EPS = {
+    ("mnist", "inf"): (0.1, 0.2, 0.3),
+    ("mnist", 2): (0.5, 1.5, 2.5),
+    ("cifar10", "inf"): (2 / 255, 4 / 255, 8 / 255),
+    ("cifar10", 2): (20 / 255, 80 / 255, 320 / 255),
+}
+
+
+@dataclass(frozen=True)
+class PriceGrid:
+    """The runs of the price-of-robustness chapter (Fig 1, 6, 7, Table 4) at one profile."""
+
+    profile: str
+    datasets: tuple[str, ...]  # data sets drawn
+    n_values: dict  # dataset -> training-set sizes of Fig 1/6 (None: the profile's n_train)
+    fig_eps: dict  # (dataset, norm) -> eps_train lines of Fig 1/6 (0 is always added)
+    table4_eps: dict  # (dataset, norm) -> eps of Table 4's rows (also Fig 7's x axis)
+    seeds: tuple[int, ...] = (0,)  # seeds of every run (error bars when more than one)
+    bn_probe: tuple = ()  # (dataset, norm, eps) trained again with bn_mode="train"
+
+
+def price_grid(profile: str) -> PriceGrid:
+    """Which runs the price-of-robustness chapter makes at ``profile``."""
+    check_profile(profile)
+    largest = {key: (eps[-1],) for key, eps in TABLE4_EPS.items()}
+    if profile == "smoke":
+        return PriceGrid(
+            profile,
+            ("mnist", "cifar10"),
+            n_values={"mnist": (64, 256), "cifar10": (64, 256)},
+            fig_eps=largest,
+            table4_eps=largest,
+            bn_probe=(("cifar10", "inf", 8 / 255),),
+        )
+    if profile == "cpu":
+        return PriceGrid(
+            profile,
+            ("mnist", "cifar10"),
+            n_values={"mnist": (100, 1000, 10_000), "cifar10": (100, 1000, None)},
+            fig_eps=largest,
+            table4_eps=TABLE4_EPS,
+            bn_probe=(("cifar10", "inf", 8 / 255),),
+        )
+    return PriceGrid(
+        profile,
+        ("mnist", "cifar10"),
+        n_values={
+            "mnist": (100, 300, 1000, 3000, 10_000, 60_000),
+            "cifar10": (500, 1000, 5000, 10_000, 20_000, 50_000),
+        },
+        fig_eps=TABLE4_EPS,
+        table4_eps=TABLE4_EPS,
+        seeds=(0, 1, 2),
+        bn_probe=(("cifar10", "inf", 8 / 255), ("cifar10", 2, 320 / 255)),
+    )

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from lib import data as data_lib
 from lib import models, profiles, runtime
-from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm
+from lib.attacks import PGD, LinearWorstCase, check_bn_mode, check_eps, check_norm
 from lib.store import Run, Store
 
 MIXES = ("clean", "adversarial", "half")
@@ -33,9 +33,9 @@ def check_mix(mix: str) -> str:
     return mix
 
 
-def _perturb(attack: Attack, model, x, y, precision: str, generator) -> torch.Tensor:
+def _perturb(attack: Attack, model, x, y, precision: str, generator, bn_mode="eval"):
     if isinstance(attack, PGD):
-        return attack(model, x, y, precision=precision, generator=generator)
+        return attack(model, x, y, precision=precision, generator=generator, bn_mode=bn_mode)
     return attack(model, x, y)
 
 
@@ -68,6 +68,7 @@ def train(
     precision: str = "auto",
     max_steps: int | None = None,
     eval_data: data_lib.TensorData | None = None,
+    bn_mode: str = "eval",
     progress: bool = True,
 ) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
@@ -85,12 +86,16 @@ def train(
         attack: ``(model, x, y) -> x_adv``, e.g. a :class:`lib.attacks.PGD`.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see lib.runtime).
         eval_data: if given, standard accuracy on it is recorded each epoch.
+        bn_mode: the model's mode while ``attack`` runs: ``"eval"`` (BatchNorm
+            running statistics) or ``"train"`` (batch statistics); see
+            :func:`lib.attacks.pgd`.
 
     The history records per epoch the mean training loss and accuracy on
     the batches as trained (adversarial ones included), the learning rate,
     the wall time and, with ``eval_data``, the clean test accuracy.
     """
     check_mix(mix)
+    check_bn_mode(bn_mode)
     if mix != "clean" and attack is None:
         raise ValueError(f"mix={mix!r} needs an attack")
     if optimizer not in OPTIMIZERS:
@@ -133,10 +138,11 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = current_lr
             if mix == "adversarial":
-                x = _perturb(attack, model, x, y, precision, generator)
+                x = _perturb(attack, model, x, y, precision, generator, bn_mode)
             elif mix == "half":
                 k = len(x) // 2
-                x = torch.cat([x[:k], _perturb(attack, model, x[k:], y[k:], precision, generator)])
+                x_adv = _perturb(attack, model, x[k:], y[k:], precision, generator, bn_mode)
+                x = torch.cat([x[:k], x_adv])
             model.train()
             with runtime.autocast(device, precision):
                 logits = model(x)
@@ -220,9 +226,10 @@ class RunConfig:
     mix: str = "clean"  # "clean", "adversarial" or "half"
     norm: str | int = "inf"  # threat model of training and evaluation: "inf" or 2
     eps_train: float = 0.0  # training eps, [0, 1] pixel space; 0 with mix="clean"
-    eps_eval: float | None = None  # evaluation eps; None = Table 2's eps
+    eps_eval: float | None = None  # evaluation eps; None: eps_train, or Table 2's if that is 0
     n_train: int | None = None  # training images; None = the profile's
-    epochs: int | None = None  # None = the profile's
+    max_steps: int | None = None  # optimizer steps; None = the profile's
+    bn_mode: str = "eval"  # model mode while the training attack runs: "eval" or "train"
     seed: int = 0  # seeds model initialization, batch order, augmentation, attack starts
     precision: str = "auto"  # "auto", "bf16" or "fp32"
 
@@ -230,6 +237,8 @@ class RunConfig:
         data_lib.check_dataset(self.dataset)
         profiles.check_profile(self.profile)
         check_mix(self.mix)
+        check_bn_mode(self.bn_mode)
+        runtime.resolve_precision(self.precision, "cpu")  # validates the name
         object.__setattr__(self, "norm", check_norm(self.norm))
         check_eps(self.eps_train)
         if self.eps_eval is not None:
@@ -238,12 +247,81 @@ class RunConfig:
             raise ValueError("mix='clean' trains without an attack: set eps_train=0")
         if self.mix != "clean" and self.eps_train == 0:
             raise ValueError(f"mix={self.mix!r} needs eps_train > 0")
+        for name in ("n_train", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
 
 
 def _attack_for(settings: profiles.DatasetSettings, eps: float, norm, kind: str):
     if settings.arch == "linear":
         return LinearWorstCase(eps)
     return settings.attack(eps, norm, kind=kind)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A RunConfig resolved against its profile and device: what will run, and its key."""
+
+    config: RunConfig
+    settings: profiles.DatasetSettings
+    device: torch.device
+    precision: str
+    n_train: int | None
+    steps: int | None
+    epochs: int
+    eps_eval: float
+
+    @property
+    def key_settings(self) -> dict:
+        return {
+            "run": {
+                **self.config.__dict__,
+                "precision": self.precision,
+                "n_train": self.n_train,
+                "max_steps": self.steps,
+                "epochs": self.epochs,
+                "eps_eval": self.eps_eval,
+            },
+            "profile_settings": self.settings.to_dict(),
+        }
+
+
+def _plan(config: RunConfig, device=None) -> _Plan:
+    device = torch.device(device) if device is not None else runtime.default_device()
+    settings = profiles.settings(config.dataset, config.profile)
+    eps_eval = config.eps_eval
+    if eps_eval is None:
+        eps_eval = config.eps_train or profiles.table2_eps(config.dataset, config.norm)
+    return _Plan(
+        config=config,
+        settings=settings,
+        device=device,
+        precision=runtime.resolve_precision(config.precision, device),
+        n_train=config.n_train if config.n_train is not None else settings.n_train,
+        steps=config.max_steps if config.max_steps is not None else settings.steps,
+        epochs=settings.epochs,
+        eps_eval=eps_eval,
+    )
+
+
+def run_key(config: RunConfig, device=None) -> str:
+    """The store key of ``config`` on ``device``, without training anything."""
+    from lib.store import key_of
+
+    return key_of(_plan(config, device).key_settings)
+
+
+def load_split(
+    dataset: str, split: str, n: int | None, *, seed: int, device
+) -> data_lib.TensorData:
+    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller."""
+    ds = data_lib.load(dataset, split, device=device)
+    if n is not None and n < len(ds):
+        ds = ds.subset(n, seed=seed, balanced=split == "train")
+    elif n is not None and n > len(ds):
+        raise ValueError(f"n={n} is larger than the {dataset} {split} set ({len(ds)} examples)")
+    return ds
 
 
 def train_run(
@@ -255,48 +333,35 @@ def train_run(
 ) -> tuple[torch.nn.Module, Run]:
     """The model and stored run of ``config``: loaded if stored, else trained and saved.
 
-    Metrics: standard test accuracy and robust test accuracy against the
-    profile's evaluation attack at ``eps_eval`` (Table 2's eps by default).
+    Metrics: standard test accuracy, and robust test accuracy against the
+    profile's evaluation attack (stronger than the training one) at
+    ``eps_eval``. Training runs the profile's number of steps whatever the
+    training-set size (several epochs of a small set), else its epochs.
     """
     store = store or Store()
-    device = torch.device(device) if device is not None else runtime.default_device()
-    settings = profiles.settings(config.dataset, config.profile)
-    precision = runtime.resolve_precision(config.precision, device)
-    epochs = config.epochs if config.epochs is not None else settings.epochs
-    n_train = config.n_train if config.n_train is not None else settings.n_train
-    eps_eval = config.eps_eval
-    if eps_eval is None:
-        eps_eval = profiles.table2_eps(config.dataset, config.norm)
-    key_settings = {
-        "run": {
-            **config.__dict__,
-            "precision": precision,
-            "epochs": epochs,
-            "n_train": n_train,
-            "eps_eval": eps_eval,
-        },
-        "profile_settings": settings.to_dict(),
-    }
+    plan = _plan(config, device)
+    settings, device = plan.settings, plan.device
 
     def compute() -> dict:
-        train_set = data_lib.load(config.dataset, "train", device=device)
-        test_set = data_lib.load(config.dataset, "test", device=device)
-        if n_train is not None:
-            train_set = train_set.subset(n_train, seed=config.seed, balanced=True)
-        if settings.n_test is not None and settings.n_test < len(test_set):
-            test_set = test_set.subset(settings.n_test, seed=0)
+        train_set = load_split(
+            config.dataset, "train", plan.n_train, seed=config.seed, device=device
+        )
+        test_set = load_split(config.dataset, "test", settings.n_test, seed=0, device=device)
+        batch = settings.batch_size or len(train_set)
+        epochs = plan.epochs
+        if plan.steps is not None:
+            epochs = math.ceil(plan.steps / math.ceil(len(train_set) / batch))
         runtime.seed_everything(config.seed)
         model = models.build(settings.arch, **settings.model_kwargs).to(device)
-        attack = (
-            _attack_for(settings, config.eps_train, config.norm, "train")
-            if config.mix != "clean"
-            else None
-        )
+        attack = None
+        if config.mix != "clean":
+            attack = _attack_for(settings, config.eps_train, config.norm, "train")
         start = time.perf_counter()
         history = train(
             model,
             train_set,
             epochs=epochs,
+            max_steps=plan.steps,
             batch_size=settings.batch_size,
             lr=settings.lr,
             optimizer=settings.optimizer,
@@ -307,29 +372,75 @@ def train_run(
             mix=config.mix,
             attack=attack,
             seed=config.seed,
-            precision=precision,
+            precision=plan.precision,
+            bn_mode=config.bn_mode,
             progress=progress,
         )
         train_seconds = time.perf_counter() - start
-        eval_attack = _attack_for(settings, eps_eval, config.norm, "eval")
+        eval_attack = _attack_for(settings, plan.eps_eval, config.norm, "eval")
         g = torch.Generator().manual_seed(config.seed)
         metrics = {
-            "std_acc": evaluate(model, test_set, precision=precision),
-            "adv_acc": evaluate(model, test_set, eval_attack, precision=precision, generator=g),
+            "std_acc": evaluate(model, test_set, precision=plan.precision),
+            "adv_acc": evaluate(
+                model, test_set, eval_attack, precision=plan.precision, generator=g
+            ),
+            "eps_eval": plan.eps_eval,
+            "train_attack": attack.describe() if attack is not None else None,
             "eval_attack": eval_attack.describe(),
             "n_train": len(train_set),
             "n_test": len(test_set),
             "train_complete": train_set.complete,
+            "test_complete": test_set.complete,
+            "steps": history[-1]["steps"] if history else 0,
             "train_seconds": train_seconds,
         }
         return {
             "metrics": metrics,
             "history": history,
             "state_dict": model.state_dict(),
-            "provenance": {"device": runtime.device_name(device), "precision": precision},
+            "provenance": {"device": runtime.device_name(device), "precision": plan.precision},
         }
 
-    run = store.get_or_run(key_settings, compute)
+    run = store.get_or_run(plan.key_settings, compute)
     model = models.build(settings.arch, **settings.model_kwargs)
     model.load_state_dict(run.state_dict())
     return model.to(device).eval(), run
+
+
+def robust_eval(
+    config: RunConfig,
+    eps: float,
+    *,
+    norm=None,
+    store: Store | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> float:
+    """Robust test accuracy of ``config``'s model at another ``eps`` (and ``norm``), stored too.
+
+    ``norm`` defaults to the config's own; a standard model (``mix="clean"``)
+    has no threat model of its own, so pass the one to evaluate. The
+    evaluation attack is the profile's (as in :func:`train_run`); the model
+    is trained first if it is not in the store.
+    """
+    store = store or Store()
+    plan = _plan(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = _attack_for(plan.settings, check_eps(eps), norm, "eval")
+    key = {
+        "robust_eval_of": run_key(config, plan.device),
+        "attack": attack.describe(),
+        "n_test": plan.settings.n_test,
+        "seed": config.seed,
+    }
+
+    def compute() -> dict:
+        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        test_set = load_split(
+            config.dataset, "test", plan.settings.n_test, seed=0, device=plan.device
+        )
+        g = torch.Generator().manual_seed(config.seed)
+        acc = evaluate(model, test_set, attack, precision=plan.precision, generator=g)
+        return {"metrics": {"adv_acc": acc, "eps": eps, "attack": attack.describe()}}
+
+    return store.get_or_run(key, compute).metrics["adv_acc"]

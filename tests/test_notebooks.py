@@ -8,6 +8,7 @@ values the chapter glued are read back from the executed notebook.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import jupytext
@@ -125,7 +126,39 @@ def check_linear_mnist(g):
     assert 0 <= g["L4_best_topk_adv_acc"] <= 1 and 1 <= g["L4_best_k"] <= 784
 
 
-CHECKS = {"setup": check_setup, "theory": check_theory, "linear_mnist": check_linear_mnist}
+def check_one_run(g):
+    assert len(g["run_key"]) == 16
+    assert 0 <= g["run_adv_acc"] <= g["run_std_acc"] <= 1
+    assert g["run_n_train"] == 512 and g["run_steps"] == 8  # the smoke profile's MNIST
+
+
+def check_price_of_robustness(g):
+    # Table 4 at smoke: the largest eps of each (data set, norm), 6 cells per row
+    cell = re.compile(r"P3_(mnist|cifar10)_(linf|l2)_\w+_(std|rob)_(standard|half|robust)$")
+    p3 = {k: v for k, v in g.items() if cell.match(k)}
+    assert len(p3) == g["P3_rows"] * 6 == 4 * 6
+    assert all(0 <= v <= 1 for v in p3.values())
+    assert "P3_mnist_linf_0p3_rob_half" in p3 and "P3_cifar10_l2_320_255_std_robust" in p3
+    assert 0 <= g["P3_half_std_at_least_robust"] <= g["P3_rows"]
+    for mode in ("eval", "train"):
+        assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
+    # Fig 1/6: 2 sizes x (clean + 1 eps) per norm; Fig 7: clean + 1 eps per norm
+    assert g["P1_mnist_linf_n64_eps0_std"] == g["P1_mnist_l2_n64_eps0_std"]  # the same clean run
+    assert all(
+        0 <= g[f"P2_{d}_{n}_drop"] + 1 <= 2 for d in ("mnist", "cifar10") for n in ("linf", "l2")
+    )
+    # per data set: Fig 1/6 2 sizes x (clean + 2 norms x 1 eps), Table 4 clean + 2 norms x
+    # (adversarial, half) at the profile's size; plus one bn_mode probe
+    assert g["price_runs"] == 2 * (2 * 3 + 5) + 1
+
+
+CHECKS = {
+    "setup": check_setup,
+    "theory": check_theory,
+    "linear_mnist": check_linear_mnist,
+    "one_run": check_one_run,
+    "price_of_robustness": check_price_of_robustness,
+}
 
 
 def test_every_chapter_has_checks():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -150,3 +151,139 @@ def test_train_run_is_stored_and_reused(tmp_path, monkeypatch):
     assert all(
         torch.equal(p, q) for p, q in zip(model.parameters(), model2.parameters(), strict=True)
     )
+
+
+def test_half_batches_are_half_clean_half_adversarial(mnist_small):
+    tr, _ = mnist_small
+    model = _tiny_cnn()
+    seen = []
+
+    def marker_attack(model, x, y):
+        return torch.ones_like(x)  # adversarial examples are recognizable: all ones
+
+    def count(module, args):
+        if module.training:
+            x = args[0]
+            seen.append(((x.flatten(1) == 1).all(1).sum().item(), len(x)))
+
+    model.register_forward_pre_hook(count)
+    train.train(
+        model,
+        tr.subset(256, seed=0),
+        epochs=1,
+        batch_size=64,
+        lr=0.01,
+        mix="half",
+        attack=marker_attack,
+        progress=False,
+    )
+    assert seen == [(32, 64)] * 4
+
+
+@pytest.mark.parametrize("bn_mode", ["eval", "train"])
+def test_bn_mode_switches_the_mode_during_the_attack(bn_mode):
+    torch.manual_seed(0)
+    model = models.CifarResNet(widths=(4, 4, 8, 8), units=1)
+    modes = []
+    model.bn.register_forward_pre_hook(lambda m, a: modes.append(m.training))
+    model.eval()
+    before = {k: v.clone() for k, v in model.named_buffers()}
+    x, y = torch.rand(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    from lib.attacks import pgd
+
+    pgd(model, x, y, eps=0.03, norm="inf", steps=2, step_size=0.01, bn_mode=bn_mode)
+    assert modes and all(m == (bn_mode == "train") for m in modes)
+    assert not model.training
+    assert all(torch.equal(before[k], v) for k, v in model.named_buffers())
+    with pytest.raises(ValueError, match="bn_mode must be one of"):
+        pgd(model, x, y, eps=0.03, norm="inf", steps=1, step_size=0.01, bn_mode="frozen")
+
+
+def test_train_loop_passes_bn_mode_to_the_attack(mnist_small):
+    torch.manual_seed(0)
+    model = models.CifarResNet(widths=(4, 4, 8, 8), units=1)
+    modes = []
+    model.bn.register_forward_pre_hook(lambda m, a: modes.append(m.training))
+    data = mnist_small[0]  # any images: only the modes matter here
+    x = data.inputs(slice(0, 64)).expand(-1, 3, -1, -1)
+    x = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    from lib.data import TensorData
+
+    ds = TensorData("toy", "train", (x * 255).to(torch.uint8), data.y[:64], tuple("0123456789"))
+    attack = PGD(eps=0.03, norm="inf", steps=1, step_size=0.03)
+    for bn_mode, expect_eval in (("eval", True), ("train", False)):
+        modes.clear()
+        train.train(
+            model,
+            ds,
+            epochs=1,
+            batch_size=32,
+            lr=0.01,
+            mix="adversarial",
+            attack=attack,
+            bn_mode=bn_mode,
+            progress=False,
+        )
+        assert (False in modes) == expect_eval
+
+
+@pytest.mark.parametrize("dataset,eps", [("mnist", 0.3), ("cifar10", 8 / 255)])
+def test_paper_profile_models_train_two_steps(dataset, eps):
+    """The paper's models, eps, PGD and schedule wiring, two steps on the CPU."""
+    from lib import data, profiles
+    from lib.train import _plan
+
+    s = profiles.settings(dataset, "paper")
+    plan = _plan(RunConfig(dataset, "paper", mix="adversarial", eps_train=eps))
+    assert plan.steps == {"mnist": 100_000, "cifar10": 80_000}[dataset]
+    if dataset == "cifar10":
+        assert [round(f * plan.steps) for f in s.lr_milestones] == [40_000, 60_000]
+        assert (s.lr, s.momentum, s.weight_decay, s.batch_size) == (0.1, 0.9, 2e-4, 128)
+    else:
+        assert (s.lr, s.batch_size, s.optimizer) == (1e-4, 50, "adam")
+    attack = s.attack(eps, "inf")
+    assert attack.eps == eps and attack.steps == {"mnist": 40, "cifar10": 7}[dataset]
+    torch.manual_seed(0)
+    model = models.build(s.arch, **s.model_kwargs)
+    assert models.count_parameters(model) == {"mnist": 3_274_634, "cifar10": 464_154}[dataset]
+    ds = data.load(dataset, "train").subset(2 * s.batch_size, seed=0)
+    hist = train.train(
+        model,
+        ds,
+        epochs=1,
+        max_steps=2,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        optimizer=s.optimizer,
+        momentum=s.momentum,
+        weight_decay=s.weight_decay,
+        lr_milestones=s.lr_milestones,
+        augment=s.augment,
+        mix="adversarial",
+        attack=attack,
+        progress=False,
+    )
+    assert hist[-1]["steps"] == 2 and np.isfinite(hist[-1]["loss"])
+
+
+def test_run_config_steps_and_sizes(tmp_path):
+    store = Store(tmp_path)
+    config = RunConfig("mnist", "smoke", n_train=128, max_steps=5)
+    _, run = train_run(config, store=store, progress=False)
+    assert run.metrics["n_train"] == 128 and run.metrics["steps"] == 5
+    with pytest.raises(ValueError, match="n_train must be a positive int"):
+        RunConfig("mnist", "smoke", n_train=0)
+    with pytest.raises(ValueError, match="larger than the mnist train set"):
+        train_run(RunConfig("mnist", "smoke", n_train=70_000), store=store, progress=False)
+
+
+def test_robust_eval_uses_the_norm_asked_for(tmp_path):
+    store = Store(tmp_path)
+    config = RunConfig("mnist", "smoke")
+    _, run = train_run(config, store=store, progress=False)
+    linf = train.robust_eval(config, 0.5, norm="inf", store=store, progress=False)
+    l2 = train.robust_eval(config, 0.5, norm=2, store=store, progress=False)
+    # l_inf 0.5 lets every pixel flip to mid-grey: nothing survives. l2 0.5 is small.
+    assert linf == 0.0 and l2 > linf
+    assert train.robust_eval(config, 0.5, norm=2, store=store, progress=False) == l2  # stored
+    assert len(store.runs()) == 3

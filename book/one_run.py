@@ -1,0 +1,128 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Anatomy of one run
+#
+# Every model in this book comes from one configuration: a data set, a
+# threat model, a training eps, a training-set size, and a way of mixing
+# clean and adversarial examples. This page trains one such configuration,
+# or loads it from the run store if it was trained before, and shows what
+# the run records. `make sweep` executes this page once per point of a grid,
+# with papermill, and keeps each executed notebook as that run's log.
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from lib import plots, profiles, report, runtime, train
+from lib.store import Store
+
+plots.style()
+timer = report.Timer()
+
+# %% tags=["parameters"]
+profile = "cpu"  # smoke | cpu | paper
+seed = 0  # seeds initialization, batch order, augmentation and attack starts
+dataset = "mnist"  # mnist | cifar10 | restricted_imagenet
+norm = "inf"  # threat model: "inf" or 2
+eps_train = 0.3  # training eps in [0, 1] pixel space (0 with mix "clean")
+eps_eval = None  # evaluation eps; None takes eps_train, or Table 2's when that is 0
+n_train = None  # training images; None takes the profile's
+mix = "adversarial"  # clean | adversarial | half (half of each batch adversarial)
+bn_mode = "eval"  # the model's mode while the training attack runs: eval | train
+max_steps = None  # optimizer steps; None takes the profile's
+precision = "auto"  # auto | bf16 | fp32
+device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
+
+# %%
+profile = profiles.resolve(profile)
+device = device or runtime.default_device()
+config = train.RunConfig(
+    dataset=dataset,
+    profile=profile,
+    mix=mix,
+    norm=norm,
+    eps_train=eps_train,
+    eps_eval=eps_eval,
+    n_train=n_train,
+    max_steps=max_steps,
+    bn_mode=bn_mode,
+    seed=seed,
+    precision=precision,
+)
+settings = profiles.settings(dataset, profile)
+key = train.run_key(config, device)
+cached = Store().load(key) is not None
+model, run = train.train_run(config, device=device)
+m = run.metrics
+
+# %% [markdown]
+# ## The configuration and its results
+#
+# The run is keyed by a hash of its settings. Those are this page's
+# parameters, resolved against the profile, plus the profile's own training
+# settings. The same key always gives the same stored run.
+
+# %%
+summary = pd.Series(
+    {
+        "store key": key,
+        "reused from the store": cached,
+        "data set": f"{dataset} ({m['n_train']:,} training, {m['n_test']:,} test images"
+        + ("" if m["train_complete"] else "; from a subset of the official training set")
+        + ")",
+        "model": f"{settings.arch} {settings.model_kwargs or ''}",
+        "training": f"{mix}, {m['steps']} steps of {settings.batch_size} images, {settings.optimizer} lr {settings.lr}",
+        "training attack": m["train_attack"] or "none",
+        "attack BatchNorm mode": bn_mode,
+        "evaluation attack": m["eval_attack"],
+        "standard test accuracy": f"{m['std_acc']:.2%}",
+        f"robust test accuracy (eps {m['eps_eval']:.4g})": f"{m['adv_acc']:.2%}",
+        "precision": run.record["provenance"]["precision"],
+        "device": run.record["provenance"]["device"],
+        "training time": f"{m['train_seconds']:.0f} s",
+    }
+)
+glue("run_key", key, display=False)
+glue("run_std_acc", m["std_acc"], display=False)
+glue("run_adv_acc", m["adv_acc"], display=False)
+glue("run_n_train", m["n_train"], display=False)
+glue("run_steps", m["steps"], display=False)
+summary.to_frame("value")
+
+# %% [markdown]
+# The evaluation attack is stronger than the training attack: it takes more
+# steps and random restarts, and each example keeps the worst case found. An
+# example counts as robust only if it is classified correctly both clean and
+# after the attack.
+#
+# ## Learning curves
+#
+# Loss and accuracy on the training batches as they were trained. For an
+# adversarial run those are the adversarial examples, so its training
+# accuracy is a robust accuracy.
+
+# %%
+hist = pd.DataFrame(run.history)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+axes[0].plot(hist["steps"], hist["loss"], "o-", ms=3)
+axes[0].set(xlabel="optimizer step", ylabel="training loss", title="loss")
+axes[1].plot(hist["steps"], hist["acc"], "o-", ms=3)
+axes[1].set(xlabel="optimizer step", ylabel="training accuracy", title="accuracy", ylim=(0, 1))
+fig.tight_layout()
+plt.show()
+
+# %%
+display(Markdown(report.build_note(profile, seed, device, timer.seconds)))

@@ -1,0 +1,282 @@
+"""Grids of training runs, each a papermill execution of ``book/one_run.py``.
+
+Every grid point is one :class:`lib.train.RunConfig`. The sweep converts the
+one-run chapter to a notebook once (jupytext), then executes it per point
+with papermill, which injects the point's parameters. Each executed notebook
+is kept under ``runs/sweep/<key>.ipynb`` as that run's log, and its results go
+to the store. The sweep:
+
+- validates every point before anything runs (unknown data set, norm, mix,
+  eps < 0 ... fail at once);
+- skips points already in the store, so an interrupted sweep resumes;
+- retries a failed point once, goes on with the others, and lists the
+  failures with their errors at the end;
+- shows a progress bar over the grid, and runs ``jobs`` points at once (one
+  per GPU by default, one on a CPU; GPU jobs get a device each).
+
+Usage: ``python -m lib.sweep --grid price --profile cpu`` (or ``make sweep
+GRID=price PROFILE=cpu``); ``--grid`` also takes a JSON file
+``{"fixed": {...}, "vary": {"eps_train": [...], ...}}``, whose points are
+the product of the ``vary`` lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import tempfile
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from lib import profiles, runtime
+from lib.store import Store
+from lib.train import RunConfig, run_key
+
+ONE_RUN = runtime.PROJECT_ROOT / "book" / "one_run.py"
+RUNS_DIR = runtime.PROJECT_ROOT / "runs" / "sweep"
+CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+
+
+# --------------------------------------------------------------------------
+# Grids
+
+
+def price_configs(profile: str) -> dict[str, list[RunConfig]]:
+    """The runs of the price-of-robustness chapter, by part: fig (Fig 1/6), table4, bn."""
+    grid = profiles.price_grid(profile)
+    parts: dict[str, list[RunConfig]] = {"fig": [], "table4": [], "bn": []}
+    for dataset, seed in itertools.product(grid.datasets, grid.seeds):
+        common = dict(dataset=dataset, profile=profile, seed=seed)
+        for n in grid.n_values[dataset]:
+            parts["fig"].append(RunConfig(**common, n_train=n))
+            for norm in ("inf", 2):
+                for eps in grid.fig_eps[(dataset, norm)]:
+                    parts["fig"].append(
+                        RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps, n_train=n)
+                    )
+        parts["table4"].append(RunConfig(**common))
+        for norm in ("inf", 2):
+            for eps, mix in itertools.product(
+                grid.table4_eps[(dataset, norm)], ("adversarial", "half")
+            ):
+                parts["table4"].append(RunConfig(**common, mix=mix, norm=norm, eps_train=eps))
+    for dataset, norm, eps in grid.bn_probe:
+        parts["bn"].append(
+            RunConfig(
+                dataset, profile, mix="adversarial", norm=norm, eps_train=eps, bn_mode="train"
+            )
+        )
+    return parts
+
+
+GRIDS = {"price": price_configs}
+
+
+def unique(configs) -> list[RunConfig]:
+    """The configs in order, without repeats (parts of a grid share runs)."""
+    return list(dict.fromkeys(configs))
+
+
+def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
+    """Points of a JSON grid: the product of ``vary``'s lists, each with ``fixed``."""
+    fixed, vary = dict(spec.get("fixed", {})), dict(spec.get("vary", {}))
+    unknown = set(spec) - {"fixed", "vary"}
+    if unknown:
+        raise ValueError(f"a grid has the keys 'fixed' and 'vary'; unknown: {sorted(unknown)}")
+    if profile is not None:
+        fixed["profile"] = profile
+    bad = (set(fixed) | set(vary)) - set(CONFIG_FIELDS)
+    if bad:
+        raise ValueError(
+            f"unknown grid parameters {sorted(bad)}; allowed: {', '.join(CONFIG_FIELDS)}"
+        )
+    for name, values in vary.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"vary[{name!r}] must be a non-empty list, got {values!r}")
+    names = list(vary)
+    return [
+        RunConfig(**fixed, **dict(zip(names, combo, strict=True)))
+        for combo in itertools.product(*(vary[n] for n in names))
+    ]
+
+
+def load_grid(grid: str, profile: str) -> list[RunConfig]:
+    """A named grid (see :data:`GRIDS`) or a JSON grid file, validated."""
+    if grid in GRIDS:
+        return unique(c for part in GRIDS[grid](profile).values() for c in part)
+    path = Path(grid)
+    if not path.is_file():
+        raise ValueError(f"unknown grid {grid!r}: not one of {sorted(GRIDS)} and not a JSON file")
+    return unique(grid_from_spec(json.loads(path.read_text()), profile))
+
+
+# --------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: keys run, keys skipped (already stored), and failures."""
+
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[tuple[RunConfig, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.ran)} ran, {len(self.skipped)} already stored, {len(self.failed)} failed"
+        ]
+        for config, error in self.failed:
+            lines.append(f"  FAILED {config}: {error}")
+        return "\n".join(lines)
+
+
+def notebook_of(source: Path = ONE_RUN, out_dir: Path | None = None) -> Path:
+    """The one-run chapter as an .ipynb (jupytext), for papermill."""
+    import jupytext
+    import nbformat
+
+    out_dir = Path(out_dir) if out_dir is not None else runtime.PROJECT_ROOT / "build" / "nb"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / (source.stem + ".ipynb")
+    nbformat.write(jupytext.read(source), target)
+    return target
+
+
+def parameters_of(config: RunConfig, device: str | None) -> dict:
+    params = asdict(config)
+    params["device"] = device
+    return params
+
+
+def _execute(notebook: Path, out: Path, params: dict) -> None:
+    """One papermill execution; the log is written to a temporary name, then renamed."""
+    import papermill
+
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".ipynb")
+    os.close(fd)
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            tmp,
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(ONE_RUN.parent),
+            progress_bar=False,
+        )
+    finally:
+        # The executed notebook is the run's log, kept even when it failed.
+        os.replace(tmp, out)
+
+
+def sweep(
+    configs: list[RunConfig],
+    *,
+    jobs: int | None = None,
+    retries: int = 1,
+    store: Store | None = None,
+    out_dir: Path | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Run every config not yet in the store, ``jobs`` at a time."""
+    configs = unique(configs)
+    store = store or Store()
+    out_dir = Path(out_dir) if out_dir is not None else RUNS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gpus = torch.cuda.device_count()
+    jobs = jobs or max(gpus, 1)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    result = SweepResult()
+    pending = []
+    for config in configs:
+        key = run_key(config)
+        if store.load(key) is not None:
+            result.skipped.append(key)
+        else:
+            pending.append((key, config))
+    if not pending:
+        return result
+    notebook = notebook_of(out_dir=out_dir / ".nb")
+
+    def work(slot: int, key: str, config: RunConfig) -> tuple[str, RunConfig, str | None]:
+        device = f"cuda:{slot % gpus}" if gpus else None
+        error = None
+        for _ in range(1 + retries):
+            try:
+                _execute(notebook, out_dir / f"{key}.ipynb", parameters_of(config, device))
+                return key, config, None
+            except Exception as err:  # a failed run must not stop the grid
+                error = _short_error(err)
+        return key, config, error
+
+    # The kernels papermill starts inherit the environment: point them at our store.
+    previous = os.environ.get("ODDS_STORE")
+    os.environ["ODDS_STORE"] = str(store.root)
+    bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(work, i, key, config) for i, (key, config) in enumerate(pending)]
+            for future in as_completed(futures):
+                key, config, error = future.result()
+                if error is None:
+                    result.ran.append(key)
+                else:
+                    result.failed.append((config, error))
+                bar.update()
+    finally:
+        bar.close()
+        if previous is None:
+            os.environ.pop("ODDS_STORE", None)
+        else:
+            os.environ["ODDS_STORE"] = previous
+    return result
+
+
+def _short_error(err: Exception) -> str:
+    """The last line of a kernel's error (papermill wraps it), or the exception itself."""
+    name = getattr(err, "ename", None)
+    if name:
+        return f"{name}: {getattr(err, 'evalue', '')}"
+    return "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.sweep",
+        description="Run a grid of one_run executions through papermill.",
+    )
+    parser.add_argument(
+        "--grid", default="price", help=f"a named grid ({', '.join(GRIDS)}) or a JSON grid file"
+    )
+    parser.add_argument("--profile", default="cpu", choices=profiles.PROFILES)
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="runs at once (default: one per GPU, one on a CPU)"
+    )
+    parser.add_argument("--retries", type=int, default=1, help="retries of a failed run")
+    parser.add_argument("--list", action="store_true", help="list the grid's points and exit")
+    args = parser.parse_args(argv)
+    try:
+        configs = load_grid(args.grid, args.profile)
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+    if args.list:
+        for config in configs:
+            print(run_key(config), config)
+        return 0
+    print(f"{len(configs)} runs in grid {args.grid!r} at profile {args.profile!r}", file=sys.stderr)
+    result = sweep(configs, jobs=args.jobs, retries=args.retries)
+    print(result.summary())
+    return 1 if result.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -29,6 +29,7 @@
 
 # %%
 import math
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,12 +38,14 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
+from lib import data, profiles, report, runtime, sweep, train
 from lib import plots as plots_lib
-from lib import profiles, report, runtime, sweep, train
 from lib.store import Store
 
 plots_lib.style()
 timer = report.Timer()
+# Runs from a subset of a data set are flagged on this page, from their records.
+warnings.simplefilter("ignore", data.SubsetWarning)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper

@@ -158,7 +158,8 @@ def pgd(
             of each step.
         random_start: start uniformly inside the ball (see
             :func:`random_perturb`) instead of at ``x``.
-        restarts: independent runs; per example the best is kept.
+        restarts: independent runs; per example the best is kept. Runs
+            after the first attack only the examples not yet broken.
         targeted: descend the loss towards ``y`` instead of ascending it away.
         loss: per-example loss ``loss(logits, y) -> [N]``; cross-entropy
             when None.
@@ -180,7 +181,6 @@ def pgd(
     check_bn_mode(bn_mode)
     loss_fn = loss or _per_example_ce
     precision = runtime.resolve_precision(precision, x.device)
-    sign = -1.0 if targeted else 1.0
     x = x.detach()
     was_training = model.training
     buffers = {k: v.clone() for k, v in model.named_buffers()} if bn_mode == "train" else None
@@ -189,40 +189,36 @@ def pgd(
         best_x = x.clone()
         best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         best_obj = torch.full((len(x),), -math.inf, device=x.device)
-        for _ in range(restarts):
-            if random_start and eps > 0:
-                delta = project(
-                    x,
-                    random_perturb(x, eps=eps, norm=norm, generator=generator),
-                    eps=eps,
-                    norm=norm,
-                )
+        for restart in range(restarts):
+            # A restart only attacks the examples no earlier run has broken
+            # (as AutoAttack does): the others already have their worst case.
+            # One host sync per restart, none inside the step loop.
+            idx = None if restart == 0 else (~best_ok).nonzero().flatten()
+            if idx is not None and len(idx) == 0:
+                break
+            xs, ys = (x, y) if idx is None else (x[idx], y[idx])
+            run = _one_run(
+                model,
+                xs,
+                ys,
+                eps=eps,
+                norm=norm,
+                steps=steps,
+                step_size=step_size,
+                random_start=random_start,
+                targeted=targeted,
+                loss_fn=loss_fn,
+                precision=precision,
+                generator=generator,
+            )
+            if idx is None:
+                best_x, best_ok, best_obj = run
             else:
-                delta = torch.zeros_like(x)
-            for i in range(steps + 1):
-                last = i == steps  # the last point is evaluated, not stepped from
-                delta.requires_grad_(not last)
-                with torch.set_grad_enabled(not last), runtime.autocast(x.device, precision):
-                    logits = model(x + delta)
-                logits = logits.float()
-                obj = sign * loss_fn(logits, y)
-                pred = logits.argmax(1)
-                ok = pred == y if targeted else pred != y
-                # Keep the better of the stored and the current point: success
-                # first, then the objective. No host sync: all on the device.
-                better = (ok & ~best_ok) | ((ok == best_ok) & (obj.detach() > best_obj))
-                best_x = torch.where(_expand(better, x), (x + delta).detach(), best_x)
-                best_ok = best_ok | ok
-                best_obj = torch.where(better, obj.detach(), best_obj)
-                if last:
-                    break
-                (grad,) = torch.autograd.grad(obj.sum(), [delta])
-                delta = project(
-                    x,
-                    step(delta.detach(), grad, norm=norm, step_size=step_size),
-                    eps=eps,
-                    norm=norm,
-                )
+                rx, rok, robj = run
+                better = (rok & ~best_ok[idx]) | ((rok == best_ok[idx]) & (robj > best_obj[idx]))
+                best_x[idx] = torch.where(_expand(better, rx), rx, best_x[idx])
+                best_obj[idx] = torch.where(better, robj, best_obj[idx])
+                best_ok[idx] = best_ok[idx] | rok
     finally:
         model.train(was_training)
         if buffers is not None:
@@ -230,6 +226,55 @@ def pgd(
                 for k, v in model.named_buffers():
                     v.copy_(buffers[k])
     return best_x
+
+
+def _one_run(
+    model,
+    x,
+    y,
+    *,
+    eps,
+    norm,
+    steps,
+    step_size,
+    random_start,
+    targeted,
+    loss_fn,
+    precision,
+    generator,
+):
+    """One PGD run from one start; per example its best point, success and objective."""
+    sign = -1.0 if targeted else 1.0
+    best_x = x.clone()
+    best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    best_obj = torch.full((len(x),), -math.inf, device=x.device)
+    if random_start and eps > 0:
+        delta = random_perturb(x, eps=eps, norm=norm, generator=generator)
+        delta = project(x, delta, eps=eps, norm=norm)
+    else:
+        delta = torch.zeros_like(x)
+    for i in range(steps + 1):
+        last = i == steps  # the last point is evaluated, not stepped from
+        delta.requires_grad_(not last)
+        with torch.set_grad_enabled(not last), runtime.autocast(x.device, precision):
+            logits = model(x + delta)
+        logits = logits.float()
+        obj = sign * loss_fn(logits, y)
+        pred = logits.argmax(1)
+        ok = pred == y if targeted else pred != y
+        # Keep the better of the stored and the current point: success first,
+        # then the objective. No host sync: everything stays on the device.
+        better = (ok & ~best_ok) | ((ok == best_ok) & (obj.detach() > best_obj))
+        best_x = torch.where(_expand(better, x), (x + delta).detach(), best_x)
+        best_ok = best_ok | ok
+        best_obj = torch.where(better, obj.detach(), best_obj)
+        if last:
+            break
+        (grad,) = torch.autograd.grad(obj.sum(), [delta])
+        delta = project(
+            x, step(delta.detach(), grad, norm=norm, step_size=step_size), eps=eps, norm=norm
+        )
+    return best_x, best_ok, best_obj
 
 
 def _expand(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -45,3 +45,30 @@ def image_grid(
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
+
+
+def gradient_image(g: torch.Tensor, *, style: str = "clip3") -> np.ndarray:
+    """An input gradient [C, H, W] as the paper displays it.
+
+    ``"diverging"`` (MNIST): one channel scaled to [-1, 1] by its largest
+    magnitude, for a blue/red colour map centred on 0. ``"clip3"`` (CIFAR-10,
+    ImageNet): clipped to the mean +- 3 standard deviations of the image's
+    gradient, then rescaled to [0, 1] and shown as colour.
+    """
+    g = torch.as_tensor(g).detach().float().cpu()
+    if style == "diverging":
+        return (g.sum(0) / g.abs().sum(0).max().clamp_min(1e-30)).numpy()
+    if style == "clip3":
+        mu, sigma = g.mean(), g.std().clamp_min(1e-30)
+        return to_image((g - mu).clamp(-3 * sigma, 3 * sigma) / (6 * sigma) + 0.5)
+    raise ValueError(f'style must be "diverging" or "clip3", got {style!r}')
+
+
+def show_gradient(ax, g: torch.Tensor, *, style: str) -> None:
+    """Draw :func:`gradient_image` on ``ax`` with the right colour map."""
+    img = gradient_image(g, style=style)
+    if style == "diverging":
+        ax.imshow(img, cmap="RdBu_r", vmin=-1, vmax=1)
+    else:
+        ax.imshow(img)
+    ax.axis("off")

@@ -31,7 +31,7 @@ def glued(nb) -> dict:
                 continue
             text = out["data"].get(GLUE_PREFIX + "text/plain", out["data"].get("text/plain"))
             try:
-                values[name] = ast.literal_eval(text)
+                values[name] = float(text) if text in ("nan", "inf", "-inf") else ast.literal_eval(text)
             except (ValueError, SyntaxError):
                 values[name] = text
     return values
@@ -152,7 +152,28 @@ def check_price_of_robustness(g):
     assert g["price_runs"] == 2 * (2 * 3 + 5) + 1
 
 
+def check_unexpected_benefits(g):
+    for d in ("mnist", "cifar10"):
+        for m in ("standard", "l2", "linf"):
+            assert 0 < g[f"B1_{d}_{m}_sparsity"] <= 1
+            assert -1 <= g[f"B1_{d}_{m}_edge_alignment"] <= 1
+        for m in ("l2", "linf", "standard_l2", "standard_linf"):
+            rate = g[f"B2_{d}_{m}_transfer_rate"]
+            assert rate != rate or 0 <= rate <= 1  # NaN when no class changed
+            assert 0 <= g[f"B3_{d}_{m}_switches"] <= 19
+        for m in ("l2", "linf"):
+            accs = {
+                a: g[f"B4_{d}_{m}_{a}_acc"]
+                for a in ("training_pgd", "strong_pgd", "apgd_ce", "apgd_t", "fab_t", "square")
+            }
+            assert all(0 <= v <= 1 for v in accs.values())
+            assert g[f"B4_{d}_{m}_all_acc"] <= min(accs.values())  # survives every attack
+            assert g[f"B4_{d}_{m}_zero_grad"] >= 0
+    assert g["B4_masking_flags"] in range(5)
+
+
 CHECKS = {
+    "unexpected_benefits": check_unexpected_benefits,
     "setup": check_setup,
     "theory": check_theory,
     "linear_mnist": check_linear_mnist,

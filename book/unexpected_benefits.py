@@ -49,7 +49,7 @@ warnings.simplefilter("ignore", data.SubsetWarning)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
-seed = 0  # the models' seed (seed + 1 trains the twins of the transfer test)
+seed = 0  # the models' seed (seed + 1 trains the judges of the large-eps test)
 n_show = 10  # images per figure
 n_metrics = None  # test images the gradient scores average over; None takes the profile's
 n_audit = None  # test images of the attack audit; None takes the profile's
@@ -270,12 +270,14 @@ for dataset in DATASETS:
     plt.show()
 
 # %% [markdown]
-# **Beyond the paper: do the new classes agree?** If a robust model's
-# large-eps example really looks like a member of a new class, a second
-# robust model should see that class too. That model is trained the same
-# way from another seed, and never saw the example. We measure the share of
-# changed examples (on {glue:text}`benefits_n_transfer` test images) whose
-# new class the twin also predicts. Chance is about 1/9.
+# **Beyond the paper: does another model see the new class?** If a
+# large-eps example really looks like a member of its new class, an
+# independent judge should see that class too. As judge we take a robust
+# model of the attack's norm, trained the same way from another seed, that
+# never saw the example. It judges the examples of every model, the standard
+# one included. We measure the share of changed examples (on
+# {glue:text}`benefits_n_transfer` test images) whose new class the judge
+# also predicts. Chance is about 1/9.
 
 # %%
 n_transfer = min(200, n_metrics)
@@ -286,7 +288,10 @@ for dataset in DATASETS:
     x, y = ds.inputs(slice(0, n_transfer)), ds.y[:n_transfer]
     for model, norm in PANELS:
         net = nets[dataset, model]
-        twin, _ = train.train_run(config(dataset, model, seed + 1), device=device, progress=False)
+        judge_model = "linf" if norm == "inf" else "l2"
+        judge, _ = train.train_run(
+            config(dataset, judge_model, seed + 1), device=device, progress=False
+        )
         x_adv = torch.cat(
             [
                 large_eps(dataset, model, net, xb, yb, norm)
@@ -294,15 +299,15 @@ for dataset in DATASETS:
             ]
         )
         with torch.no_grad():
-            new, twin_pred = net(x_adv).argmax(1), twin(x_adv).argmax(1)
+            new, judged = net(x_adv).argmax(1), judge(x_adv).argmax(1)
         changed = new != y
         rate = (
-            (twin_pred[changed] == new[changed]).float().mean().item()
+            (judged[changed] == new[changed]).float().mean().item()
             if changed.any()
             else float("nan")
         )
         name = model if model != "standard" else f"standard_{'linf' if norm == 'inf' else 'l2'}"
-        b2[dataset, name] = {"changed class": changed.float().mean().item(), "twin agrees": rate}
+        b2[dataset, name] = {"changed class": changed.float().mean().item(), "judge agrees": rate}
         glue(f"B2_{dataset}_{name}_transfer_rate", rate, display=False)
 b2 = pd.DataFrame(b2).T
 b2.index.names = ["data set", "model (attack norm)"]
@@ -486,7 +491,9 @@ flags["masking flagged"] = (flags["zero-gradient fraction"] > 0) | (
 )
 masked = int(flags["masking flagged"].sum())
 glue("B4_masking_flags", masked, display=False)
-glue("B4_max_gap", float((b4["training PGD"] - b4["all"]).max()), display=False)
+gaps = b4["training PGD"] - b4["all"]
+glue("B4_max_gap", float(gaps.max()), display=False)
+glue("B4_max_gap_model", " ".join(gaps.idxmax()), display=False)
 display(b4.style.format({c: "{:.2%}" for c in b4.columns if c != "eps"} | {"eps": "{:.4g}"}))
 display(
     Markdown(
@@ -498,8 +505,13 @@ flags
 
 # %% [markdown]
 # The largest drop from the training-time PGD to the worst case of all
-# attacks is {glue:text}`B4_max_gap:.1%`. Masking is flagged for
-# {glue:text}`B4_masking_flags` of the 4 robust models.
+# attacks is {glue:text}`B4_max_gap:.1%`, for the
+# {glue:text}`B4_max_gap_model` model. Masking is flagged for
+# {glue:text}`B4_masking_flags` of the 4 robust models. A large drop with
+# no flag means the training attack was too weak to find the worst case.
+# That happens to models trained with few PGD steps, as at the `cpu`
+# profile. The model is less robust than its own training attack says, even
+# though nothing hides its gradients.
 #
 # ## Reproduction table
 
@@ -515,9 +527,9 @@ align_ok = all(
     for m in ("l2", "linf")
 )
 sparse_ok = all(b1.loc[(d, "linf"), "sparsity"] > b1.loc[(d, "l2"), "sparsity"] for d in DATASETS)
-robust_rates = [b2.loc[(d, m), "twin agrees"] for d in DATASETS for m in ("l2", "linf")]
+robust_rates = [b2.loc[(d, m), "judge agrees"] for d in DATASETS for m in ("l2", "linf")]
 standard_rates = [
-    b2.loc[(d, f"standard_{n}"), "twin agrees"] for d in DATASETS for n in ("linf", "l2")
+    b2.loc[(d, f"standard_{n}"), "judge agrees"] for d in DATASETS for n in ("linf", "l2")
 ]
 b2_ok = np.nanmean(robust_rates) > np.nanmean(standard_rates)
 robust_switches = [
@@ -542,7 +554,7 @@ rows = [
     {
         "claim": "B2",
         "paper": "large-eps examples of robust models look like another class; noise for standard ones",
-        "ours": f"a twin robust model agrees with the new class {np.nanmean(robust_rates):.0%} of the time "
+        "ours": f"an independent robust judge sees the new class {np.nanmean(robust_rates):.0%} of the time "
         f"(standard models: {np.nanmean(standard_rates):.0%})",
         "verdict": verdict(b2_ok and np.nanmean(robust_rates) > 0.5, b2_ok),
     },
@@ -552,7 +564,8 @@ rows = [
         "ours": f"class changes per 20-frame path: robust {np.mean(robust_switches):.2f}, "
         f"standard {np.mean(standard_switches):.2f} (smoothness of the look: the figures)",
         "verdict": verdict(
-            np.mean(robust_switches) <= 1.5, np.mean(robust_switches) <= np.mean(standard_switches)
+            np.mean(robust_switches) <= min(1.5, np.mean(standard_switches)),
+            np.mean(robust_switches) <= np.mean(standard_switches),
         ),
     },
     {

@@ -31,7 +31,9 @@ def glued(nb) -> dict:
                 continue
             text = out["data"].get(GLUE_PREFIX + "text/plain", out["data"].get("text/plain"))
             try:
-                values[name] = float(text) if text in ("nan", "inf", "-inf") else ast.literal_eval(text)
+                values[name] = (
+                    float(text) if text in ("nan", "inf", "-inf") else ast.literal_eval(text)
+                )
             except (ValueError, SyntaxError):
                 values[name] = text
     return values

@@ -271,10 +271,6 @@ ri
 ledger = {"mnist_cnn": 3_274_634, "ri_robustness": 203, "ri_paper": 96, "ri_superclasses": 9}
 
 
-def verdict(ok):
-    return "reproduced" if ok else "not reproduced"
-
-
 # The parameter count of the mnist_challenge network follows from its layer
 # shapes (conv 5x5x1x32, conv 5x5x32x64, fc 3136x1024, fc 1024x10).
 rows = [
@@ -282,13 +278,13 @@ rows = [
         "claim": "S1",
         "paper": "MNIST: the mnist_challenge CNN (3,274,634 parameters); CIFAR-10: ResNet (16, 16, 32, 64) x 5 units; RI: ResNet-50",
         "ours": f"{params['mnist']:,} / {params['cifar10']:,} / {params['restricted_imagenet']:,} parameters",
-        "verdict": verdict(params["mnist"] == ledger["mnist_cnn"]),
+        "verdict": report.verdict(params["mnist"] == ledger["mnist_cnn"]),
     },
     {
         "claim": "S2",
         "paper": "Table 1: 9 super-classes; 203 classes (robustness) or 96 (paper's code)",
         "ours": f"{len(data.RESTRICTED_IMAGENET_RANGES)} super-classes; {len(robustness)} / {len(paper_variant)} classes",
-        "verdict": verdict(
+        "verdict": report.verdict(
             (len(data.RESTRICTED_IMAGENET_RANGES), len(robustness), len(paper_variant))
             == (ledger["ri_superclasses"], ledger["ri_robustness"], ledger["ri_paper"])
         ),

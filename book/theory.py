@@ -558,10 +558,6 @@ plt.show()
 
 
 # %%
-def verdict(ok):
-    return "reproduced" if ok else "not reproduced"
-
-
 g = {  # the glued values, for the table
     "T2": mc[("f_avg", "standard")],
     "T3": mc[("f_avg", "shift adversary")],
@@ -572,26 +568,26 @@ rows = [
         "claim": "T1",
         "paper": f"x1 = y w.p. p = {p}; y x_i ~ N(eta, 1), eta = {eta:.4f}",
         "ours": f"P[x1 = y] = {agree:.4f}, mean y x_i = {weak_mean:.4f} ({len(y):,} samples)",
-        "verdict": verdict(t1_ok),
+        "verdict": report.verdict(t1_ok),
     },
     {
         "claim": "T2",
         "paper": "f_avg standard accuracy Phi(eta sqrt d) > 99%",
         "ours": f"{g['T2'][0]:.5f} exact, {g['T2'][1]:.5f} Monte Carlo",
-        "verdict": verdict(g["T2"][0] > 0.99 and mc_ok),
+        "verdict": report.verdict(g["T2"][0] > 0.99 and mc_ok),
     },
     {
         "claim": "T3",
         "paper": "f_avg accuracy under eps = 2 eta: Phi(-eta sqrt d) < 1%",
         "ours": f"{g['T3'][0]:.5f} exact, {g['T3'][1]:.5f} Monte Carlo",
-        "verdict": verdict(g["T3"][0] < 0.01 and mc_ok),
+        "verdict": report.verdict(g["T3"][0] < 0.01 and mc_ok),
     },
     {
         "claim": "T4",
         "paper": "robust <= p/(1-p) delta; 99% -> 19%, 96% -> 76%; tight at delta = 1 - p",
         "ours": f"max excess over the bound {max(excess):.1e}; {T.tradeoff_bound(0.99, p):.0%}, "
         f"{T.tradeoff_bound(0.96, p):.0%}; sign(x1): {points['sign(x1)'][1]:.2f}",
-        "verdict": verdict(max(excess) <= 1e-12 and abs(points["sign(x1)"][1] - p) < 1e-12),
+        "verdict": report.verdict(max(excess) <= 1e-12 and abs(points["sign(x1)"][1] - p) < 1e-12),
     },
     {
         "claim": "T5",
@@ -599,7 +595,7 @@ rows = [
         "ours": f"{t5[0]['standard']:.4f} / {t5[0]['shift adversary']:.4f}; "
         f"{t5[1]['standard']:.4f} / {t5[1]['worst case in the ball']:.4f}, "
         f"||w_2..||_1 = {t5[1]['||w_2..||_1']:.1e}",
-        "verdict": verdict(
+        "verdict": report.verdict(
             t5[0]["standard"] > 0.99
             and t5[0]["shift adversary"] < 0.01
             and abs(t5[1]["standard"] - p) < 1e-3
@@ -610,7 +606,7 @@ rows = [
         "claim": "T6",
         "paper": "weak-feature adversarial examples transfer across classifiers",
         "ours": f"{off_diagonal.mean():.2%} transfer success ({k} SVMs, n = {n_train:,} each)",
-        "verdict": verdict(off_diagonal.mean() > 0.99),
+        "verdict": report.verdict(off_diagonal.mean() > 0.99),
     },
 ]
 display(report.reproduction_table(rows))

@@ -282,31 +282,46 @@ for dataset in DATASETS:
 # %%
 n_transfer = min(200, n_metrics)
 glue("benefits_n_transfer", n_transfer, display=False)
-b2 = {}
+
+
+def panel_name(model, norm):
+    """standard_linf / standard_l2 for the standard model, else the robust model's name."""
+    return model if model != "standard" else f"standard_{'linf' if norm == 'inf' else 'l2'}"
+
+
+# The large-eps examples of the first n_transfer test images, for every panel
+# (the measurement of B3 reuses them).
+large = {}
 for dataset in DATASETS:
     ds = tests[dataset]
     x, y = ds.inputs(slice(0, n_transfer)), ds.y[:n_transfer]
     for model, norm in PANELS:
         net = nets[dataset, model]
-        judge_model = "linf" if norm == "inf" else "l2"
-        judge, _ = train.train_run(
-            config(dataset, judge_model, seed + 1), device=device, progress=False
-        )
-        x_adv = torch.cat(
+        large[dataset, model, norm] = torch.cat(
             [
                 large_eps(dataset, model, net, xb, yb, norm)
                 for xb, yb in zip(x.split(100), y.split(100), strict=True)
             ]
         )
+
+b2 = {}
+for dataset in DATASETS:
+    y = tests[dataset].y[:n_transfer]
+    for model, norm in PANELS:
+        judge_model = "linf" if norm == "inf" else "l2"
+        judge, _ = train.train_run(
+            config(dataset, judge_model, seed + 1), device=device, progress=False
+        )
+        x_adv = large[dataset, model, norm]
         with torch.no_grad():
-            new, judged = net(x_adv).argmax(1), judge(x_adv).argmax(1)
+            new, judged = nets[dataset, model](x_adv).argmax(1), judge(x_adv).argmax(1)
         changed = new != y
         rate = (
             (judged[changed] == new[changed]).float().mean().item()
             if changed.any()
             else float("nan")
         )
-        name = model if model != "standard" else f"standard_{'linf' if norm == 'inf' else 'l2'}"
+        name = panel_name(model, norm)
         b2[dataset, name] = {"changed class": changed.float().mean().item(), "judge agrees": rate}
         glue(f"B2_{dataset}_{name}_transfer_rate", rate, display=False)
 b2 = pd.DataFrame(b2).T
@@ -350,21 +365,19 @@ for dataset in DATASETS:
 # wanders through unrelated classes changes more often.
 
 # %%
-n_paths = min(100, n_metrics)
+n_paths = min(100, n_transfer)
 glue("benefits_n_paths", n_paths, display=False)
 b3 = {}
 for dataset in DATASETS:
-    ds = tests[dataset]
-    x, y = ds.inputs(slice(0, n_paths)), ds.y[:n_paths]
+    x = tests[dataset].inputs(slice(0, n_paths))
     for model, norm in PANELS:
-        net = nets[dataset, model]
-        x_adv = large_eps(dataset, model, net, x, y, norm)
+        x_adv = large[dataset, model, norm][:n_paths]
         t = torch.as_tensor(frames, dtype=x.dtype).view(1, -1, *([1] * (x.dim() - 1)))
         path = (x[:, None] + t * (x_adv - x)[:, None]).flatten(0, 1)
         with torch.no_grad():
-            pred = net(path).argmax(1).view(len(x), len(frames))
+            pred = nets[dataset, model](path).argmax(1).view(len(x), len(frames))
         switches = (pred[:, 1:] != pred[:, :-1]).sum(1).float()
-        name = model if model != "standard" else f"standard_{'linf' if norm == 'inf' else 'l2'}"
+        name = panel_name(model, norm)
         b3[dataset, name] = {
             "class changes per path": switches.mean().item(),
             "paths with at most one change": (switches <= 1).float().mean().item(),
@@ -517,10 +530,6 @@ flags
 
 
 # %%
-def verdict(ok, partly=False):
-    return "reproduced" if ok else ("qualitatively reproduced" if partly else "not reproduced")
-
-
 align_ok = all(
     b1.loc[(d, m), "edge alignment"] > b1.loc[(d, "standard"), "edge alignment"]
     for d in DATASETS
@@ -549,21 +558,21 @@ rows = [
             + ", ".join(f"{m} {b1.loc[(d, m), 'sparsity']:.2f}" for m in MODELS)
             for d in DATASETS
         ),
-        "verdict": verdict(align_ok and sparse_ok, align_ok or sparse_ok),
+        "verdict": report.verdict(align_ok and sparse_ok, align_ok or sparse_ok),
     },
     {
         "claim": "B2",
         "paper": "large-eps examples of robust models look like another class; noise for standard ones",
         "ours": f"an independent robust judge sees the new class {np.nanmean(robust_rates):.0%} of the time "
         f"(standard models: {np.nanmean(standard_rates):.0%})",
-        "verdict": verdict(b2_ok and np.nanmean(robust_rates) > 0.5, b2_ok),
+        "verdict": report.verdict(b2_ok and np.nanmean(robust_rates) > 0.5, b2_ok),
     },
     {
         "claim": "B3",
         "paper": "the interpolation is a smooth, perceptual path between classes",
         "ours": f"class changes per 20-frame path: robust {np.mean(robust_switches):.2f}, "
         f"standard {np.mean(standard_switches):.2f} (smoothness of the look: the figures)",
-        "verdict": verdict(
+        "verdict": report.verdict(
             np.mean(robust_switches) <= min(1.5, np.mean(standard_switches)),
             np.mean(robust_switches) <= np.mean(standard_switches),
         ),
@@ -573,7 +582,7 @@ rows = [
         "paper": "robustness is not obfuscated gradients",
         "ours": f"largest drop from training PGD to all attacks {(b4['training PGD'] - b4['all']).max():.1%}; "
         f"masking flagged for {masked} of {len(flags)} models",
-        "verdict": verdict(
+        "verdict": report.verdict(
             masked == 0 and (b4["training PGD"] - b4["all"]).max() < 0.1, masked == 0
         ),
     },

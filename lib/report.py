@@ -42,6 +42,17 @@ def check_verdict(verdict: str) -> str:
     return verdict
 
 
+def verdict(ok: bool, partly: bool = False) -> str:
+    """The verdict of a reproduction-table row.
+
+    "reproduced" when ``ok``, else "qualitatively reproduced" when
+    ``partly``, else "not reproduced".
+    """
+    if ok:
+        return "reproduced"
+    return "qualitatively reproduced" if partly else "not reproduced"
+
+
 def reproduction_table(rows: list[dict]):
     """A table of claims: each row has ``claim``, ``paper``, ``ours``, ``verdict``.
 

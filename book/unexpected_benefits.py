@@ -215,19 +215,11 @@ b1.style.format("{:.3f}")
 glue("benefits_large_steps", large_steps, display=False)
 
 
-def large_eps(dataset, model_name, net, x, y, norm):
+def large_eps(dataset, net, x, y, norm):
+    """Table 3's large-eps PGD towards high loss at the true label, from x itself."""
     eps = profiles.TABLE3_EPS[(dataset, norm)]
-    return attacks.pgd(
-        net,
-        x,
-        y,
-        eps=eps,
-        norm=norm,
-        steps=large_steps,
-        step_size=2.5 * eps / large_steps,
-        random_start=False,
-        precision="fp32",
-    )
+    attack = attacks.PGD.relative(eps, norm, large_steps, 2.5 / large_steps, random_start=False)
+    return attack(net, x, y, precision="fp32")
 
 
 PANELS = [("standard", "inf"), ("linf", "inf"), ("standard", 2), ("l2", 2)]
@@ -245,7 +237,7 @@ for dataset in DATASETS:
         axes[0, j].axis("off")
     for i, (model, norm) in enumerate(PANELS, start=1):
         net = nets[dataset, model]
-        x_adv = large_eps(dataset, model, net, x, y, norm)
+        x_adv = large_eps(dataset, net, x, y, norm)
         examples[dataset, model, norm] = (x, x_adv)
         with torch.no_grad():
             pred = net(x_adv).argmax(1)
@@ -299,7 +291,7 @@ for dataset in DATASETS:
         net = nets[dataset, model]
         large[dataset, model, norm] = torch.cat(
             [
-                large_eps(dataset, model, net, xb, yb, norm)
+                large_eps(dataset, net, xb, yb, norm)
                 for xb, yb in zip(x.split(100), y.split(100), strict=True)
             ]
         )

@@ -151,9 +151,7 @@ for dataset in DATASETS:
         1 + len(MODELS), n_show, figsize=(1.3 * n_show, 1.4 * (1 + len(MODELS)))
     )
     for j in range(n_show):
-        img = plots.to_image(x[j])
-        axes[0, j].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-        axes[0, j].axis("off")
+        plots.show_image(axes[0, j], x[j])
     for i, model in enumerate(MODELS, start=1):
         g = saliency.input_gradient(nets[dataset, model], x, y)
         for j in range(n_show):
@@ -231,10 +229,7 @@ for dataset in DATASETS:
         1 + len(PANELS), n_show, figsize=(1.3 * n_show, 1.55 * (1 + len(PANELS)))
     )
     for j in range(n_show):
-        img = plots.to_image(x[j])
-        axes[0, j].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-        axes[0, j].set_title(ds.classes[y[j]], fontsize=7)
-        axes[0, j].axis("off")
+        plots.show_image(axes[0, j], x[j], ds.classes[y[j]], fontsize=7)
     for i, (model, norm) in enumerate(PANELS, start=1):
         net = nets[dataset, model]
         x_adv = large_eps(dataset, net, x, y, norm)
@@ -242,12 +237,8 @@ for dataset in DATASETS:
         with torch.no_grad():
             pred = net(x_adv).argmax(1)
         for j in range(n_show):
-            img = plots.to_image(x_adv[j])
-            axes[i, j].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-            axes[i, j].set_title(
-                ds.classes[pred[j]], fontsize=7, color="C3" if pred[j] != y[j] else "k"
-            )
-            axes[i, j].axis("off")
+            color = "C3" if pred[j] != y[j] else "k"
+            plots.show_image(axes[i, j], x_adv[j], ds.classes[pred[j]], fontsize=7, color=color)
         eps = profiles.TABLE3_EPS[(dataset, norm)]
         axes[i, 0].text(
             -0.1,
@@ -340,10 +331,7 @@ for dataset in DATASETS:
         with torch.no_grad():
             pred = nets[dataset, model](path).argmax(1)
         for c in range(len(frames)):
-            img = plots.to_image(path[c])
-            axes[r, c].imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-            axes[r, c].set_title(ds.classes[pred[c]], fontsize=6)
-            axes[r, c].axis("off")
+            plots.show_image(axes[r, c], path[c], ds.classes[pred[c]], fontsize=6)
         axes[r, 0].text(
             -0.1, 0.5, model, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8
         )

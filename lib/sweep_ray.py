@@ -141,23 +141,38 @@ def _environ(values: dict[str, str]):
 def _kill_when_started(folder: Path, marker: Path, config: RunConfig) -> None:
     """TEST HOOK: SIGKILL this worker once its notebook is running, if ``marker`` is new.
 
-    The first task to create ``marker`` (the file says which point) dies
-    mid-run; every other task, and that task's retry, runs normally.
+    The first task to create ``marker`` dies mid-run; every other task, and
+    that task's retry, runs normally. The marker holds the point's config and
+    the private folder the dead worker leaves behind.
     """
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
         return
     with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(config.__dict__))
+        f.write(json.dumps({"config": config.__dict__, "folder": str(folder)}))
 
     def kill_once_running():
-        # papermill writes its partial output notebook as soon as the kernel runs.
-        while not any(p.stat().st_size for p in folder.glob(".*.ipynb")):
+        # papermill rewrites its output notebook after each cell: once the
+        # injected parameters have run, the kernel is training.
+        while not any(_parameters_ran(p) for p in folder.glob(".*.ipynb")):
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=kill_once_running, daemon=True).start()
+
+
+def _parameters_ran(notebook: Path) -> bool:
+    """True once papermill's partial output shows the injected parameters executed."""
+    try:
+        cells = json.loads(notebook.read_text())["cells"]
+    except (OSError, ValueError, KeyError):  # not written yet, or half-written
+        return False
+    return any(
+        "injected-parameters" in c.get("metadata", {}).get("tags", [])
+        and c.get("execution_count") is not None
+        for c in cells
+    )
 
 
 def run_point(

@@ -353,9 +353,12 @@ def main(argv=None) -> int:
             print(run_key(config), config)
         return 0
     print(f"{len(configs)} runs in grid {args.grid!r} at profile {args.profile!r}", file=sys.stderr)
-    result = sweep(
-        configs, jobs=args.jobs, retries=args.retries, executor=args.executor, **ray_options
-    )
+    try:
+        result = sweep(
+            configs, jobs=args.jobs, retries=args.retries, executor=args.executor, **ray_options
+        )
+    except ConnectionError as err:  # Ray could not reach the cluster
+        parser.exit(2, f"error: {err}\n")
     print(result.summary())
     return 1 if result.failed else 0
 

@@ -114,6 +114,7 @@ def connect(address: str | None = None, **init_options) -> bool:
     """
     if ray.is_initialized():
         return False
+    address = address or os.environ.get("RAY_ADDRESS") or None  # as ray.init reads it
     options = {"include_dashboard": False, "runtime_env": runtime_env(address)}
     ray.init(address=address, **options, **init_options)
     return True

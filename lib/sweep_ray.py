@@ -31,7 +31,6 @@ import os
 import signal
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,28 +138,31 @@ def _environ(values: dict[str, str]):
                 os.environ[name] = value
 
 
-def _kill_when_started(folder: Path, marker: Path, config: RunConfig) -> None:
+def _kill_when_started(folder: Path, marker: Path, config: RunConfig) -> threading.Event:
     """TEST HOOK: SIGKILL this worker once its notebook is running, if ``marker`` is new.
 
     The first task to create ``marker`` dies mid-run; every other task, and
     that task's retry, runs normally. The marker holds the point's config and
-    the private folder the dead worker leaves behind.
+    the private folder the dead worker leaves behind. Set the returned event
+    when the execution is over, so that the watcher stops.
     """
+    done = threading.Event()
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        return
+        return done
     with os.fdopen(fd, "w") as f:
         f.write(json.dumps({"config": config.__dict__, "folder": str(folder)}))
 
     def kill_once_running():
         # papermill rewrites its output notebook after each cell: once the
         # injected parameters have run, the kernel is training.
-        while not any(_parameters_ran(p) for p in folder.glob(".*.ipynb")):
-            time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGKILL)
+        while not done.wait(0.05):
+            if any(_parameters_ran(p) for p in folder.glob(".*.ipynb")):
+                os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=kill_once_running, daemon=True).start()
+    return done
 
 
 def _parameters_ran(notebook: Path) -> bool:
@@ -206,8 +208,9 @@ def run_point(
             "ODDS_STORE": str(tmp / "store"),  # private: only the driver writes the real store
             "PYTHONPATH": str(root) + (os.pathsep + path if path else ""),  # the kernel's lib
         }
+        executed = threading.Event()
         if test_kill_marker is not None:
-            _kill_when_started(tmp, Path(test_kill_marker), config)
+            executed = _kill_when_started(tmp, Path(test_kill_marker), config)
         error = None
         with _environ(env):
             for _ in range(1 + retries):
@@ -217,6 +220,7 @@ def run_point(
                     break
                 except Exception as err:  # reported to the driver with the log
                     error = sweep_lib._short_error(err)
+        executed.set()
         files = {}
         if error is None:
             folder = Store(tmp / "store").path(key)

@@ -42,10 +42,14 @@ book: install
 
 # make sweep GRID=price PROFILE=cpu JOBS=1: train a grid of runs into the store
 # ahead of `make book`; GRID is a named grid or a JSON grid file (lib/sweep.py).
+# EXECUTOR=ray runs it on Ray: a local instance, or the cluster at ADDRESS=host:port.
 GRID ?= price
 JOBS ?=
+EXECUTOR ?= local
+ADDRESS ?=
 sweep: install
-	$(BIN)/python -m lib.sweep --grid $(GRID) --profile $(or $(PROFILE),cpu) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m lib.sweep --grid $(GRID) --profile $(or $(PROFILE),cpu) $(if $(JOBS),--jobs $(JOBS)) \
+	  --executor $(EXECUTOR) $(if $(ADDRESS),--address $(ADDRESS))
 
 # make bench [SIZE=full|quick|tiny] [BENCH_ARGS="--compile reduce-overhead ..."]:
 # attack and training throughput against torchattacks and the floor, written

@@ -130,7 +130,13 @@ def seed_everything(seed: int) -> torch.Generator:
 
 @functools.cache
 def git_commit() -> str:
-    """The commit of the working tree (with ``+dirty`` when it has changes)."""
+    """The commit of the working tree (with ``+dirty`` when it has changes).
+
+    ``$ODDS_GIT_COMMIT`` overrides it: a Ray worker runs a copy of the
+    driver's tree without ``.git``, and records the driver's commit.
+    """
+    if os.environ.get("ODDS_GIT_COMMIT"):
+        return os.environ["ODDS_GIT_COMMIT"]
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "HEAD"],

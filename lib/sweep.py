@@ -14,15 +14,22 @@ to the store. The sweep:
 - shows a progress bar over the grid, and runs ``jobs`` points at once (one
   per GPU by default, one on a CPU; GPU jobs get a device each).
 
+Two executors run the points: ``local`` (the default: threads on this
+machine) and ``ray`` (each point a Ray task on a local Ray instance or an
+existing cluster; see :mod:`lib.sweep_ray`, imported only when asked for).
+Both skip, retry and report the same way.
+
 Usage: ``python -m lib.sweep --grid price --profile cpu`` (or ``make sweep
 GRID=price PROFILE=cpu``); ``--grid`` also takes a JSON file
 ``{"fixed": {...}, "vary": {"eps_train": [...], ...}}``, whose points are
-the product of the ``vary`` lists.
+the product of the ``vary`` lists. ``--executor ray [--address HOST:PORT]``
+runs the grid on Ray.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -32,6 +39,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -43,6 +51,7 @@ from lib.train import RunConfig, run_key
 ONE_RUN = runtime.PROJECT_ROOT / "book" / "one_run.py"
 RUNS_DIR = runtime.PROJECT_ROOT / "runs" / "sweep"
 CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+EXECUTORS = ("local", "ray")
 
 
 # --------------------------------------------------------------------------
@@ -157,7 +166,7 @@ def parameters_of(config: RunConfig, device: str | None) -> dict:
     return params
 
 
-def _execute(notebook: Path, out: Path, params: dict) -> None:
+def _execute(notebook: Path, out: Path, params: dict, cwd: Path = ONE_RUN.parent) -> None:
     """One papermill execution; the log is written to a temporary name, then renamed."""
     import papermill
 
@@ -169,12 +178,21 @@ def _execute(notebook: Path, out: Path, params: dict) -> None:
             tmp,
             parameters=params,
             kernel_name="python3",
-            cwd=str(ONE_RUN.parent),
+            cwd=str(cwd),
             progress_bar=False,
         )
     finally:
         # The executed notebook is the run's log, kept even when it failed.
         os.replace(tmp, out)
+
+
+class Outcome(NamedTuple):
+    """What an executor reports for one point: it ran, was found stored, or failed."""
+
+    key: str
+    config: RunConfig
+    error: str | None = None  # the last attempt's error; None if the run is stored
+    skipped: bool = False  # the worker found it stored already (under its own key)
 
 
 def sweep(
@@ -185,16 +203,27 @@ def sweep(
     store: Store | None = None,
     out_dir: Path | None = None,
     progress: bool = True,
+    executor: str = "local",
+    **executor_options,
 ) -> SweepResult:
-    """Run every config not yet in the store, ``jobs`` at a time."""
+    """Run every config not yet in the store, ``jobs`` at a time.
+
+    ``executor`` is ``"local"`` (threads here) or ``"ray"``; the Ray
+    executor's own options (``address``, ``gpus_per_run``, ...) are passed
+    through to :func:`lib.sweep_ray.run`.
+    """
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
+    if executor == "local" and executor_options:
+        raise ValueError(f"options {sorted(executor_options)} need executor='ray'")
+    if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    if not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an int >= 0, got {retries!r}")
     configs = unique(configs)
     store = store or Store()
     out_dir = Path(out_dir) if out_dir is not None else RUNS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
-    gpus = torch.cuda.device_count()
-    jobs = jobs or max(gpus, 1)
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
     result = SweepResult()
     pending = []
     for config in configs:
@@ -206,39 +235,58 @@ def sweep(
     if not pending:
         return result
     notebook = notebook_of(out_dir=out_dir / ".nb")
+    if executor == "ray":
+        from lib import sweep_ray  # Ray is imported only when asked for
 
-    def work(slot: int, key: str, config: RunConfig) -> tuple[str, RunConfig, str | None]:
+        run = functools.partial(sweep_ray.run, **executor_options)
+    else:
+        run = _run_local
+    outcomes = run(pending, notebook, store=store, out_dir=out_dir, jobs=jobs, retries=retries)
+    bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
+    try:
+        for outcome in outcomes:
+            if outcome.skipped:
+                result.skipped.append(outcome.key)
+            elif outcome.error is None:
+                result.ran.append(outcome.key)
+            else:
+                result.failed.append((outcome.config, outcome.error))
+            bar.update()
+    finally:
+        bar.close()
+        outcomes.close()  # an interrupted executor stops its work before we return
+    return result
+
+
+def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, retries: int):
+    """The local executor: ``jobs`` threads, each running papermill executions in turn."""
+    gpus = torch.cuda.device_count()
+    jobs = jobs or max(gpus, 1)
+
+    def work(slot: int, key: str, config: RunConfig) -> Outcome:
         device = f"cuda:{slot % gpus}" if gpus else None
         error = None
         for _ in range(1 + retries):
             try:
                 _execute(notebook, out_dir / f"{key}.ipynb", parameters_of(config, device))
-                return key, config, None
+                return Outcome(key, config)
             except Exception as err:  # a failed run must not stop the grid
                 error = _short_error(err)
-        return key, config, error
+        return Outcome(key, config, error)
 
     # The kernels papermill starts inherit the environment: point them at our store.
     previous = os.environ.get("ODDS_STORE")
     os.environ["ODDS_STORE"] = str(store.root)
-    bar = tqdm(total=len(pending), desc="sweep", unit="run", disable=not progress)
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(work, i, key, config) for i, (key, config) in enumerate(pending)]
             for future in as_completed(futures):
-                key, config, error = future.result()
-                if error is None:
-                    result.ran.append(key)
-                else:
-                    result.failed.append((config, error))
-                bar.update()
+                yield future.result()
     finally:
-        bar.close()
         if previous is None:
             os.environ.pop("ODDS_STORE", None)
         else:
             os.environ["ODDS_STORE"] = previous
-    return result
 
 
 def _short_error(err: Exception) -> str:
@@ -259,13 +307,45 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--profile", default="cpu", choices=profiles.PROFILES)
     parser.add_argument(
-        "--jobs", type=int, default=None, help="runs at once (default: one per GPU, one on a CPU)"
+        "--jobs",
+        type=int,
+        default=None,
+        help="runs at once (local: one per GPU, one on a CPU; ray: as many as the cluster fits)",
     )
     parser.add_argument("--retries", type=int, default=1, help="retries of a failed run")
     parser.add_argument("--list", action="store_true", help="list the grid's points and exit")
+    parser.add_argument(
+        "--executor", default="local", choices=EXECUTORS, help="where the runs go (default: local)"
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="ray: the cluster's head, e.g. 10.0.0.1:6379 or 'auto' (default: a local instance)",
+    )
+    parser.add_argument(
+        "--gpus-per-run",
+        type=float,
+        default=None,
+        help="ray: GPUs per run, may be a fraction (default: none on a cluster without GPUs, "
+        "else 1 for a paper-profile CIFAR-10/ImageNet run and 0.25 for the rest)",
+    )
+    parser.add_argument(
+        "--cpus-per-run", type=float, default=None, help="ray: CPU cores per run (default: 1)"
+    )
     args = parser.parse_args(argv)
+    ray_options = {
+        name: getattr(args, name)
+        for name in ("address", "gpus_per_run", "cpus_per_run")
+        if getattr(args, name) is not None
+    }
+    if ray_options and args.executor != "ray":
+        parser.error(f"--{'/--'.join(ray_options).replace('_', '-')} need --executor ray")
     try:
         configs = load_grid(args.grid, args.profile)
+        if args.executor == "ray":
+            from lib import sweep_ray
+
+            sweep_ray.check_options(**ray_options)
     except (ValueError, TypeError) as err:
         parser.error(str(err))
     if args.list:
@@ -273,7 +353,12 @@ def main(argv=None) -> int:
             print(run_key(config), config)
         return 0
     print(f"{len(configs)} runs in grid {args.grid!r} at profile {args.profile!r}", file=sys.stderr)
-    result = sweep(configs, jobs=args.jobs, retries=args.retries)
+    try:
+        result = sweep(
+            configs, jobs=args.jobs, retries=args.retries, executor=args.executor, **ray_options
+        )
+    except ConnectionError as err:  # Ray could not reach the cluster
+        parser.exit(2, f"error: {err}\n")
     print(result.summary())
     return 1 if result.failed else 0
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 
 import pytest
+import torch
 
 from lib import sweep
 from lib.store import Store
@@ -68,13 +72,24 @@ def test_price_grid_covers_the_chapter():
     assert len(sweep.load_grid("price", "smoke")) == len(set(sweep.load_grid("price", "smoke")))
 
 
-def test_sweep_runs_resumes_and_survives_a_failure(tmp_path):
-    store = Store(tmp_path / "store")
-    out = tmp_path / "runs"
+@pytest.fixture(scope="module")
+def local_grid(tmp_path_factory):
+    """The 2x2 grid and a point that fails, through the local executor (run once)."""
+    base = tmp_path_factory.mktemp("local")
+    store, out = Store(base / "store"), base / "runs"
     configs = sweep.grid_from_spec(GRID)
     # Restricted ImageNet has no data here: this point fails, twice (one retry).
     failing = RunConfig("restricted_imagenet", "smoke", mix="adversarial", eps_train=0.005)
-    result = sweep.sweep([*configs, failing], store=store, out_dir=out, progress=False)
+    # One thread per run, as in a Ray task with one CPU: a CPU run's weights
+    # depend on the thread count (float sums in another order, ~1e-7 apart).
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OMP_NUM_THREADS", "1")
+        result = sweep.sweep([*configs, failing], jobs=2, store=store, out_dir=out, progress=False)
+    return configs, failing, result, store, out
+
+
+def test_sweep_runs_resumes_and_survives_a_failure(local_grid):
+    configs, failing, result, store, out = local_grid
     assert sorted(result.ran) == sorted(run_key(c) for c in configs)
     assert [c for c, _ in result.failed] == [failing]
     assert "NotImplementedError" in result.failed[0][1]
@@ -87,3 +102,103 @@ def test_sweep_runs_resumes_and_survives_a_failure(tmp_path):
 
     again = sweep.sweep(configs, store=store, out_dir=out, progress=False)
     assert again.ran == [] and sorted(again.skipped) == sorted(run_key(c) for c in configs)
+
+
+# --------------------------------------------------------------------------
+# The Ray executor
+
+
+def test_importing_the_sweep_does_not_import_ray():
+    code = "import sys, lib.sweep; sys.exit('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_bad_executor_options_fail_at_once(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown executor 'dask'; allowed: local, ray"):
+        sweep.sweep([], executor="dask")
+    with pytest.raises(ValueError, match="need executor='ray'"):
+        sweep.sweep([], address="10.0.0.1:6379")
+    with pytest.raises(SystemExit):
+        sweep.main(["--grid", "price", "--address", "10.0.0.1:6379", "--list"])
+    assert "--address need --executor ray" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        sweep.main(["--executor", "ray", "--gpus-per-run", "-1", "--list"])
+    assert "gpus_per_run must be a number >= 0" in capsys.readouterr().err
+
+
+def test_gpus_per_run():
+    from lib import sweep_ray
+
+    paper_cifar = RunConfig("cifar10", "paper")
+    paper_mnist = RunConfig("mnist", "paper")
+    assert sweep_ray.gpus_for(paper_cifar, None, cluster_gpus=0) == 0  # a CPU-only cluster
+    assert sweep_ray.gpus_for(paper_cifar, None, cluster_gpus=8) == 1
+    assert sweep_ray.gpus_for(paper_mnist, None, cluster_gpus=8) == sweep_ray.SMALL_RUN_GPUS < 1
+    assert sweep_ray.gpus_for(RunConfig("cifar10", "cpu"), None, cluster_gpus=8) < 1
+    assert sweep_ray.gpus_for(paper_cifar, 0.5, cluster_gpus=0) == 0.5  # as the user says
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance with 2 CPUs and a small object store, for this module."""
+    import ray
+
+    from lib import sweep_ray
+
+    sweep_ray.connect(None, num_cpus=2, object_store_memory=150 * 2**20)
+    yield ray
+    ray.shutdown()
+
+
+def _same_record(a, b):
+    """Equal settings, metrics, history and weights; wall times and provenance aside."""
+    assert a.settings == b.settings
+    times = {"train_seconds", "seconds"}
+    assert {k: v for k, v in a.metrics.items() if k not in times} == {
+        k: v for k, v in b.metrics.items() if k not in times
+    }
+    assert [{k: v for k, v in e.items() if k not in times} for e in a.history] == [
+        {k: v for k, v in e.items() if k not in times} for e in b.history
+    ]
+    wa, wb = a.state_dict(), b.state_dict()
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+@pytest.mark.slow
+def test_ray_gives_the_local_records_though_a_worker_is_killed(local_grid, local_ray, tmp_path):
+    configs, _, _, local_store, _ = local_grid
+    store, out = Store(tmp_path / "store"), tmp_path / "runs"
+    marker = tmp_path / "killed"  # the test hook: the first task to create it kills its worker
+    result = sweep.sweep(
+        configs, store=store, out_dir=out, progress=False, executor="ray", test_kill_marker=marker
+    )
+    killed = json.loads(marker.read_text())
+    shutil.rmtree(killed["folder"], ignore_errors=True)  # what the dead worker left on its disk
+    assert RunConfig(**killed["config"]) in configs  # killed mid-run; Ray ran it again
+    assert not result.failed and sorted(result.ran) == sorted(run_key(c) for c in configs)
+    for c in configs:
+        _same_record(store.load(run_key(c)), local_store.load(run_key(c)))
+        assert (out / f"{run_key(c)}.ipynb").is_file()
+    assert not [p for p in store.root.rglob("*") if p.name.startswith(".")], "no temporary file"
+    assert not list(out.glob(".*.ipynb"))
+
+    again = sweep.sweep(configs, store=store, out_dir=out, progress=False, executor="ray")
+    assert again.ran == [] and len(again.skipped) == len(configs)
+
+
+@pytest.mark.slow
+def test_ray_lists_a_point_whose_worker_died_without_retries(local_ray, tmp_path):
+    store, point = Store(tmp_path / "store"), RunConfig("mnist", "smoke")
+    result = sweep.sweep(
+        [point],
+        retries=0,
+        store=store,
+        out_dir=tmp_path / "runs",
+        progress=False,
+        executor="ray",
+        test_kill_marker=tmp_path / "killed",
+    )
+    shutil.rmtree(json.loads((tmp_path / "killed").read_text())["folder"], ignore_errors=True)
+    assert result.ran == [] and [c for c, _ in result.failed] == [point]
+    assert "died" in result.failed[0][1] or "Crashed" in result.failed[0][1]
+    assert not store.root.exists() or not list(store.root.iterdir()), "nothing half-written"

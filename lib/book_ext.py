@@ -12,6 +12,8 @@ Two jobs the stock Jupyter Book 1.x does not do:
 - sphinx-book-theme offers an ``.ipynb`` download only for Markdown notebooks.
   Our chapters are py:percent files, so the executed notebook MyST-NB writes
   is copied next to the page's source and offered in the download menu.
+
+It also lists each script of a page once (see ``_drop_duplicate_scripts``).
 """
 
 from __future__ import annotations
@@ -49,9 +51,28 @@ def _offer_notebook(app, pagename, templatename, context, doctree):
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """html-page-context: list each script once.
+
+    sphinx-thebe adds its inline ``const THEBE_JS_URL = ...`` script in an
+    event that runs more than once per build, and a page that declares a
+    ``const`` twice logs an error in the reader's console.
+    """
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        # an inline script's filename is None or "" depending on who added it
+        key = (str(getattr(js, "filename", js) or ""), repr(sorted(js.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
 def setup(app):
     app.connect("env-get-outdated", _reread_scorecard)
     app.connect("env-before-read-docs", _read_scorecard_last)
     # before sphinx-book-theme's header buttons (priority 501) read ipynb_source
     app.connect("html-page-context", _offer_notebook, priority=500)
+    # early: html-page-context stops at the first handler that returns a template
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": False, "parallel_write_safe": True}

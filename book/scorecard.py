@@ -21,14 +21,15 @@
 # commit and wall time it ran with, to `results/claims/<profile>/<chapter>.json`.
 # This page reads those files. The book reads it after every chapter, on
 # every build, so it shows what the chapters of this build wrote. A claim
-# whose chapter has not run at this profile says so.
+# whose chapter has not run at this profile says so. (This page's code is
+# hidden; the download menu above has it.)
 
 # %% [markdown]
 # ```{glue:md} build_note
 # :format: myst
 # ```
 
-# %%
+# %% tags=["remove-input"]
 import re
 
 import pandas as pd
@@ -39,11 +40,11 @@ from lib import claims, profiles, report, runtime
 
 timer = report.Timer()
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-input"]
 profile = "cpu"  # smoke | cpu | paper: whose claim files to show
 seed = 0  # unused: this page computes nothing random
 
-# %%
+# %% tags=["remove-input"]
 profile = profiles.resolve(profile)
 records = report.load_results(profile)
 rows = report.scorecard_rows(records)
@@ -64,10 +65,10 @@ def cell(text: str) -> str:
 
 
 VERDICT_LOOK = {
-    "reproduced": "✅ reproduced",
-    "qualitatively reproduced": "🟡 qualitatively reproduced",
-    "not reproduced": "❌ not reproduced",
-    "not run": "⚪ not run",
+    "reproduced": "**reproduced**",
+    "qualitatively reproduced": "qualitatively reproduced",
+    "not reproduced": "**not reproduced**",
+    "not run": "*not run*",
 }
 lines = [
     "| claim | paper | ours | verdict | chapter |",
@@ -82,7 +83,7 @@ for r in rows:
     )
 display(Markdown("\n".join(lines)))
 
-# %%
+# %% tags=["remove-input"]
 counts = pd.Series([r["verdict"] for r in rows]).value_counts()
 for verdict in report.VERDICTS:
     glue(f"scorecard_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
@@ -111,7 +112,7 @@ glue("scorecard_chapters", len(claims.chapters()), display=False)
 # written when its chapter last ran; a chapter the book's cache did not need
 # to rerun keeps the file of its last run, whose commit is shown.
 
-# %%
+# %% tags=["remove-input"]
 head = runtime.git_commit().removesuffix("+dirty")
 provenance = pd.DataFrame(
     [
@@ -137,7 +138,7 @@ provenance = pd.DataFrame(
 ).set_index("chapter")
 provenance
 
-# %%
+# %% tags=["remove-input"]
 glue(
     "build_note",
     Markdown(

@@ -185,6 +185,11 @@ def _visit(browser, server: str, page_path: str) -> dict:
             return new Promise(r => { img.onload = img.onerror = r; });
         }))"""
     )
+    # Formulas typeset before the screenshot (when MathJax loaded at all).
+    page.evaluate(
+        "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+        " ? MathJax.startup.promise.then(() => null) : null"
+    )
     found["broken_images"] = page.evaluate(
         "() => Array.from(document.images)"
         ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.currentSrc || i.src)"

@@ -10,7 +10,7 @@ PROFILE ?=
 # jupyter-cache keys on code cells only, so a change here must re-execute.
 DEPS_HASH = $(shell cat lib/*.py requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book sweep bench clean
+.PHONY: install lint format test book site-test sweep bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The browser test (tests/site) is part of `make test`: it runs when the book
+# has been built and Chromium and Playwright are present, and skips otherwise.
 test: lint
 	$(BIN)/pytest
+
+# Open every page of _build/html in headless Chromium (Debian's `chromium`,
+# driven by Playwright; no browser download); screenshots in _build/screenshots.
+site-test: install
+	ODDS_SITE_TEST_REQUIRED=1 $(BIN)/pytest -q tests/site
 
 book: install
 	@mkdir -p _build

@@ -20,10 +20,15 @@
 # the run records. `make sweep` executes this page once per point of a grid,
 # with papermill, and keeps each executed notebook as that run's log.
 
+# %% [markdown]
+# ```{glue:md} build_note
+# :format: myst
+# ```
+
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from myst_nb import glue
 
 from lib import plots, profiles, report, runtime, train
@@ -114,7 +119,7 @@ summary.to_frame("value")
 # adversarial run those are the adversarial examples, so its training
 # accuracy is a robust accuracy.
 
-# %%
+# %% mystnb={"figure": {"caption": "Training loss and accuracy of this one run (not a figure of the paper)."}}
 hist = pd.DataFrame(run.history)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 axes[0].plot(hist["steps"], hist["loss"], "o-", ms=3)
@@ -125,4 +130,8 @@ fig.tight_layout()
 plt.show()
 
 # %%
-display(Markdown(report.build_note(profile, seed, device, timer.seconds)))
+glue(
+    "build_note",
+    Markdown(report.build_note(profile, seed, device, timer.seconds)),
+    display=False,
+)

@@ -13,19 +13,25 @@
 # %% [markdown]
 # # The price of adversarial robustness
 #
-# The paper's headline experiment trains models adversarially (PGD, Madry
-# et al. 2018) and measures their *standard* accuracy, on clean test images.
+# The paper's headline experiment trains models adversarially (PGD,
+# {cite:t}`madry2018towards`) and measures their *standard* accuracy, on clean test images.
 # It does so against the size of the training set (Fig 1 for $\ell_2$, Fig 6
 # for $\ell_\infty$), against the training eps (Fig 7), and with batches that
 # are half clean and half adversarial (Table 4). The paper's finding: with
 # few training images adversarial training can *help* standard accuracy,
-# acting as a regularizer. With many images the robust models fall below the
+# acting as a regularizer (robust generalization needs more data,
+# {cite:p}`schmidt2018adversarially`). With many images the robust models fall below the
 # standard one, and they fall further as eps grows.
 #
 # Every run below is a configuration of [Anatomy of one run](one_run.py),
 # taken from the run store, or trained now if it is missing. `make sweep
 # GRID=price` trains the same grid ahead of time, one papermill execution
 # per run.
+
+# %% [markdown]
+# ```{glue:md} build_note
+# :format: myst
+# ```
 
 # %%
 import math
@@ -154,7 +160,7 @@ for dataset in grid.datasets:
 # are class-balanced and seeded.
 
 
-# %%
+# %% mystnb={"figure": {"caption": "Reproduces the paper's Figure 1 (l2-trained models) and Figure 6 (l_inf-trained models): standard test accuracy against the number of training images, one line per training eps, at reduced scale."}}
 def plot_vs_n(norm, axes):
     for ax, dataset in zip(axes, grid.datasets, strict=True):
         eps_lines = (0.0, *grid.fig_eps[(dataset, norm)])
@@ -224,7 +230,7 @@ p1.style.format({c: "{:+.2%}" for c in p1.columns if c.startswith("robust")})
 #
 # All runs here use the largest training set of the profile.
 
-# %%
+# %% mystnb={"figure": {"caption": "Reproduces the paper's Figure 7: standard test accuracy against the training eps, at reduced scale."}}
 fig, axes = plt.subplots(1, 2 * len(grid.datasets), figsize=(14, 3.3))
 p2 = {}
 for j, (dataset, norm) in enumerate((d, n) for d in grid.datasets for n in ("inf", 2)):
@@ -367,6 +373,7 @@ pd.DataFrame(bn_rows).set_index(
 ).style.format("{:.2%}")
 
 # %% [markdown]
+# (price_of_robustness-reproduction)=
 # ## Reproduction table
 #
 # The verdicts compare *trends*, not numbers: at the `cpu` profile the
@@ -428,10 +435,20 @@ rows_out = [
     },
 ]
 display(report.reproduction_table(rows_out))
-display(
+record = report.save_results(
+    "price_of_robustness", rows_out, profile=profile, seed=seed, device=device, timer=timer
+)
+glue(
+    "build_note",
     Markdown(
-        report.build_note(profile, seed, device, timer.seconds)
-        + f"\nTraining all {len(configs)} runs from an empty store takes {cost / 60:.1f} minutes here "
-        "(the sum of their training times, evaluation excluded)."
-    )
+        report.build_note(
+            profile,
+            seed,
+            device,
+            record["seconds"],
+            extra=f"Training all {len(configs)} runs from an empty store takes "
+            f"{cost / 60:.1f} minutes here (the sum of their training times, evaluation excluded).",
+        )
+    ),
+    display=False,
 )

@@ -13,13 +13,18 @@
 # %% [markdown]
 # # The trade-off, provably
 #
-# Section 2 of the paper builds a distribution on which standard accuracy and
+# Section 2 of the paper {cite:p}`tsipras2019robustness` builds a distribution on which standard accuracy and
 # robust accuracy cannot both be high. It then proves that standard training
 # finds the accurate, fragile classifier, and adversarial training the robust,
 # less accurate one. Every classifier in this chapter is linear, so every
 # accuracy has a closed form (`lib.theory`). We compute each one exactly, then
 # check it with Monte Carlo on samples and with classifiers actually trained
 # on samples.
+
+# %% [markdown]
+# ```{glue:md} build_note
+# :format: myst
+# ```
 
 # %%
 import math
@@ -87,7 +92,7 @@ display(
 # distribution. The figure shows both marginals from samples (`lib.data.sample_d`),
 # with the exact densities as lines.
 
-# %%
+# %% mystnb={"figure": {"caption": "The distribution D of Section 2.1, eq. 3 (the paper has no figure of it): the robust feature x1, and the mean of the weak features before and after the eps = 2 eta shift."}}
 x, y = dist.sample(min(n_test, 100_000), generator=generator)
 x_bar = x[:, 1:].mean(1)
 x_bar_adv = (x[:, 1:] - eps * y[:, None]).mean(1)
@@ -221,7 +226,7 @@ acc_table.style.format({c: "{:.5f}" for c in acc_table.columns if c.endswith("ex
 # from $f_{avg}$ ($a = 0$) to $\mathrm{sign}(x_1)$ ($a = 1$). It trades one
 # accuracy for the other and never crosses the bound.
 
-# %%
+# %% mystnb={"figure": {"caption": "Theorem 2.1 drawn (the paper states it without a figure): the bound on robust accuracy against standard accuracy, the classifiers of this chapter, and the family between f_avg and sign(x1)."}}
 if eps_scale < 2:
     display(
         Markdown(
@@ -385,7 +390,7 @@ svm_table.style.format("{:.4g}")
 # At which $\epsilon$ does adversarial training give up the weak features? The
 # exact optimum over a sweep of $\epsilon$ answers it:
 
-# %%
+# %% mystnb={"figure": {"caption": "Theorem 2.2 across eps (not a figure of the paper): the optimal unit-norm SVM's weights and accuracies against the training eps."}}
 eps_sweep = np.linspace(0, 3, 61) * svm_dist.eta
 sweep = []
 for e in eps_sweep:
@@ -433,7 +438,7 @@ plt.show()
 # matrix is exact (`lib.theory.accuracy_under_shift`). Below it, one entry
 # is checked by Monte Carlo.
 
-# %%
+# %% mystnb={"figure": {"caption": "Transferability (Section 2.2; not a figure of the paper): the success rate of each standard SVM's exact attack on every other SVM."}}
 k = sizes.n_transfer
 ws = []
 for _ in range(k):
@@ -532,7 +537,7 @@ def explore(p=p, d=d, eta_scale=eta_scale, eps_scale=eps_scale):
     plt.show()
 
 
-# %%
+# %% mystnb={"figure": {"caption": "The frontier of Theorem 2.1 over p and eps (not a figure of the paper): the static version of the interactive explorer."}}
 ps, eps_scales = (0.7, 0.9, 0.95, 0.99), (1.0, 2.0, 3.0)
 fig, axes = plt.subplots(len(eps_scales), len(ps), figsize=(12, 8), sharex="col", sharey=True)
 for i, es in enumerate(eps_scales):
@@ -554,6 +559,7 @@ plt.show()
 # classifiers with both accuracies high exist. From $\epsilon = 2\eta$ on, every
 # classifier stays under the curve.
 #
+# (theory-reproduction)=
 # ## Reproduction table
 
 
@@ -610,4 +616,9 @@ rows = [
     },
 ]
 display(report.reproduction_table(rows))
-display(Markdown(report.build_note(profile, seed, "cpu", timer.seconds)))
+record = report.save_results("theory", rows, profile=profile, seed=seed, device="cpu", timer=timer)
+glue(
+    "build_note",
+    Markdown(report.build_note(profile, seed, "cpu", record["seconds"])),
+    display=False,
+)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+import os
+import re
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from lib import runtime
+from lib import claims, profiles, runtime
 
 VERDICTS = ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
 
@@ -23,16 +29,23 @@ class Timer:
 
 
 def build_note(
-    profile: str, seed: int, device: torch.device | str, seconds: float | None = None
+    profile: str,
+    seed: int,
+    device: torch.device | str,
+    seconds: float | None = None,
+    extra: str = "",
 ) -> str:
-    """A MyST admonition saying the profile, seed, device and wall time of a page."""
+    """A MyST admonition saying the profile, seed, device and wall time of a page.
+
+    ``extra`` is appended to the admonition's text (a sentence of Markdown).
+    """
     lines = [
         f"profile **{profile}**, seed {seed}, on {runtime.device_name(device)}",
         f"torch {torch.__version__}, commit `{runtime.git_commit()[:12]}`",
     ]
     if seconds is not None:
-        lines.append(f"computed in {seconds:.0f} s")
-    body = "; ".join(lines) + "."
+        lines.append(f"wall time {seconds:.0f} s")
+    body = "; ".join(lines) + "." + (f" {extra}" if extra else "")
     return f":::{{admonition}} How this page was built\n:class: note\n{body}\n:::\n"
 
 
@@ -66,3 +79,116 @@ def reproduction_table(rows: list[dict]):
             raise ValueError(f"reproduction row {row!r} lacks {sorted(missing)}")
         check_verdict(row["verdict"])
     return pd.DataFrame(rows).set_index("claim")
+
+
+def results_root() -> Path:
+    """Where chapters write their result artifacts: ``$ODDS_RESULTS``, else ``<repo>/results``.
+
+    The tests point ``ODDS_RESULTS`` at a temporary folder, so a smoke run
+    never overwrites the committed results of a real build.
+    """
+    return Path(os.environ.get("ODDS_RESULTS") or runtime.PROJECT_ROOT / "results")
+
+
+def claims_dir(profile: str, root: Path | str | None = None) -> Path:
+    """The folder of one profile's per-chapter claim files: ``<root>/claims/<profile>``."""
+    return Path(root or results_root()) / "claims" / profiles.check_profile(profile)
+
+
+def _check_chapter(chapter: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", chapter or ""):
+        raise ValueError(f"chapter must be a book/<chapter>.py stem like 'setup', got {chapter!r}")
+    return chapter
+
+
+def save_results(
+    chapter: str,
+    rows: list[dict],
+    *,
+    profile: str,
+    seed: int,
+    device: torch.device | str,
+    timer: Timer,
+    root: Path | str | None = None,
+) -> dict:
+    """Write a chapter's reproduction rows and provenance to ``claims/<profile>/<chapter>.json``.
+
+    The file is written atomically (a temporary file, then a rename), so a
+    reader such as the scorecard never sees half a file. Returns the record
+    written; its ``seconds`` is the chapter's wall time up to this call.
+    """
+    reproduction_table(rows)  # validates every row
+    for row in rows:
+        claims.check_claim(row["claim"])
+    record = {
+        "chapter": _check_chapter(chapter),
+        "profile": profiles.check_profile(profile),
+        "seed": int(seed),
+        "device": runtime.device_name(device),
+        "torch": torch.__version__,
+        "commit": runtime.git_commit(),
+        "seconds": round(float(timer.seconds), 1),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "rows": [{k: str(row[k]) for k in ("claim", "paper", "ours", "verdict")} for row in rows],
+    }
+    folder = claims_dir(profile, root)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{chapter}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, folder / f"{chapter}.json")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return record
+
+
+def load_results(profile: str, root: Path | str | None = None) -> dict[str, dict]:
+    """Every chapter's saved record for ``profile``, keyed by chapter (absent ones are missing)."""
+    folder = claims_dir(profile, root)
+    records = {}
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        if record.get("profile") != profile or record.get("chapter") != path.stem:
+            raise ValueError(
+                f"{path} holds chapter {record.get('chapter')!r} at profile "
+                f"{record.get('profile')!r}, not {path.stem!r} at {profile!r}"
+            )
+        records[path.stem] = record
+    return records
+
+
+def scorecard_rows(records: dict[str, dict]) -> list[dict]:
+    """One row per claim of the ledger and chapter that reports it, in ledger order.
+
+    A claim with no saved record in any of its chapters gets one row with
+    verdict ``"not run"``, saying which chapter would report it; a chapter
+    that ran but has no row for a claim it should report says so too.
+    """
+    out = []
+    for claim_id, claim in claims.CLAIMS.items():
+        for chapter in claim.chapters:
+            record = records.get(chapter)
+            found = [r for r in (record or {}).get("rows", []) if r["claim"] == claim_id]
+            if found:
+                for r in found:
+                    out.append({**r, "chapter": chapter, "ran": True})
+                continue
+            why = (
+                f"chapter {chapter} has not run at this profile"
+                if record is None
+                else f"chapter {chapter} ran but has no row for {claim_id}"
+            )
+            out.append(
+                {
+                    "claim": claim_id,
+                    "paper": claim.statement,
+                    "ours": why,
+                    "verdict": "not run",
+                    "chapter": chapter,
+                    "ran": record is not None,
+                }
+            )
+    return out

@@ -10,9 +10,10 @@ from lib import data, models, train
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_store(tmp_path_factory):
-    """Runs made by the tests go to a temporary store, never the user's."""
+    """Runs and claim files made by the tests go to temporary folders, never the user's."""
     mp = pytest.MonkeyPatch()
     mp.setenv("ODDS_STORE", str(tmp_path_factory.mktemp("store")))
+    mp.setenv("ODDS_RESULTS", str(tmp_path_factory.mktemp("results")))
     mp.delenv("ODDS_PROFILE", raising=False)
     yield
     mp.undo()

@@ -8,6 +8,8 @@ values the chapter glued are read back from the executed notebook.
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import papermill
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-CHAPTERS = sorted(p.stem for p in BOOK.glob("*.py"))
+# The scorecard summarizes the other chapters' claim files: run it last, as the book does.
+CHAPTERS = sorted((p.stem for p in BOOK.glob("*.py")), key=lambda c: (c == "scorecard", c))
 GLUE_PREFIX = "application/papermill.record/"
 
 
@@ -186,8 +189,36 @@ def check_performance(g):
         assert lo != lo or 0 < lo <= hi  # NaN where no file of that kind is committed
 
 
+def check_scorecard(g):
+    from lib import claims
+
+    assert g["scorecard_ids"] == sorted(claims.CLAIMS)  # every claim of the ledger is listed
+    counts = [
+        g[f"scorecard_{v.replace(' ', '_')}"]
+        for v in ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
+    ]
+    assert sum(counts) == g["scorecard_rows"] >= len(claims.CLAIMS)
+    # a claim is "not run" exactly when none of its chapters wrote a claim file with its row
+    folder = Path(os.environ["ODDS_RESULTS"]) / "claims" / "smoke"
+    reported = {
+        r["claim"]
+        for f in folder.glob("*.json")
+        for r in json.loads(f.read_text())["rows"]
+        if r["verdict"] != "not run"
+    }
+    written = {f.stem for f in folder.glob("*.json")}
+    expected = {
+        c
+        for c, claim in claims.CLAIMS.items()
+        if c not in reported or set(claim.chapters) - written
+    }
+    assert set(g["scorecard_not_run_ids"]) == expected
+    assert g["scorecard_chapters_run"] == len(written & set(claims.chapters()))
+
+
 CHECKS = {
     "performance": check_performance,
+    "scorecard": check_scorecard,
     "unexpected_benefits": check_unexpected_benefits,
     "setup": check_setup,
     "theory": check_theory,
@@ -223,3 +254,20 @@ def test_chapter_runs_at_smoke(executed, chapter):
     }
     assert not unparsed, f"glue Python numbers, not numpy scalars: {unparsed}"
     CHECKS[chapter](values)
+    assert "build_note" in values, "a chapter glues its build note (shown at its top)"
+
+
+@pytest.mark.notebook
+# The scorecard reads the claims; one_run and performance report none of the paper's.
+@pytest.mark.parametrize("chapter", sorted(set(CHAPTERS) - {"scorecard", "one_run", "performance"}))
+def test_chapter_writes_its_claims(executed, chapter):
+    """Each chapter writes its reproduction table, with provenance, for the scorecard."""
+    from lib import claims
+
+    executed(chapter)
+    path = Path(os.environ["ODDS_RESULTS"]) / "claims" / "smoke" / f"{chapter}.json"
+    record = json.loads(path.read_text())
+    assert (record["chapter"], record["profile"], record["seed"]) == (chapter, "smoke", 0)
+    assert record["seconds"] > 0 and record["device"] and record["commit"]
+    ids = {r["claim"] for r in record["rows"]}
+    assert ids == {c for c, claim in claims.CLAIMS.items() if chapter in claim.chapters}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
-from lib import report
+from lib import claims, report
 
 
 def test_verdicts():
@@ -15,3 +19,73 @@ def test_verdicts():
         report.reproduction_table([{"claim": "X1", "paper": "p"}])
     with pytest.raises(ValueError, match="verdict must be one of"):
         report.reproduction_table([{"claim": "X1", "paper": "p", "ours": "o", "verdict": "maybe"}])
+
+
+def _rows():
+    return [
+        {"claim": "T1", "paper": "p", "ours": "o", "verdict": "reproduced"},
+        {"claim": "P4", "paper": "p | q", "ours": "o", "verdict": "not reproduced"},
+    ]
+
+
+def test_save_results_writes_atomically_under_odds_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("ODDS_RESULTS", str(tmp_path))
+    timer = report.Timer()
+    record = report.save_results(
+        "theory", _rows(), profile="smoke", seed=3, device="cpu", timer=timer
+    )
+    path = tmp_path / "claims" / "smoke" / "theory.json"
+    assert json.loads(path.read_text()) == record
+    assert (record["profile"], record["seed"], record["chapter"]) == ("smoke", 3, "theory")
+    assert record["device"].startswith("cpu") and record["torch"] and record["seconds"] >= 0
+    assert [p.name for p in path.parent.iterdir()] == ["theory.json"]  # no temporary file left
+    assert report.load_results("smoke") == {"theory": record}
+    assert report.load_results("cpu") == {}  # another profile's folder is separate
+
+
+def test_save_results_rejects_bad_input(tmp_path):
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=report.Timer(), root=tmp_path)
+    with pytest.raises(ValueError, match="unknown claim ID"):
+        report.save_results("theory", [{**_rows()[0], "claim": "Z9"}], **kw)
+    with pytest.raises(ValueError, match="chapter must be"):
+        report.save_results("../evil", _rows(), **kw)
+    with pytest.raises(ValueError, match="profile"):
+        report.save_results("theory", _rows(), **{**kw, "profile": "huge"})
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        report.save_results("theory", [{**_rows()[0], "verdict": "maybe"}], **kw)
+    assert not (tmp_path / "claims" / "smoke").exists() or not any(
+        (tmp_path / "claims" / "smoke").iterdir()
+    )
+
+
+def test_scorecard_lists_every_claim_and_marks_missing_chapters(tmp_path):
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=report.Timer(), root=tmp_path)
+    report.save_results("theory", _rows()[:1], **kw)
+    rows = report.scorecard_rows(report.load_results("smoke", tmp_path))
+    assert {r["claim"] for r in rows} == set(claims.CLAIMS)
+    by_claim = {(r["claim"], r["chapter"]): r for r in rows}
+    assert by_claim["T1", "theory"]["verdict"] == "reproduced"
+    assert by_claim["T2", "theory"]["verdict"] == "not run"
+    assert "has no row for T2" in by_claim["T2", "theory"]["ours"]
+    assert by_claim["P4", "setup"]["verdict"] == "not run"
+    assert "has not run" in by_claim["P4", "setup"]["ours"]
+    assert len([r for r in rows if r["claim"] == "P4"]) == 2  # one row per reporting chapter
+
+
+def test_claims_ledger_matches_the_books_chapters():
+    book = Path(__file__).resolve().parents[1] / "book"
+    for chapter in claims.chapters():
+        text = (book / f"{chapter}.py").read_text()
+        assert f"({chapter}-reproduction)=" in text, f"{chapter} needs a reproduction label"
+        for claim_id, claim in claims.CLAIMS.items():
+            if chapter in claim.chapters:
+                assert f'"claim": "{claim_id}"' in text, f"{chapter} has no row for {claim_id}"
+
+
+def test_claims_ledger_matches_claims_md():
+    """Where the project's CLAIMS.md lies beside the clone, the ledger has its IDs."""
+    ledger = Path(__file__).resolve().parents[2] / "shared" / "CLAIMS.md"
+    if not ledger.exists():
+        pytest.skip(f"{ledger} not found (the copy in lib/claims.py is used)")
+    ids = re.findall(r"^\| ([A-Z]\d+) \|", ledger.read_text(), flags=re.M)
+    assert sorted(ids) == sorted(claims.CLAIMS)

@@ -1,0 +1,155 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   mystnb:
+#     execution_mode: force
+# ---
+
+# %% [markdown]
+# # Scorecard
+#
+# Every claim of the paper's ledger, with the paper's statement, our number
+# and the verdict, in one table. Nothing here is typed by hand. Each chapter
+# ends by writing its reproduction table, with the profile, seed, device,
+# commit and wall time it ran with, to `results/claims/<profile>/<chapter>.json`.
+# This page reads those files. The book reads it after every chapter, on
+# every build, so it shows what the chapters of this build wrote. A claim
+# whose chapter has not run at this profile says so. (This page's code is
+# hidden; the download menu above has it.)
+
+# %% [markdown]
+# ```{glue:md} build_note
+# :format: myst
+# ```
+
+# %% tags=["remove-input"]
+import re
+
+import pandas as pd
+from IPython.display import Markdown, display
+from myst_nb import glue
+
+from lib import claims, profiles, report, runtime
+
+timer = report.Timer()
+
+# %% tags=["parameters", "remove-input"]
+profile = "cpu"  # smoke | cpu | paper: whose claim files to show
+seed = 0  # unused: this page computes nothing random
+
+# %% tags=["remove-input"]
+profile = profiles.resolve(profile)
+records = report.load_results(profile)
+rows = report.scorecard_rows(records)
+book = runtime.PROJECT_ROOT / "book"
+
+
+def chapter_title(chapter: str) -> str:
+    """The title of a chapter: the first heading of book/<chapter>.py."""
+    for line in (book / f"{chapter}.py").read_text().splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    raise ValueError(f"book/{chapter}.py has no '# # Title' line")
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return re.sub(r"\s+", " ", str(text)).replace("|", "\\|")
+
+
+VERDICT_LOOK = {
+    "reproduced": "**reproduced**",
+    "qualitatively reproduced": "qualitatively reproduced",
+    "not reproduced": "**not reproduced**",
+    "not run": "*not run*",
+}
+lines = [
+    "| claim | paper | ours | verdict | chapter |",
+    "|---|---|---|---|---|",
+]
+for r in rows:
+    section = claims.CLAIMS[r["claim"]].section
+    link = f"{{ref}}`{chapter_title(r['chapter'])} <{r['chapter']}-reproduction>`"
+    lines.append(
+        f"| **{r['claim']}** | {cell(section)}: {cell(r['paper'])} | {cell(r['ours'])} "
+        f"| {VERDICT_LOOK[r['verdict']]} | {link} |"
+    )
+display(Markdown("\n".join(lines)))
+
+# %% tags=["remove-input"]
+counts = pd.Series([r["verdict"] for r in rows]).value_counts()
+for verdict in report.VERDICTS:
+    glue(f"scorecard_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
+glue("scorecard_rows", len(rows), display=False)
+glue("scorecard_ids", sorted({r["claim"] for r in rows}), display=False)
+not_run = sorted({r["claim"] for r in rows if r["verdict"] == "not run"})
+glue("scorecard_not_run_ids", not_run, display=False)
+glue("scorecard_not_run_text", ", ".join(not_run) or "none", display=False)
+glue("scorecard_chapters_run", len(records), display=False)
+glue("scorecard_chapters", len(claims.chapters()), display=False)
+
+# %% [markdown]
+# Of the {glue:text}`scorecard_rows` rows above,
+# {glue:text}`scorecard_reproduced` are reproduced,
+# {glue:text}`scorecard_qualitatively_reproduced` qualitatively reproduced,
+# {glue:text}`scorecard_not_reproduced` not reproduced and
+# {glue:text}`scorecard_not_run` not run. A claim that two chapters test
+# (`P4`) has a row for each. Verdicts at the `cpu` profile compare trends at
+# reduced scale, not the paper's numbers; each chapter's reproduction table
+# says what was compared.
+#
+# ## Where the numbers come from
+#
+# {glue:text}`scorecard_chapters_run` of the {glue:text}`scorecard_chapters`
+# chapters that report claims have a claim file at this profile. Each was
+# written when its chapter last ran; a chapter the book's cache did not need
+# to rerun keeps the file of its last run, whose commit is shown.
+
+# %% tags=["remove-input"]
+head = runtime.git_commit().removesuffix("+dirty")
+provenance = pd.DataFrame(
+    [
+        {
+            "chapter": chapter,
+            "profile": rec["profile"] if rec else "-",
+            "seed": rec["seed"] if rec else "-",
+            "device": rec["device"] if rec else "-",
+            "torch": rec["torch"] if rec else "-",
+            "commit": (
+                rec["commit"][:12]
+                + ("" if rec["commit"].removesuffix("+dirty") == head else " (earlier)")
+                + (" +dirty" if rec["commit"].endswith("+dirty") else "")
+            )
+            if rec
+            else "-",
+            "wall time (s)": rec["seconds"] if rec else "-",
+            "written (UTC)": rec["date"] if rec else "not run",
+        }
+        for chapter in claims.chapters()
+        for rec in [records.get(chapter)]
+    ]
+).set_index("chapter")
+provenance
+
+# %% tags=["remove-input"]
+glue(
+    "build_note",
+    Markdown(
+        report.build_note(
+            profile,
+            seed,
+            "cpu",
+            timer.seconds,
+            extra=f"It shows the `{profile}` claim files. Claims not run: "
+            f"{', '.join(not_run) or 'none'}.",
+        )
+    ),
+    display=False,
+)

@@ -1,0 +1,78 @@
+"""A small Sphinx extension for the book (listed in ``_config.yml``).
+
+Two jobs the stock Jupyter Book 1.x does not do:
+
+- The scorecard page summarizes the claim files the chapters write when they
+  run. Sphinx reads (and MyST-NB executes) pages in alphabetical order, so the
+  scorecard would run before ``setup``, ``theory`` and ``unexpected_benefits``
+  and show their previous results. This extension reads the scorecard last, and
+  on every build, so it always shows what the chapters of this build wrote.
+  (The scorecard itself is executed with ``execution_mode: force``: the
+  notebook cache keys on code, not on the claim files.)
+- sphinx-book-theme offers an ``.ipynb`` download only for Markdown notebooks.
+  Our chapters are py:percent files, so the executed notebook MyST-NB writes
+  is copied next to the page's source and offered in the download menu.
+
+It also lists each script of a page once (see ``_drop_duplicate_scripts``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SCORECARD = "book/scorecard"
+
+
+def _reread_scorecard(app, env, added, changed, removed):
+    """env-get-outdated: the scorecard is outdated on every build."""
+    return [SCORECARD] if SCORECARD in env.found_docs else []
+
+
+def _read_scorecard_last(app, env, docnames):
+    """env-before-read-docs: move the scorecard to the end of the reading order."""
+    if SCORECARD in docnames:
+        docnames.remove(SCORECARD)
+        docnames.append(SCORECARD)
+
+
+def _offer_notebook(app, pagename, templatename, context, doctree):
+    """html-page-context: add the executed ``.ipynb`` of a ``.py`` page to its downloads."""
+    if doctree is None or pagename not in app.env.all_docs:
+        return
+    if Path(app.env.doc2path(pagename)).suffix != ".py":
+        return
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.exists():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """html-page-context: list each script once.
+
+    sphinx-thebe adds its inline ``const THEBE_JS_URL = ...`` script in an
+    event that runs more than once per build, and a page that declares a
+    ``const`` twice logs an error in the reader's console.
+    """
+    seen, unique = set(), []
+    for js in context.get("script_files", []):
+        # an inline script's filename is None or "" depending on who added it
+        key = (str(getattr(js, "filename", js) or ""), repr(sorted(js.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
+def setup(app):
+    app.connect("env-get-outdated", _reread_scorecard)
+    app.connect("env-before-read-docs", _read_scorecard_last)
+    # before sphinx-book-theme's header buttons (priority 501) read ipynb_source
+    app.connect("html-page-context", _offer_notebook, priority=500)
+    # early: html-page-context stops at the first handler that returns a template
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
+    return {"parallel_read_safe": False, "parallel_write_safe": True}

@@ -68,16 +68,17 @@ def test_price_grid_covers_the_chapter():
     assert len(sweep.load_grid("price", "smoke")) == len(set(sweep.load_grid("price", "smoke")))
 
 
-def test_sweep_runs_resumes_and_survives_a_failure(tmp_path):
+def test_sweep_runs_resumes_and_survives_a_failure(tmp_path, monkeypatch):
     store = Store(tmp_path / "store")
     out = tmp_path / "runs"
     configs = sweep.grid_from_spec(GRID)
     # Restricted ImageNet has no data here: this point fails, twice (one retry).
+    monkeypatch.setenv("ODDS_IMAGENET", str(tmp_path / "no-imagenet"))
     failing = RunConfig("restricted_imagenet", "smoke", mix="adversarial", eps_train=0.005)
     result = sweep.sweep([*configs, failing], store=store, out_dir=out, progress=False)
     assert sorted(result.ran) == sorted(run_key(c) for c in configs)
     assert [c for c, _ in result.failed] == [failing]
-    assert "NotImplementedError" in result.failed[0][1]
+    assert "DataNotFoundError" in result.failed[0][1]
     assert "1 failed" in result.summary()
     for c in configs:
         assert store.load(run_key(c)) is not None

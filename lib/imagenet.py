@@ -63,6 +63,19 @@ def has_imagenet(root: str | os.PathLike | None = None) -> bool:
     return any((train / w).is_dir() for w in data_lib.restricted_imagenet_wnids("robustness"))
 
 
+def missing_note(what: str, profile: str) -> str:
+    """A MyST admonition: ``what`` needs ImageNet, which is not here, and how to make it."""
+    return (
+        ":::{admonition} Restricted ImageNet: not run here\n:class: note\n"
+        f"{what} need ImageNet, and `{imagenet_root()}` holds none (the book never downloads "
+        "it). To produce them, point `ODDS_IMAGENET` at an ImageNet folder (`train/<wnid>/`, "
+        "`val/<wnid>/`) or put it at `<ODDS_DATA>/imagenet`; train the runs on a GPU with "
+        "`make sweep GRID=ri PROFILE=paper` (ResNet-50, the paper's eps, 150 epochs of "
+        "76,800 images: GPU hours per run); then build the book at the same profile "
+        f"(`make book PROFILE=paper`; this page was built at profile `{profile}`).\n:::\n"
+    )
+
+
 def default_workers() -> int:
     """DataLoader workers: ``$ODDS_WORKERS`` when set, else the usable cores less one."""
     env = os.environ.get("ODDS_WORKERS")

@@ -351,13 +351,14 @@ RI_LARGE_EPS = {2: (40.0, 40, 1.5), "inf": (0.25, 120, 0.003)}
 def large_eps_attack(dataset: str, norm, *, steps: int | None = None) -> PGD:
     """PGD for the large-eps examples of Figure 3 at Table 3's eps, no random start.
 
-    Restricted ImageNet uses the authors' settings (:data:`RI_LARGE_EPS`);
-    the other data sets ``steps`` steps of 2.5 eps / steps.
+    With ``steps``: that many steps of 2.5 eps / steps. Without: the
+    authors' settings, which exist for Restricted ImageNet only
+    (:data:`RI_LARGE_EPS`).
     """
     key = (check_dataset(dataset), check_norm(norm))
     if key not in TABLE3_EPS:
         raise ValueError(f"Table 3 has no eps for {dataset} with norm {norm!r}")
-    if dataset == "restricted_imagenet":
+    if steps is None and dataset == "restricted_imagenet":
         eps, n, size = RI_LARGE_EPS[key[1]]
         return PGD(eps=eps, norm=key[1], steps=n, step_size=size, random_start=False)
     if not isinstance(steps, int) or steps < 1:

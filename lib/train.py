@@ -411,6 +411,18 @@ def load_split(
     return ds
 
 
+def run_data(
+    config: RunConfig, split: str, *, device: torch.device | str | None = None
+) -> data_lib.Batches:
+    """The data a run of ``config`` trains on (``"train"``) or is evaluated on (``"test"``)."""
+    plan = _plan(config, device)
+    if data_lib.check_split(split) == "train":
+        n, seed = plan.n_train, config.seed
+    else:
+        n, seed = plan.settings.n_test, 0
+    return load_split(config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options)
+
+
 def train_run(
     config: RunConfig,
     *,

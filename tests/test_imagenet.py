@@ -1,8 +1,9 @@
 """Restricted ImageNet on a fake ImageNet tree: class lists, pipeline, training, errors.
 
-The tree is made here: one tiny JPEG per wnid folder of Table 1's ranges, in
-``train/`` and ``val/``. It exercises every step a real ImageNet folder goes
-through, at a size that runs in seconds.
+The tree is made by the ``fake_imagenet`` fixture (conftest): tiny JPEGs in
+the wnid folders of Table 1's ranges, 3 per folder in ``train/`` and 1 in
+``val/``. It exercises every step a real ImageNet folder goes through, at a
+size that runs in seconds.
 """
 
 from __future__ import annotations
@@ -14,29 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data, imagenet, models, profiles, train
+from lib import data, imagenet, models, profiles, sweep, train
 from lib.store import Store
 
-RANGE_WNIDS = data.restricted_imagenet_wnids("robustness")
 
-
-@pytest.fixture(scope="module")
-def fake_root(tmp_path_factory):
-    """A data root with imagenet/{train,val}/<wnid>/ for the 203 range wnids, one JPEG each."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(0)
-    for split in ("train", "val"):
-        for i, wnid in enumerate(RANGE_WNIDS):
-            folder = root / "imagenet" / split / wnid
-            folder.mkdir(parents=True)
-            # Sizes vary so that the resize and crops are exercised; a class's label
-            # is visible in the mean colour, so a model can tell classes apart.
-            h, w = 24 + i % 5, 32 + i % 7
-            pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"{wnid}_{split}_0.JPEG", quality=90)
-    return root
+@pytest.fixture
+def fake_root(fake_imagenet):
+    return fake_imagenet
 
 
 @pytest.fixture
@@ -141,9 +126,9 @@ def test_bad_options(fake_root, call, match):
 
 def test_splits_counts_and_batches(fake_root):
     data._WARNED.clear()
-    with pytest.warns(data.SubsetWarning, match="holds 96 of the published 123,629"):
+    with pytest.warns(data.SubsetWarning, match="holds 288 of the published 123,629"):
         tr = data.load("restricted_imagenet", root=fake_root, variant="paper", crop=32, workers=0)
-    assert (len(tr), tr.num_classes, tr.split) == (96, 9, "train") and not tr.complete
+    assert (len(tr), tr.num_classes, tr.split) == (288, 9, "train") and not tr.complete
     assert isinstance(tr, data.Batches)
     assert sorted(set(tr.y.tolist())) == list(range(9))
     te = _load(fake_root, "test", variant="robustness")
@@ -170,6 +155,25 @@ def test_workers_decode_the_same_images(fake_root):
         [x for x, _ in imagenet.FolderData(**{**te.__dict__, "workers": 2}).batches(50)]
     )
     assert torch.equal(one, two)
+
+
+def test_missing_note_says_how_to_make_the_panels(tmp_path, monkeypatch):
+    monkeypatch.setenv("ODDS_IMAGENET", str(tmp_path))
+    note = imagenet.missing_note("Figure 1c", "cpu")
+    assert note.startswith(":::{admonition}") and note.rstrip().endswith(":::")
+    for needle in ("ODDS_IMAGENET", str(tmp_path), "make sweep GRID=ri PROFILE=paper", "GPU"):
+        assert needle in note
+    assert "ri" in sweep.GRIDS and len(sweep.load_grid("ri", "smoke")) == 2 * 3
+
+
+def test_large_eps_attacks_are_the_authors():
+    l2 = profiles.large_eps_attack("restricted_imagenet", 2)
+    assert (l2.eps, l2.steps, l2.step_size, l2.random_start) == (40.0, 40, 1.5, False)
+    linf = profiles.large_eps_attack("restricted_imagenet", "inf")
+    assert (linf.eps, linf.steps, linf.step_size) == (0.25, 120, 0.003)
+    assert profiles.large_eps_attack("cifar10", 2, steps=10).step_size == pytest.approx(0.25 * 4.7)
+    with pytest.raises(ValueError, match="steps must be a positive int"):
+        profiles.large_eps_attack("mnist", "inf")
 
 
 def test_class_balanced_accuracy(fake_root):
@@ -224,7 +228,7 @@ def test_train_run_end_to_end(imagenet_env, tmp_path):
         warnings.simplefilter("ignore", data.SubsetWarning)
         model, run = train.train_run(config, store=Store(tmp_path), device="cpu", progress=False)
     m = run.metrics
-    assert (m["n_train"], m["n_test"], m["steps"]) == (96, 16, 2)
+    assert (m["n_train"], m["n_test"], m["steps"]) == (288, 16, 2)
     for key in ("std_acc", "adv_acc", "std_acc_balanced", "adv_acc_balanced"):
         assert 0 <= m[key] <= 1
     assert m["adv_acc"] <= m["std_acc"]

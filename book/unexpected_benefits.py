@@ -553,7 +553,7 @@ else:
     ri_nets = {
         m: train.train_run(c, device=device, progress=False)[0] for m, c in ri_configs.items()
     }
-    ri_test = train.run_data(ri_configs["standard"], "test", device=device)
+    ri_test = train.run_data(ri_configs["standard"], "test", device=device, whole=True)
     # One test image per super-class, as the evaluation pipeline gives it.
     picks = [int(torch.nonzero(ri_test.y == c)[0]) for c in range(ri_test.num_classes)]
     shown = dataclasses.replace(ri_test, samples=tuple(ri_test.samples[i] for i in picks))

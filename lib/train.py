@@ -358,9 +358,12 @@ class _Plan:
 
     @property
     def key_settings(self) -> dict:
+        run = self.config.key_dict()
+        if "variant" in run and run["variant"] == self.settings.data.get("variant"):
+            del run["variant"]  # the profile's own variant, named: the same run
         return {
             "run": {
-                **self.config.key_dict(),
+                **run,
                 "precision": self.precision,
                 "n_train": self.n_train,
                 "max_steps": self.steps,
@@ -412,14 +415,23 @@ def load_split(
 
 
 def run_data(
-    config: RunConfig, split: str, *, device: torch.device | str | None = None
+    config: RunConfig,
+    split: str,
+    *,
+    device: torch.device | str | None = None,
+    whole: bool = False,
 ) -> data_lib.Batches:
-    """The data a run of ``config`` trains on (``"train"``) or is evaluated on (``"test"``)."""
+    """The data a run of ``config`` trains on (``"train"``) or is evaluated on (``"test"``).
+
+    ``whole=True``: the whole split, read the same way (for figures that pick
+    their own images), instead of the run's subset.
+    """
     plan = _plan(config, device)
     if data_lib.check_split(split) == "train":
         n, seed = plan.n_train, config.seed
     else:
         n, seed = plan.settings.n_test, 0
+    n = None if whole else n
     return load_split(config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options)
 
 

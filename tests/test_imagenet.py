@@ -236,4 +236,6 @@ def test_train_run_end_to_end(imagenet_env, tmp_path):
     # the other variant is another run, keyed apart
     other = train.RunConfig(**{**config.__dict__, "variant": "robustness"})
     assert train.run_key(other) != train.run_key(config)
+    named = train.RunConfig(**{**config.__dict__, "variant": "paper"})  # the profile's own
+    assert train.run_key(named) == train.run_key(config)
     assert "variant" not in train.RunConfig("mnist").key_dict()

@@ -49,6 +49,9 @@ mix = "adversarial"  # clean | adversarial | half (half of each batch adversaria
 bn_mode = "eval"  # the model's mode while the training attack runs: eval | train
 max_steps = None  # optimizer steps; None takes the profile's
 precision = "auto"  # auto | bf16 | fp32
+variant = (
+    None  # restricted_imagenet only: "paper" (96 classes) | "robustness" (203); None: the profile's
+)
 device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 
 # %%
@@ -66,6 +69,7 @@ config = train.RunConfig(
     bn_mode=bn_mode,
     seed=seed,
     precision=precision,
+    variant=variant,
 )
 settings = profiles.settings(dataset, profile)
 key = train.run_key(config, device)
@@ -85,7 +89,9 @@ summary = pd.Series(
     {
         "store key": key,
         "reused from the store": cached,
-        "data set": f"{dataset} ({m['n_train']:,} training, {m['n_test']:,} test images"
+        "data set": f"{dataset}"
+        + (f", {variant or settings.data['variant']} variant" if "variant" in settings.data else "")
+        + f" ({m['n_train']:,} training, {m['n_test']:,} test images"
         + ("" if m["train_complete"] else "; from a subset of the official training set")
         + ")",
         "model": f"{settings.arch} {settings.model_kwargs or ''}",
@@ -95,6 +101,12 @@ summary = pd.Series(
         "evaluation attack": m["eval_attack"],
         "standard test accuracy": f"{m['std_acc']:.2%}",
         f"robust test accuracy (eps {m['eps_eval']:.4g})": f"{m['adv_acc']:.2%}",
+        # Runs stored before class-balanced accuracy was recorded lack it.
+        "class-balanced standard / robust accuracy": (
+            f"{m['std_acc_balanced']:.2%} / {m['adv_acc_balanced']:.2%}"
+            if "std_acc_balanced" in m
+            else "not recorded"
+        ),
         "precision": run.record["provenance"]["precision"],
         "device": run.record["provenance"]["device"],
         "training time": f"{m['train_seconds']:.0f} s",
@@ -111,7 +123,9 @@ summary.to_frame("value")
 # The evaluation attack is stronger than the training attack: it takes more
 # steps and random restarts, and each example keeps the worst case found. An
 # example counts as robust only if it is classified correctly both clean and
-# after the attack.
+# after the attack. The class-balanced accuracy is the mean of the
+# per-class accuracies; it differs from the plain one on Restricted
+# ImageNet, whose classes are far from balanced.
 #
 # ## Learning curves
 #

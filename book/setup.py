@@ -25,6 +25,7 @@
 # ```
 
 # %%
+import dataclasses
 import warnings
 
 import matplotlib.pyplot as plt
@@ -33,7 +34,7 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import data, models, plots, profiles, report, runtime
+from lib import data, imagenet, models, plots, profiles, report, runtime
 
 plots.style()
 timer = report.Timer()
@@ -268,13 +269,119 @@ ri
 # {glue:text}`S2_ri_superclasses` super-classes. Dogs make up most of the
 # first variant, so every Restricted ImageNet accuracy in this book is
 # reported twice: plain, and balanced over classes.
+#
+# ImageNet class index $i$ is the $i$-th wnid in sorted order, the order
+# torchvision's `ImageFolder` gives an ImageNet train folder. The book ships
+# the 1000 wnids in that order (`lib/imagenet_wnids.txt`, public ILSVRC-2012
+# metadata) and reads only the wnid folders of the ranges, so the labels
+# do not depend on which other classes a folder holds.
+#
+# ### Images per variant
+#
+# The paper variant's training set is the authors' published list. Every
+# ImageNet class has 50 validation images, which gives the test sets. The
+# robustness variant's training-set size is not published: it is counted from
+# the ImageNet folder when one is there.
+
+# %%
+imagenet_present = imagenet.has_imagenet()
+counted = {}
+if imagenet_present:
+    for variant in data.RESTRICTED_IMAGENET_VARIANTS:
+        counted[variant] = imagenet.class_counts(variant)
+variant_rows = []
+for variant in data.RESTRICTED_IMAGENET_VARIANTS:
+    n_classes = len(data.restricted_imagenet_classes(variant))
+    published = imagenet.expected_size(variant, "train")
+    row = {
+        "variant": variant,
+        "ImageNet classes": n_classes,
+        "training images (published)": f"{published:,}" if published else "not published",
+        "test images (50 per class)": imagenet.expected_size(variant, "test"),
+    }
+    if imagenet_present:
+        row["training images (counted here)"] = sum(counted[variant]["train"].values())
+        row["test images (counted here)"] = sum(counted[variant]["test"].values())
+    variant_rows.append(row)
+variants = pd.DataFrame(variant_rows).set_index("variant")
+glue("S2_ri_train_images_paper", data.PAPER_VARIANT_TRAIN_IMAGES, display=False)
+glue("S2_ri_test_images_paper", imagenet.expected_size("paper", "test"), display=False)
+glue("S2_ri_test_images_robustness", imagenet.expected_size("robustness", "test"), display=False)
+glue("S2_ri_epoch_images", imagenet.PAPER_EPOCH_IMAGES, display=False)
+glue("S2_imagenet_present", imagenet_present, display=False)
+glue(
+    "S2_ri_train_images_robustness",
+    sum(counted["robustness"]["train"].values()) if imagenet_present else "counted when present",
+    display=False,
+)
+variants.style.format(thousands=",")
+
+# %% [markdown]
+# The paper variant has {glue:text}`S2_ri_train_images_paper:,` training
+# images in the authors' list and {glue:text}`S2_ri_test_images_paper:,`
+# test images; the robustness variant has
+# {glue:text}`S2_ri_test_images_robustness:,` test images. One training
+# "epoch" is {glue:text}`S2_ri_epoch_images:,` images, drawn at random, as
+# in the paper (Appendix A.2).
+#
+# ### Reading ImageNet
+#
+# ImageNet is never downloaded by this book (its licence and size forbid
+# it). The book looks for it in one place: the folder named by the
+# environment variable `ODDS_IMAGENET` when that is set, else
+# `<ODDS_DATA>/imagenet`. That folder has the usual layout,
+# `train/<wnid>/*.JPEG` and `val/<wnid>/*.JPEG`, with the validation images
+# sorted into wnid folders. A missing folder, a missing wnid folder or an
+# unknown variant fails at once with a message that names it.
+#
+# The input pipeline is built for a GPU (`lib.imagenet`). DataLoader worker
+# processes decode the JPEGs, one per core but one. For training they apply
+# a random-resized crop to 224 pixels and a horizontal flip. For evaluation
+# they resize to 256 and take the center 224. Batches travel as uint8 from
+# pinned memory with non-blocking copies, are scaled to [0, 1] on the device,
+# and are normalized inside the model. The reduced profiles use smaller
+# crops and ResNets (the model table above).
+
+# %%
+if imagenet_present:
+    per_class = pd.DataFrame(
+        {
+            (variant, split): counts
+            for variant in data.RESTRICTED_IMAGENET_VARIANTS
+            for split, counts in counted[variant].items()
+        }
+    )
+    display(per_class)
+    # One validation image of each super-class, as the evaluation pipeline sees it.
+    te = data.load("restricted_imagenet", "test", variant="paper", crop=160, workers=0)
+    picks = [int(torch.nonzero(te.y == c)[0]) for c in range(te.num_classes)]
+    shown = dataclasses.replace(te, samples=tuple(te.samples[i] for i in picks))
+    images, labels = next(shown.batches(len(picks)))
+    fig = plots.image_grid(images, [te.classes[i] for i in labels], ncols=9, size=1.3)
+    plt.show()
+else:
+    display(
+        Markdown(
+            ":::{admonition} No ImageNet on this machine\n:class: note\n"
+            f"`{imagenet.imagenet_root()}` holds no ImageNet, so the image counts above "
+            "are the published ones and no Restricted ImageNet images are shown. Point "
+            "`ODDS_IMAGENET` at an ImageNet folder (or put it at `<ODDS_DATA>/imagenet`) "
+            "and rebuild to count and show them.\n:::"
+        )
+    )
 
 # %% [markdown]
 # (setup-reproduction)=
 # ## Reproduction table
 
 # %%
-ledger = {"mnist_cnn": 3_274_634, "ri_robustness": 203, "ri_paper": 96, "ri_superclasses": 9}
+ledger = {
+    "mnist_cnn": 3_274_634,
+    "ri_robustness": 203,
+    "ri_paper": 96,
+    "ri_superclasses": 9,
+    "ri_paper_train": 123_629,
+}
 
 
 # The parameter count of the mnist_challenge network follows from its layer
@@ -288,11 +395,20 @@ rows = [
     },
     {
         "claim": "S2",
-        "paper": "Table 1: 9 super-classes; 203 classes (robustness) or 96 (paper's code)",
-        "ours": f"{len(data.RESTRICTED_IMAGENET_RANGES)} super-classes; {len(robustness)} / {len(paper_variant)} classes",
+        "paper": "Table 1: 9 super-classes; 203 classes (robustness) or 96 (paper's code, 123,629 training images)",
+        "ours": f"{len(data.RESTRICTED_IMAGENET_RANGES)} super-classes; {len(robustness)} / {len(paper_variant)} classes; "
+        + (
+            f"{sum(counted['paper']['train'].values()):,} paper-variant training images counted here"
+            if imagenet_present
+            else "images not counted (no ImageNet here)"
+        ),
         "verdict": report.verdict(
             (len(data.RESTRICTED_IMAGENET_RANGES), len(robustness), len(paper_variant))
             == (ledger["ri_superclasses"], ledger["ri_robustness"], ledger["ri_paper"])
+            and (
+                not imagenet_present
+                or sum(counted["paper"]["train"].values()) == ledger["ri_paper_train"]
+            )
         ),
     },
     {

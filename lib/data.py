@@ -1,13 +1,18 @@
-"""Data: the synthetic distribution D, MNIST, binary MNIST, CIFAR-10.
+"""Data: the synthetic distribution D, MNIST, binary MNIST, CIFAR-10, Restricted ImageNet.
 
-Images are held as uint8 tensors ``[N, C, H, W]`` on the device they are used
-on, and batches are drawn by indexing with a permutation: there are no
-DataLoader workers for data sets this small. A batch is converted to float in
-[0, 1] pixel space when it is drawn; normalization lives inside the models.
+Small data sets are held as uint8 tensors ``[N, C, H, W]`` on the device they
+are used on (:class:`TensorData`), and batches are drawn by indexing with a
+permutation: there are no DataLoader workers for data sets this small.
+Restricted ImageNet is streamed from an ImageNet folder by DataLoader workers
+(:class:`lib.imagenet.FolderData`). Both offer the same small interface,
+:class:`Batches`, which is all that ``lib.train`` uses. A batch is converted
+to float in [0, 1] pixel space when it is drawn; normalization lives inside
+the models.
 
 One data root: the environment variable ``ODDS_DATA``, else ``data/`` at the
 repository root. MNIST and CIFAR-10 are downloaded there by torchvision when
-the machine is online.
+the machine is online. ImageNet is never downloaded: see
+:func:`lib.imagenet.imagenet_root` for where it is looked for.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -65,6 +72,17 @@ PAPER_DOG_CLASSES = (156, 184, 200, 202, 204, 213, 216, 248, 259, 264, 268)
 
 RESTRICTED_IMAGENET_VARIANTS = ("robustness", "paper")
 
+#: Training images of the paper variant in the authors' published lists
+#: (MadryLab/robust-features-code, ilsvrc_metadata). The robustness variant's
+#: count is not published; it is counted from the folder when ImageNet is there.
+PAPER_VARIANT_TRAIN_IMAGES = 123_629
+
+#: ILSVRC-2012 has exactly 50 validation images per class.
+IMAGENET_VAL_PER_CLASS = 50
+
+#: The shipped list of the 1000 ImageNet wnids in class-index order.
+IMAGENET_WNIDS_FILE = Path(__file__).with_name("imagenet_wnids.txt")
+
 
 class SubsetWarning(UserWarning):
     """A data set holds fewer images than the official split."""
@@ -95,6 +113,79 @@ def check_split(split: str) -> str:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
     return split
+
+
+@runtime_checkable
+class Batches(Protocol):
+    """What training and evaluation need of a data set, held in memory or streamed.
+
+    ``batches`` yields ``(x, y)`` with x float in [0, 1] pixel space and y
+    int64 class indices, both on ``device``. ``epoch_size`` is the number of
+    images one training epoch draws (``len`` for data in memory; 76,800 for
+    Restricted ImageNet at the paper's scale).
+    """
+
+    name: str
+    split: str
+    classes: tuple[str, ...]
+    complete: bool
+
+    def __len__(self) -> int: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def num_classes(self) -> int: ...
+
+    @property
+    def epoch_size(self) -> int: ...
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        augment: bool = False,
+        drop_last: bool = False,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+    def subset(self, n: int, *, seed: int = 0, balanced: bool = False) -> Batches: ...
+
+
+def subset_index(
+    y: torch.Tensor, n: int, classes: tuple[str, ...], *, seed: int, balanced: bool, what: str
+) -> torch.Tensor:
+    """Sorted indices (on the CPU) of a seeded random subset of ``n`` of the labels ``y``.
+
+    With ``balanced=True`` every class gets ``n // len(classes)`` examples
+    (the first ``n % len(classes)`` classes one more). ``what`` names the
+    data set in errors.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if n > len(y):
+        raise ValueError(f"n={n} is larger than the {what} ({len(y)} examples)")
+    g = torch.Generator().manual_seed(seed)
+    y = y.cpu()
+    k = len(classes)
+    if not balanced:
+        index = torch.randperm(len(y), generator=g)[:n]
+    else:
+        parts = []
+        for c in range(k):
+            want = n // k + (c < n % k)
+            members = torch.nonzero(y == c).flatten()
+            if want > len(members):
+                raise ValueError(
+                    f"balanced subset of n={n} needs {want} examples of class "
+                    f"{classes[c]!r}, the {what} has {len(members)}"
+                )
+            parts.append(members[torch.randperm(len(members), generator=g)[:want]])
+        index = torch.cat(parts)
+        index = index[torch.randperm(n, generator=g)]
+    return index.sort().values
 
 
 @dataclass(frozen=True)
@@ -134,6 +225,11 @@ class TensorData:
         x = self.x if index is None else self.x[index]
         return x.float().div_(255) if x.dtype == torch.uint8 else x.float()
 
+    @property
+    def epoch_size(self) -> int:
+        """Images per training epoch: one pass over the data."""
+        return len(self)
+
     def subset(self, n: int, *, seed: int = 0, balanced: bool = False) -> TensorData:
         """A seeded random subset of ``n`` examples.
 
@@ -141,30 +237,9 @@ class TensorData:
         (the first ``n % num_classes`` classes one more), as the
         sample-size experiments of Fig 1/6 need for small ``n``.
         """
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
-        if n > len(self):
-            raise ValueError(
-                f"n={n} is larger than the {self.name} {self.split} set ({len(self)} examples)"
-            )
-        g = torch.Generator().manual_seed(seed)
-        y = self.y.cpu()
-        if not balanced:
-            index = torch.randperm(len(self), generator=g)[:n]
-        else:
-            parts = []
-            for c in range(self.num_classes):
-                want = n // self.num_classes + (c < n % self.num_classes)
-                members = torch.nonzero(y == c).flatten()
-                if want > len(members):
-                    raise ValueError(
-                        f"balanced subset of n={n} needs {want} examples of class "
-                        f"{self.classes[c]!r}, the {self.name} {self.split} set has {len(members)}"
-                    )
-                parts.append(members[torch.randperm(len(members), generator=g)[:want]])
-            index = torch.cat(parts)
-            index = index[torch.randperm(n, generator=g)]
-        index = index.sort().values.to(self.device)
+        what = f"{self.name} {self.split} set"
+        index = subset_index(self.y, n, self.classes, seed=seed, balanced=balanced, what=what)
+        index = index.to(self.device)
         return replace(self, x=self.x[index], y=self.y[index])
 
     def batches(
@@ -228,15 +303,30 @@ def load(
     root: str | os.PathLike | None = None,
     device: torch.device | str = "cpu",
     download: bool | None = None,
-) -> TensorData:
-    """Load a data set split as a :class:`TensorData` on ``device``.
+    **options,
+) -> Batches:
+    """Load a data set split on ``device``: a :class:`TensorData`, or a streamed one.
 
     ``name`` is one of :data:`DATASETS`. ``binary_mnist`` is MNIST "5" vs "7":
     class 0 is "5" (the paper's label -1) and class 1 is "7" (label +1).
     ``download=None`` downloads when online unless ``$ODDS_OFFLINE`` is set.
+
+    ``restricted_imagenet`` is read from an ImageNet folder (never
+    downloaded) and streamed by DataLoader workers; ``options`` go to
+    :func:`lib.imagenet.load_restricted_imagenet` (``variant``, ``crop``,
+    ``epoch_size``, ``workers``). Other data sets take no options.
     """
     check_dataset(name)
     check_split(split)
+    if name == "restricted_imagenet":
+        from lib import imagenet
+
+        return imagenet.load_restricted_imagenet(split, root=root, device=device, **options)
+    if options:
+        raise ValueError(
+            f"{name} takes no loader options, got {sorted(options)} "
+            "(only restricted_imagenet does: variant, crop, epoch_size, workers)"
+        )
     root = data_root(root)
     if download is None:
         download = not os.environ.get("ODDS_OFFLINE")
@@ -251,15 +341,8 @@ def load(
                 y=(data.y[keep] == 7).long(),
                 classes=("5", "7"),
             )
-    elif name == "cifar10":
-        data = _load_cifar10(root, split, download)
     else:
-        raise NotImplementedError(
-            "Restricted ImageNet is read from an ImageNet folder under the data root "
-            "(train/<wnid>/*.JPEG, val/<wnid>/*.JPEG); its loader is not built yet "
-            "(tracked in the Restricted ImageNet issue). The class ranges of Table 1 "
-            "are in lib.data.restricted_imagenet_classes."
-        )
+        data = _load_cifar10(root, split, download)
     return data.to(device)
 
 
@@ -357,6 +440,42 @@ def feature_label_correlation(ds: TensorData) -> torch.Tensor:
 # Restricted ImageNet class lists (Table 1)
 
 
+def check_variant(variant: str) -> str:
+    if variant not in RESTRICTED_IMAGENET_VARIANTS:
+        raise ValueError(
+            f"unknown Restricted ImageNet variant {variant!r}; allowed: "
+            f"{', '.join(RESTRICTED_IMAGENET_VARIANTS)}"
+        )
+    return variant
+
+
+@cache
+def imagenet_classes() -> tuple[tuple[str, str], ...]:
+    """The 1000 ImageNet classes in class-index order, as ``(wnid, name)`` pairs.
+
+    Read from ``lib/imagenet_wnids.txt`` (public ILSVRC-2012 metadata). Class
+    index i is the i-th wnid in sorted order, the order torchvision's
+    ``ImageFolder`` and ``ImageNet`` data sets give an ImageNet train folder.
+    """
+    rows = []
+    for line in IMAGENET_WNIDS_FILE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            wnid, _, name = line.partition(" ")
+            rows.append((wnid, name))
+    return tuple(rows)
+
+
+def imagenet_wnids() -> tuple[str, ...]:
+    """The 1000 ImageNet wnids in class-index order (see :func:`imagenet_classes`)."""
+    return tuple(wnid for wnid, _ in imagenet_classes())
+
+
+def restricted_imagenet_wnids(variant: str = "robustness") -> dict[str, int]:
+    """Map wnid -> Restricted ImageNet label for ``variant``, in ImageNet class order."""
+    wnids = imagenet_wnids()
+    return {wnids[c]: label for c, label in restricted_imagenet_classes(variant).items()}
+
+
 def restricted_imagenet_classes(variant: str = "robustness") -> dict[int, int]:
     """Map ImageNet class index -> Restricted ImageNet label for ``variant``.
 
@@ -365,11 +484,7 @@ def restricted_imagenet_classes(variant: str = "robustness") -> dict[int, int]:
     only :data:`PAPER_DOG_CLASSES` in the dog range (96 classes). ImageNet
     class indices follow the sorted wnid order of torchvision's ImageFolder.
     """
-    if variant not in RESTRICTED_IMAGENET_VARIANTS:
-        raise ValueError(
-            f"unknown Restricted ImageNet variant {variant!r}; allowed: "
-            f"{', '.join(RESTRICTED_IMAGENET_VARIANTS)}"
-        )
+    check_variant(variant)
     mapping = {}
     for label, (_, lo, hi) in enumerate(RESTRICTED_IMAGENET_RANGES):
         for c in range(lo, hi + 1):

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHS = ("linear", "mnist_cnn", "cifar_resnet", "resnet50")
+ARCHS = ("linear", "mnist_cnn", "cifar_resnet", "resnet50", "resnet")
 
 #: Per-channel statistics of the training sets (pixel space [0, 1]).
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
@@ -150,6 +150,29 @@ def resnet50(classes: int = 9) -> nn.Module:
     return nn.Sequential(Normalize(IMAGENET_MEAN, IMAGENET_STD), tv_resnet50(num_classes=classes))
 
 
+RESNET_BLOCKS = ("basic", "bottleneck")
+
+
+def resnet(
+    classes: int = 9, *, block: str = "bottleneck", layers: tuple[int, ...] = (3, 4, 6, 3)
+) -> nn.Module:
+    """A torchvision ResNet of any depth, with normalization in front; no weights downloaded.
+
+    ``block="bottleneck"`` with ``layers=(3, 4, 6, 3)`` is ResNet-50 (the same
+    modules as :func:`resnet50`); ``"basic"`` with ``(2, 2, 2, 2)`` is
+    ResNet-18 and with ``(1, 1, 1, 1)`` a ResNet-10, the reduced profiles'
+    Restricted ImageNet models.
+    """
+    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+
+    if block not in RESNET_BLOCKS:
+        raise ValueError(f"unknown block {block!r}; allowed: {', '.join(RESNET_BLOCKS)}")
+    if len(layers) != 4 or not all(isinstance(n, int) and n >= 1 for n in layers):
+        raise ValueError(f"layers must be 4 ints >= 1 (blocks per stage), got {layers!r}")
+    net = ResNet(BasicBlock if block == "basic" else Bottleneck, list(layers), num_classes=classes)
+    return nn.Sequential(Normalize(IMAGENET_MEAN, IMAGENET_STD), net)
+
+
 def build(arch: str, **kwargs) -> nn.Module:
     """Construct a model by name: one of :data:`ARCHS`; ``kwargs`` go to its class."""
     if arch == "linear":
@@ -160,6 +183,8 @@ def build(arch: str, **kwargs) -> nn.Module:
         return CifarResNet(**kwargs)
     if arch == "resnet50":
         return resnet50(**kwargs)
+    if arch == "resnet":
+        return resnet(**kwargs)
     raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
 
 

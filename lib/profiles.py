@@ -100,10 +100,12 @@ class DatasetSettings:
     momentum: float = 0.9  # SGD only
     weight_decay: float = 0.0  # L2 penalty on the weights
     lr_milestones: tuple[float, ...] = ()  # fractions of training where lr *= 0.1
-    augment: bool = False  # random crop (pad 4) + flip per batch
+    augment: bool = False  # crop + flip per batch (ImageNet: random-resized crop + flip)
     train_attack: dict = field(default_factory=dict)  # norm -> AttackSettings
     eval_attack: dict = field(default_factory=dict)  # norm -> AttackSettings
     source: str = ""  # where the training recipe comes from
+    data: dict = field(default_factory=dict)  # options of lib.data.load (Restricted ImageNet)
+    eval_batch_size: int = 500  # images per evaluation batch (attacked ones included)
 
     def attack(self, eps: float, norm, *, kind: str = "train") -> PGD:
         """The PGD adversary used for training (``kind="train"``) or evaluation."""
@@ -119,7 +121,15 @@ class DatasetSettings:
         d = asdict(self)
         for kind in ("train_attack", "eval_attack"):
             d[kind] = {str(k): v for k, v in d[kind].items()}
+        # Fields added after runs were stored are left out at their defaults, so
+        # the store keys of those runs (a hash of this dict) stay the same.
+        for name, default in _ADDED_FIELDS.items():
+            if d[name] == default:
+                del d[name]
         return d
+
+
+_ADDED_FIELDS = {"data": {}, "eval_batch_size": 500}
 
 
 # --------------------------------------------------------------------------
@@ -270,23 +280,90 @@ def _binary_mnist(profile: str) -> DatasetSettings:
 
 
 def _restricted_imagenet(profile: str) -> DatasetSettings:
-    ri = AttackSettings(8, 1 / 4, 1, _RI)
+    # Training recipe of MadryLab/robustness for Restricted ImageNet (the paper
+    # gives none): SGD 0.1, momentum 0.9, wd 1e-4, lr x0.1 every 50 of 150 epochs.
+    # Which classes: the paper's own variant (96 classes) at every profile;
+    # RunConfig(variant="robustness") selects the other one.
+    common = dict(optimizer="sgd", momentum=0.9, augment=True)
+    if profile == "paper":
+        ri = AttackSettings(8, 1 / 4, 1, _RI)
+        return DatasetSettings(
+            "restricted_imagenet",
+            profile,
+            "resnet50",
+            {"classes": 9},
+            epochs=150,
+            batch_size=256,
+            lr=0.1,
+            weight_decay=1e-4,
+            lr_milestones=(1 / 3, 2 / 3),
+            train_attack={"inf": ri, 2: ri},
+            eval_attack={"inf": ri, 2: ri},
+            data={"variant": "paper", "crop": 224, "epoch_size": 76_800},
+            eval_batch_size=256,
+            source="MadryLab/robustness defaults (SGD 0.1, wd 1e-4, batch 256, 150 epochs, "
+            "lr x0.1 every 50); an epoch is 76,800 images (Appendix A.2)",
+            **common,
+        )
+    if profile == "cpu":
+        return DatasetSettings(
+            "restricted_imagenet",
+            profile,
+            "resnet",
+            {"classes": 9, "block": "basic", "layers": (2, 2, 2, 2)},
+            n_test=1000,
+            steps=500,
+            batch_size=64,
+            lr=0.1,
+            weight_decay=1e-4,
+            lr_milestones=(0.5, 0.75),
+            train_attack={"inf": _reduced(3), 2: _reduced(3)},
+            eval_attack={"inf": _reduced(7, 2), 2: _reduced(7, 2)},
+            data={"variant": "paper", "crop": 112},
+            eval_batch_size=128,
+            source="ours: ResNet-18 on 112-pixel crops, 500 steps of 64 images (for a CPU "
+            "with ImageNet on disk)",
+            **common,
+        )
     return DatasetSettings(
         "restricted_imagenet",
         profile,
-        "resnet50",
-        {"classes": 9},
-        epochs=150 if profile == "paper" else 1,
-        batch_size=256 if profile == "paper" else 32,
-        lr=0.1,
-        weight_decay=1e-4,
-        lr_milestones=(1 / 3, 2 / 3),
-        augment=True,
-        train_attack={"inf": ri, 2: ri},
-        eval_attack={"inf": ri, 2: ri},
-        source="MadryLab/robustness defaults for Restricted ImageNet (the paper gives none); "
-        "an epoch is 76,800 images",
+        "resnet",
+        {"classes": 9, "block": "basic", "layers": (1, 1, 1, 1)},
+        n_test=16,
+        steps=2,
+        batch_size=8,
+        lr=0.05,
+        train_attack={"inf": _reduced(2), 2: _reduced(2)},
+        eval_attack={"inf": _reduced(3, 2), 2: _reduced(3, 2)},
+        data={"variant": "paper", "crop": 32, "workers": 0},
+        eval_batch_size=16,
+        source="smoke: a ResNet-10 on 32-pixel crops, 2 steps of 8 images",
+        **common,
     )
+
+
+#: CLAIMS S4: the authors' large-eps examples of Restricted ImageNet
+#: (robust-features-code, make_visualizations.py): norm -> (eps, steps, step size).
+RI_LARGE_EPS = {2: (40.0, 40, 1.5), "inf": (0.25, 120, 0.003)}
+
+
+def large_eps_attack(dataset: str, norm, *, steps: int | None = None) -> PGD:
+    """PGD for the large-eps examples of Figure 3 at Table 3's eps, no random start.
+
+    With ``steps``: that many steps of 2.5 eps / steps. Without: the
+    authors' settings, which exist for Restricted ImageNet only
+    (:data:`RI_LARGE_EPS`).
+    """
+    key = (check_dataset(dataset), check_norm(norm))
+    if key not in TABLE3_EPS:
+        raise ValueError(f"Table 3 has no eps for {dataset} with norm {norm!r}")
+    if steps is None and dataset == "restricted_imagenet":
+        eps, n, size = RI_LARGE_EPS[key[1]]
+        return PGD(eps=eps, norm=key[1], steps=n, step_size=size, random_start=False)
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int for {dataset}, got {steps!r}")
+    return PGD.relative(TABLE3_EPS[key], key[1], steps, 2.5 / steps, random_start=False)
 
 
 _BUILDERS = {
@@ -383,3 +460,30 @@ def price_grid(profile: str) -> PriceGrid:
         seeds=(0, 1, 2),
         bn_probe=(("cifar10", "inf", 8 / 255), ("cifar10", 2, 320 / 255)),
     )
+
+
+@dataclass(frozen=True)
+class RIGrid:
+    """The Restricted ImageNet runs of the book at one profile (``make sweep GRID=ri``).
+
+    Fig 1c / 6c: a standard and an adversarially trained model per norm at
+    Table 2's eps, for each training-set size. The runs on the whole
+    training set are also the models of the benefits chapter (Fig 2c, 3c, 4c).
+    """
+
+    profile: str
+    n_values: tuple  # training-set sizes (None: the whole training set, the last)
+    eps: dict  # norm -> eps_train (Table 2)
+    seeds: tuple[int, ...] = (0,)
+
+
+def ri_grid(profile: str) -> RIGrid:
+    """Which Restricted ImageNet runs the chapters use at ``profile``."""
+    check_profile(profile)
+    eps = {norm: TABLE2_EPS[("restricted_imagenet", norm)] for norm in ("inf", 2)}
+    n_values = {
+        "smoke": (64, None),
+        "cpu": (1000, 10_000, None),
+        "paper": (1000, 3000, 10_000, 30_000, None),
+    }[profile]
+    return RIGrid(profile, n_values, eps)

@@ -86,7 +86,19 @@ def price_configs(profile: str) -> dict[str, list[RunConfig]]:
     return parts
 
 
-GRIDS = {"price": price_configs}
+def ri_configs(profile: str) -> dict[str, list[RunConfig]]:
+    """The Restricted ImageNet runs (Fig 1c / 6c; the benefits chapter's models), by part."""
+    grid = profiles.ri_grid(profile)
+    fig = []
+    for seed, n in itertools.product(grid.seeds, grid.n_values):
+        common = dict(dataset="restricted_imagenet", profile=profile, seed=seed, n_train=n)
+        fig.append(RunConfig(**common))
+        for norm, eps in grid.eps.items():
+            fig.append(RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps))
+    return {"fig": fig}
+
+
+GRIDS = {"price": price_configs, "ri": ri_configs}
 
 
 def unique(configs) -> list[RunConfig]:

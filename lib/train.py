@@ -3,6 +3,10 @@
 ``train`` is the loop; ``evaluate`` gives standard accuracy (no attack) or
 robust accuracy (with one); ``train_run`` ties profiles, data, models and the
 store together: it returns the stored run for a configuration or trains it.
+
+Both ``train`` and ``evaluate`` take any :class:`lib.data.Batches`: a
+:class:`lib.data.TensorData` held on the device, or Restricted ImageNet
+streamed from image files (:class:`lib.imagenet.FolderData`).
 """
 
 from __future__ import annotations
@@ -46,9 +50,25 @@ def _as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+def _eval_batches(data, batch_size: int):
+    """``(x, y)`` batches in order: slices of tensors in memory, else the data's own batches."""
+    if isinstance(data, data_lib.TensorData | tuple | list):
+        x_all, y_all = _as_tensors(data)
+        for start in range(0, len(y_all), batch_size):
+            yield x_all[start : start + batch_size], y_all[start : start + batch_size]
+    else:
+        yield from data.batches(batch_size)
+
+
+def _device_of(data) -> torch.device:
+    if isinstance(data, tuple | list):
+        return data[0].device
+    return data.device
+
+
 def train(
     model: torch.nn.Module,
-    data: data_lib.TensorData,
+    data: data_lib.Batches,
     *,
     epochs: int,
     batch_size: int | None,
@@ -63,15 +83,18 @@ def train(
     seed: int = 0,
     precision: str = "auto",
     max_steps: int | None = None,
-    eval_data: data_lib.TensorData | None = None,
+    eval_data: data_lib.Batches | None = None,
     bn_mode: str = "eval",
     progress: bool = True,
 ) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
     Args:
-        data: training set on the device the model lives on.
-        epochs: passes over ``data``; ``max_steps`` stops earlier if given.
+        data: training set on the device the model lives on (a
+            :class:`lib.data.Batches`: tensors in memory or streamed files).
+        epochs: epochs of ``data.epoch_size`` images (a pass over the data,
+            or 76,800 Restricted ImageNet images at the paper's scale);
+            ``max_steps`` stops earlier if given.
         batch_size: images per step; None trains on the full batch.
         lr: initial learning rate, multiplied by 0.1 at each fraction of
             the total steps in ``lr_milestones``.
@@ -116,7 +139,7 @@ def train(
     else:
         opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
-    steps_per_epoch = math.ceil(len(data) / batch_size)
+    steps_per_epoch = math.ceil(data.epoch_size / batch_size)
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
@@ -181,25 +204,48 @@ def evaluate(
     batch_size: int = 500,
     precision: str = "auto",
     generator: torch.Generator | None = None,
+    balanced: bool = False,
 ) -> float:
-    """Accuracy of ``model`` on ``data`` (a TensorData or an ``(x, y)`` pair), in [0, 1].
+    """Accuracy of ``model`` on ``data`` (a ``Batches`` or an ``(x, y)`` pair), in [0, 1].
 
     Without ``attack`` it is the standard accuracy. With one it is the robust
     accuracy: an example counts only if it is classified correctly both
     clean and after the attack. Only correctly classified examples are
     attacked (the others are errors already). The model is evaluated in eval
-    mode and its mode is restored.
+    mode and its mode is restored. ``balanced=True`` gives the class-balanced
+    accuracy instead (:func:`balanced_accuracy`).
     """
-    x_all, y_all = _as_tensors(data)
-    if len(y_all) == 0:
+    ok, y = outcomes(
+        model, data, attack, batch_size=batch_size, precision=precision, generator=generator
+    )
+    if balanced:
+        return balanced_accuracy(ok, y)
+    return int(ok.sum()) / len(ok)
+
+
+def outcomes(
+    model: torch.nn.Module,
+    data,
+    attack: Attack | None = None,
+    *,
+    batch_size: int = 500,
+    precision: str = "auto",
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per example, in the data's order: ``(correct, label)``, bool and int64 tensors.
+
+    ``correct`` is what :func:`evaluate` averages (see there); one pass over
+    the data gives both the plain and the class-balanced accuracy.
+    """
+    if len(data[1] if isinstance(data, tuple | list) else data) == 0:
         raise ValueError("cannot evaluate on an empty data set")
-    precision = runtime.resolve_precision(precision, x_all.device)
+    device = _device_of(data)
+    precision = runtime.resolve_precision(precision, device)
     was_training = model.training
     model.eval()
-    correct = 0
+    oks, ys = [], []
     try:
-        for start in range(0, len(y_all), batch_size):
-            x, y = x_all[start : start + batch_size], y_all[start : start + batch_size]
+        for x, y in _eval_batches(data, batch_size):
             with torch.no_grad(), runtime.autocast(x.device, precision):
                 ok = model(x).argmax(1) == y
             if attack is not None and ok.any():
@@ -207,10 +253,25 @@ def evaluate(
                 x_adv = _perturb(attack, model, x[keep], y[keep], precision, generator)
                 with torch.no_grad(), runtime.autocast(x.device, precision):
                     ok[keep] = model(x_adv).argmax(1) == y[keep]
-            correct += int(ok.sum())
+            oks.append(ok)
+            ys.append(y)
     finally:
         model.train(was_training)
-    return correct / len(y_all)
+    return torch.cat(oks), torch.cat(ys)
+
+
+def balanced_accuracy(correct: torch.Tensor, y: torch.Tensor) -> float:
+    """The mean over classes of each class's accuracy (classes absent from ``y`` left out).
+
+    Restricted ImageNet's classes are far from balanced (dogs are 118 of the
+    203 ImageNet classes of the robustness variant), so its plain accuracy
+    mostly measures the dog class; this one weighs every super-class alike.
+    """
+    y = y.long()
+    totals = torch.bincount(y)
+    hits = torch.bincount(y, weights=correct.double(), minlength=len(totals))
+    present = totals > 0
+    return float((hits[present] / totals[present]).mean())
 
 
 # --------------------------------------------------------------------------
@@ -232,6 +293,7 @@ class RunConfig:
     bn_mode: str = "eval"  # model mode while the training attack runs: "eval" or "train"
     seed: int = 0  # seeds model initialization, batch order, augmentation, attack starts
     precision: str = "auto"  # "auto", "bf16" or "fp32"
+    variant: str | None = None  # Restricted ImageNet: "paper" or "robustness"; None: the profile's
 
     def __post_init__(self):
         data_lib.check_dataset(self.dataset)
@@ -251,6 +313,20 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+        if self.variant is not None:
+            if self.dataset != "restricted_imagenet":
+                raise ValueError(
+                    f"variant is a Restricted ImageNet option; {self.dataset} has none: use None"
+                )
+            data_lib.check_variant(self.variant)
+
+    def key_dict(self) -> dict:
+        """The fields that key the store; ``variant`` only when set, so that the keys
+        of runs stored before it existed stay the same."""
+        d = dict(self.__dict__)
+        if d["variant"] is None:
+            del d["variant"]
+        return d
 
 
 def _attack_for(settings: profiles.DatasetSettings, eps: float, norm, kind: str):
@@ -273,10 +349,21 @@ class _Plan:
     eps_eval: float
 
     @property
+    def data_options(self) -> dict:
+        """Loader options of lib.data.load: the profile's, with the config's variant."""
+        options = dict(self.settings.data)
+        if self.config.variant is not None:
+            options["variant"] = self.config.variant
+        return options
+
+    @property
     def key_settings(self) -> dict:
+        run = self.config.key_dict()
+        if "variant" in run and run["variant"] == self.settings.data.get("variant"):
+            del run["variant"]  # the profile's own variant, named: the same run
         return {
             "run": {
-                **self.config.__dict__,
+                **run,
                 "precision": self.precision,
                 "n_train": self.n_train,
                 "max_steps": self.steps,
@@ -313,15 +400,39 @@ def run_key(config: RunConfig, device=None) -> str:
 
 
 def load_split(
-    dataset: str, split: str, n: int | None, *, seed: int, device
-) -> data_lib.TensorData:
-    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller."""
-    ds = data_lib.load(dataset, split, device=device)
+    dataset: str, split: str, n: int | None, *, seed: int, device, **options
+) -> data_lib.Batches:
+    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
+
+    ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).
+    """
+    ds = data_lib.load(dataset, split, device=device, **options)
     if n is not None and n < len(ds):
         ds = ds.subset(n, seed=seed, balanced=split == "train")
     elif n is not None and n > len(ds):
         raise ValueError(f"n={n} is larger than the {dataset} {split} set ({len(ds)} examples)")
     return ds
+
+
+def run_data(
+    config: RunConfig,
+    split: str,
+    *,
+    device: torch.device | str | None = None,
+    whole: bool = False,
+) -> data_lib.Batches:
+    """The data a run of ``config`` trains on (``"train"``) or is evaluated on (``"test"``).
+
+    ``whole=True``: the whole split, read the same way (for figures that pick
+    their own images), instead of the run's subset.
+    """
+    plan = _plan(config, device)
+    if data_lib.check_split(split) == "train":
+        n, seed = plan.n_train, config.seed
+    else:
+        n, seed = plan.settings.n_test, 0
+    n = None if whole else n
+    return load_split(config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options)
 
 
 def train_run(
@@ -335,22 +446,26 @@ def train_run(
 
     Metrics: standard test accuracy, and robust test accuracy against the
     profile's evaluation attack (stronger than the training one) at
-    ``eps_eval``. Training runs the profile's number of steps whatever the
-    training-set size (several epochs of a small set), else its epochs.
+    ``eps_eval``, each also class-balanced (``*_balanced``). Training runs
+    the profile's number of steps whatever the training-set size (several
+    epochs of a small set), else its epochs.
     """
     store = store or Store()
     plan = _plan(config, device)
     settings, device = plan.settings, plan.device
 
     def compute() -> dict:
+        options = plan.data_options
         train_set = load_split(
-            config.dataset, "train", plan.n_train, seed=config.seed, device=device
+            config.dataset, "train", plan.n_train, seed=config.seed, device=device, **options
         )
-        test_set = load_split(config.dataset, "test", settings.n_test, seed=0, device=device)
+        test_set = load_split(
+            config.dataset, "test", settings.n_test, seed=0, device=device, **options
+        )
         batch = settings.batch_size or len(train_set)
         epochs = plan.epochs
         if plan.steps is not None:
-            epochs = math.ceil(plan.steps / math.ceil(len(train_set) / batch))
+            epochs = math.ceil(plan.steps / math.ceil(train_set.epoch_size / batch))
         runtime.seed_everything(config.seed)
         model = models.build(settings.arch, **settings.model_kwargs).to(device)
         attack = None
@@ -379,11 +494,14 @@ def train_run(
         train_seconds = time.perf_counter() - start
         eval_attack = _attack_for(settings, plan.eps_eval, config.norm, "eval")
         g = torch.Generator().manual_seed(config.seed)
+        kw = dict(precision=plan.precision, batch_size=settings.eval_batch_size)
+        std_ok, std_y = outcomes(model, test_set, **kw)
+        adv_ok, adv_y = outcomes(model, test_set, eval_attack, generator=g, **kw)
         metrics = {
-            "std_acc": evaluate(model, test_set, precision=plan.precision),
-            "adv_acc": evaluate(
-                model, test_set, eval_attack, precision=plan.precision, generator=g
-            ),
+            "std_acc": int(std_ok.sum()) / len(std_ok),
+            "adv_acc": int(adv_ok.sum()) / len(adv_ok),
+            "std_acc_balanced": balanced_accuracy(std_ok, std_y),
+            "adv_acc_balanced": balanced_accuracy(adv_ok, adv_y),
             "eps_eval": plan.eps_eval,
             "train_attack": attack.describe() if attack is not None else None,
             "eval_attack": eval_attack.describe(),
@@ -437,10 +555,28 @@ def robust_eval(
     def compute() -> dict:
         model, _ = train_run(config, store=store, device=plan.device, progress=progress)
         test_set = load_split(
-            config.dataset, "test", plan.settings.n_test, seed=0, device=plan.device
+            config.dataset,
+            "test",
+            plan.settings.n_test,
+            seed=0,
+            device=plan.device,
+            **plan.data_options,
         )
         g = torch.Generator().manual_seed(config.seed)
-        acc = evaluate(model, test_set, attack, precision=plan.precision, generator=g)
-        return {"metrics": {"adv_acc": acc, "eps": eps, "attack": attack.describe()}}
+        ok, y = outcomes(
+            model,
+            test_set,
+            attack,
+            precision=plan.precision,
+            generator=g,
+            batch_size=plan.settings.eval_batch_size,
+        )
+        metrics = {
+            "adv_acc": int(ok.sum()) / len(ok),
+            "adv_acc_balanced": balanced_accuracy(ok, y),
+            "eps": eps,
+            "attack": attack.describe(),
+        }
+        return {"metrics": metrics}
 
     return store.get_or_run(key, compute).metrics["adv_acc"]

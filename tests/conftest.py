@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from lib import data, models, train
+
+#: Images per wnid folder of the fake ImageNet tree (train, val).
+FAKE_IMAGENET_IMAGES = {"train": 3, "val": 1}
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -17,6 +21,28 @@ def _private_store(tmp_path_factory):
     mp.delenv("ODDS_PROFILE", raising=False)
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def fake_imagenet(tmp_path_factory):
+    """A data root holding imagenet/{train,val}/<wnid>/ for the 203 wnids of Table 1's ranges.
+
+    Tiny JPEGs of varied sizes (3 per training folder, 1 per validation
+    folder): every step real ImageNet goes through, in seconds.
+    """
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    for split, n in FAKE_IMAGENET_IMAGES.items():
+        for i, wnid in enumerate(data.restricted_imagenet_wnids("robustness")):
+            folder = root / "imagenet" / split / wnid
+            folder.mkdir(parents=True)
+            for k in range(n):
+                h, w = 24 + (i + k) % 5, 32 + (i + k) % 7
+                pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{wnid}_{k}.JPEG", quality=90)
+    return root
 
 
 @pytest.fixture(scope="session")

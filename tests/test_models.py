@@ -28,6 +28,13 @@ def test_cifar_resnet_layout():
 def test_resnet50_builds_with_nine_classes():
     m = models.build("resnet50")
     assert m(torch.rand(1, 3, 64, 64)).shape == (1, 9)
+    # the configurable torchvision ResNet: its default is the same ResNet-50
+    same = models.build("resnet", classes=9)
+    assert models.count_parameters(same) == models.count_parameters(m)
+    assert same.state_dict().keys() == m.state_dict().keys()
+    small = models.build("resnet", classes=9, block="basic", layers=(1, 1, 1, 1))
+    assert small(torch.rand(2, 3, 32, 32)).shape == (2, 9)
+    assert models.count_parameters(small) < models.count_parameters(m) / 4
 
 
 def test_linear_model_cross_entropy_is_the_logistic_loss():

@@ -83,6 +83,7 @@ def local_grid(tmp_path_factory):
     # One thread per run, as in a Ray task with one CPU: a CPU run's weights
     # depend on the thread count (float sums in another order, ~1e-7 apart).
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ODDS_IMAGENET", str(base / "no-imagenet"))
         mp.setenv("OMP_NUM_THREADS", "1")
         result = sweep.sweep([*configs, failing], jobs=2, store=store, out_dir=out, progress=False)
     return configs, failing, result, store, out
@@ -92,7 +93,7 @@ def test_sweep_runs_resumes_and_survives_a_failure(local_grid):
     configs, failing, result, store, out = local_grid
     assert sorted(result.ran) == sorted(run_key(c) for c in configs)
     assert [c for c, _ in result.failed] == [failing]
-    assert "NotImplementedError" in result.failed[0][1]
+    assert "DataNotFoundError" in result.failed[0][1]
     assert "1 failed" in result.summary()
     for c in configs:
         assert store.load(run_key(c)) is not None

@@ -53,7 +53,7 @@
 # :format: myst
 # ```
 
-# %%
+# %% tags=["hide-input"]
 import json
 from pathlib import Path
 
@@ -71,7 +71,7 @@ timer = report.Timer()
 profile = "cpu"  # smoke | cpu | paper
 seed = 0  # unused: the page reads stored measurements
 
-# %%
+# %% tags=["hide-input"]
 profile = profiles.resolve(profile)
 results_dir = runtime.PROJECT_ROOT / "results" / "bench"
 results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
@@ -96,7 +96,7 @@ glue("perf_result_files", len(results), display=False)
 # faster. The columns are ours/torchattacks, ours/floor fp32, ours/floor ours
 # for the fast path, then the same three for the fp32 path.
 
-# %%
+# %% tags=["hide-input"]
 VARIANT_NAMES = {
     "ours": "ours",
     "ours_fp32": "ours fp32",
@@ -132,7 +132,7 @@ for name, r in results.items():
         )
     )
 
-# %% mystnb={"figure": {"caption": "PGD-k throughput of our paths relative to torchattacks, per device (not a figure of the paper)."}}
+# %% mystnb={"figure": {"caption": "PGD-k throughput of our paths relative to torchattacks, per device (not a figure of the paper)."}} tags=["hide-input"]
 measured = [(name, r) for name, r in results.items() if r["attack"]]
 fig, axes = plt.subplots(
     1, max(1, len(measured)), figsize=(6 * max(1, len(measured)), 3.8), squeeze=False
@@ -168,7 +168,7 @@ plt.show()
 # precision. A ratio of 1 is the floor. Below 1 is possible, because an
 # attack step takes the input gradient only and skips the weight gradients.
 
-# %%
+# %% tags=["hide-input"]
 for r in results.values():
     if not r["train"]:
         continue
@@ -205,7 +205,7 @@ for r in results.values():
 # The test suite checks the same on CPU, with `torch.compile` included
 # (`tests/test_bench.py`).
 
-# %%
+# %% tags=["hide-input"]
 for name, r in results.items():
     if r["equal"]:
         display(Markdown(f"**{r['provenance']['device']}**"))
@@ -230,7 +230,7 @@ for name, r in results.items():
 # The targets the project set itself (issue "Speed"), checked against the
 # measured ratios. A missed target says by how much.
 
-# %%
+# %% tags=["hide-input"]
 target_rows = []
 for r in results.values():
     for t in r["targets"]:
@@ -309,7 +309,7 @@ glue("perf_targets", len(targets), display=False)
 # python -m lib.bench --device cuda --compile reduce-overhead   # on a GPU
 # ```
 
-# %%
+# %% tags=["hide-input"]
 if profile == "smoke":
     # The page's own code path, end to end, at the tiny size: no timing claim.
     live = bench.run(bench.SIZES["tiny"], "cpu", sections=("attack", "train"), progress=False)

@@ -101,7 +101,9 @@ glue("scorecard_chapters", len(claims.chapters()), display=False)
 # {glue:text}`scorecard_qualitatively_reproduced` qualitatively reproduced,
 # {glue:text}`scorecard_not_reproduced` not reproduced and
 # {glue:text}`scorecard_not_run` not run. A claim that two chapters test
-# (`P4`) has a row for each. Verdicts at the `cpu` profile compare trends at
+# (`P4`) has a row for each, and a claim tested on several data sets may
+# have a row per data set, e.g. a Restricted ImageNet row that is not run
+# when the data root has no ImageNet. Verdicts at the `cpu` profile compare trends at
 # reduced scale, not the paper's numbers; each chapter's reproduction table
 # says what was compared.
 #
@@ -147,8 +149,9 @@ glue(
             seed,
             "cpu",
             timer.seconds,
-            extra=f"It shows the `{profile}` claim files. Claims not run: "
-            f"{', '.join(not_run) or 'none'}.",
+            extra=f"It shows the `{profile}` claim files. Claims with a row not run "
+            f"(a chapter that has not run, or a panel whose data is absent, such as "
+            f"Restricted ImageNet): {', '.join(not_run) or 'none'}.",
         )
     ),
     display=False,

@@ -244,7 +244,7 @@ def pgd(
                 best_x, best_ok, best_obj = run
             else:
                 rx, rok, robj = run
-                better = (rok & ~best_ok[idx]) | ((rok == best_ok[idx]) & (robj > best_obj[idx]))
+                better = _better(rok, robj, best_ok[idx], best_obj[idx])
                 best_x[idx] = torch.where(_expand(better, rx), rx, best_x[idx])
                 best_obj[idx] = torch.where(better, robj, best_obj[idx])
                 best_ok[idx] = best_ok[idx] | rok
@@ -255,6 +255,27 @@ def pgd(
                 for k, v in model.named_buffers():
                     v.copy_(buffers[k])
     return best_x
+
+
+def _start(x, *, eps, norm, random_start, generator) -> torch.Tensor:
+    """The first perturbation: random in the ball (projected into the box), or zero."""
+    if random_start and eps > 0:
+        delta = random_perturb(x, eps=eps, norm=norm, generator=generator)
+        return project(x, delta, eps=eps, norm=norm)
+    return torch.zeros_like(x)
+
+
+def _score(logits, y, *, targeted, loss_fn):
+    """Per example: the objective PGD ascends, and whether the attack succeeds."""
+    logits = logits.float()
+    obj = (-1.0 if targeted else 1.0) * loss_fn(logits, y)
+    pred = logits.argmax(1)
+    return obj, (pred == y if targeted else pred != y)
+
+
+def _better(ok, obj, best_ok, best_obj) -> torch.Tensor:
+    """Where a point beats the stored one: success first, then the (detached) objective."""
+    return (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
 
 
 def _one_run(
@@ -273,27 +294,19 @@ def _one_run(
     generator,
 ):
     """One PGD run from one start; per example its best point, success and objective."""
-    sign = -1.0 if targeted else 1.0
     best_x = x.clone()
     best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     best_obj = torch.full((len(x),), -math.inf, device=x.device)
-    if random_start and eps > 0:
-        delta = random_perturb(x, eps=eps, norm=norm, generator=generator)
-        delta = project(x, delta, eps=eps, norm=norm)
-    else:
-        delta = torch.zeros_like(x)
+    delta = _start(x, eps=eps, norm=norm, random_start=random_start, generator=generator)
     for i in range(steps + 1):
         last = i == steps  # the last point is evaluated, not stepped from
         delta.requires_grad_(not last)
         with torch.set_grad_enabled(not last), runtime.autocast(x.device, precision):
             logits = model(x + delta)
-        logits = logits.float()
-        obj = sign * loss_fn(logits, y)
-        pred = logits.argmax(1)
-        ok = pred == y if targeted else pred != y
-        # Keep the better of the stored and the current point: success first,
-        # then the objective. No host sync: everything stays on the device.
-        better = (ok & ~best_ok) | ((ok == best_ok) & (obj.detach() > best_obj))
+        obj, ok = _score(logits, y, targeted=targeted, loss_fn=loss_fn)
+        # Keep the better of the stored and the current point. No host sync:
+        # everything stays on the device.
+        better = _better(ok, obj.detach(), best_ok, best_obj)
         best_x = torch.where(_expand(better, x), (x + delta).detach(), best_x)
         best_ok = best_ok | ok
         best_obj = torch.where(better, obj.detach(), best_obj)
@@ -320,7 +333,6 @@ class _StepGraph:
         self.best_x = x.clone()
         self.best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         self.best_obj = torch.full((len(x),), -math.inf, device=x.device)
-        sign = -1.0 if targeted else 1.0
         # Autocast's weight cache holds casts made during capture; CUDA
         # graphs need it off (PyTorch's CUDA graphs notes).
         cast = (
@@ -336,11 +348,8 @@ class _StepGraph:
             delta = self.delta.detach().requires_grad_(True)
             with cast:
                 logits = net()(self.x + delta)
-            logits = logits.float()
-            obj = sign * loss_fn(logits, self.y)
-            pred = logits.argmax(1)
-            ok = pred == self.y if targeted else pred != self.y
-            better = (ok & ~self.best_ok) | ((ok == self.best_ok) & (obj.detach() > self.best_obj))
+            obj, ok = _score(logits, self.y, targeted=targeted, loss_fn=loss_fn)
+            better = _better(ok, obj.detach(), self.best_ok, self.best_obj)
             self.best_x.copy_(
                 torch.where(_expand(better, self.x), (self.x + delta).detach(), self.best_x)
             )
@@ -429,22 +438,13 @@ def _graphed_run(
     graphs[key] = graph  # most recently used last
     while len(graphs) > _GRAPHS_PER_MODEL:
         graphs.pop(next(iter(graphs)))
-    if random_start and eps > 0:
-        delta = project(
-            x, random_perturb(x, eps=eps, norm=norm, generator=generator), eps=eps, norm=norm
-        )
-    else:
-        delta = torch.zeros_like(x)
+    delta = _start(x, eps=eps, norm=norm, random_start=random_start, generator=generator)
     delta, best_x, best_ok, best_obj = graph.run(x, y, delta, steps)
     # The last point is evaluated, not stepped from (as in _one_run).
-    sign = -1.0 if targeted else 1.0
     with torch.no_grad(), runtime.autocast(x.device, precision):
         logits = model(x + delta)
-    logits = logits.float()
-    obj = sign * loss_fn(logits, y)
-    pred = logits.argmax(1)
-    ok = pred == y if targeted else pred != y
-    better = (ok & ~best_ok) | ((ok == best_ok) & (obj > best_obj))
+    obj, ok = _score(logits, y, targeted=targeted, loss_fn=loss_fn)
+    better = _better(ok, obj, best_ok, best_obj)
     best_x = torch.where(_expand(better, x), x + delta, best_x)
     return best_x, best_ok | ok, torch.where(better, obj, best_obj)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import functools
+import os
 import platform
 import resource
 import statistics
@@ -480,9 +481,12 @@ def bench_equal(
     test_set = data_lib.load(dataset, "test", device=device).subset(s.equal_images, seed=0)
     torch.manual_seed(0)
     arch = "mnist_cnn" if dataset == "mnist" else "cifar_resnet"
-    kwargs = TINY_KWARGS[arch] if s.tiny else {}
-    if not s.tiny:
-        kwargs = {"channels": (16, 32), "hidden": 256} if arch == "mnist_cnn" else {"units": 1}
+    if s.tiny:
+        kwargs = TINY_KWARGS[arch]
+    elif arch == "mnist_cnn":
+        kwargs = {"channels": (16, 32), "hidden": 256}  # the cpu profile's MNIST CNN
+    else:
+        kwargs = {"units": 1}
     model = models.build(arch, **kwargs).to(device)
     eps_inf = 0.3 if dataset == "mnist" else 8 / 255
     if progress:
@@ -595,14 +599,19 @@ class BenchResult:
     gpu_checks: dict = field(default_factory=dict)
 
 
+def check_sections(sections: tuple[str, ...]) -> tuple[str, ...]:
+    for section in sections:
+        if section not in SECTIONS:
+            raise ValueError(f"unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+    return sections
+
+
 def device_slug(device: torch.device) -> str:
     """A file name for the device: ``cpu-2c-bf16``, ``nvidia-h200`` ..."""
     device = torch.device(device)
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device).lower()
         return "-".join("".join(c if c.isalnum() else " " for c in name).split())
-    import os
-
     return f"cpu-{os.cpu_count()}c{'-bf16' if runtime.cpu_has_bf16() else ''}"
 
 
@@ -621,9 +630,7 @@ def run(
     that fails is recorded under ``skipped`` (``strict=True`` raises instead).
     """
     device = torch.device(device) if device is not None else runtime.default_device()
-    for section in sections:
-        if section not in SECTIONS:
-            raise ValueError(f"unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+    check_sections(sections)
     start = time.perf_counter()
     provenance = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -783,10 +790,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         settings = settings_for(args.size, device, **overrides)
-        sections = tuple(x for x in args.sections.split(",") if x)
-        for section in sections:
-            if section not in SECTIONS:
-                raise ValueError(f"unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+        sections = check_sections(tuple(x for x in args.sections.split(",") if x))
     except ValueError as e:
         parser.error(str(e))
     path = Path(args.out) if args.out else RESULTS / f"{device_slug(device)}.json"

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from lib import data as data_lib
 from lib import models, profiles, runtime
 from lib.attacks import PGD, LinearWorstCase, check_bn_mode, check_eps, check_norm
-from lib.store import Run, Store
+from lib.store import Run, Store, key_of
 
 MIXES = ("clean", "adversarial", "half")
 OPTIMIZERS = ("sgd", "adam")
@@ -394,8 +394,6 @@ def _plan(config: RunConfig, device=None) -> _Plan:
 
 def run_key(config: RunConfig, device=None) -> str:
     """The store key of ``config`` on ``device``, without training anything."""
-    from lib.store import key_of
-
     return key_of(_plan(config, device).key_settings)
 
 
@@ -525,6 +523,23 @@ def train_run(
     return model.to(device).eval(), run
 
 
+def _robust_eval_settings(config: RunConfig, plan: _Plan, attack) -> dict:
+    return {
+        "robust_eval_of": key_of(plan.key_settings),
+        "attack": attack.describe(),
+        "n_test": plan.settings.n_test,
+        "seed": config.seed,
+    }
+
+
+def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
+    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
+    plan = _plan(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = _attack_for(plan.settings, check_eps(eps), norm, "eval")
+    return key_of(_robust_eval_settings(config, plan, attack))
+
+
 def robust_eval(
     config: RunConfig,
     eps: float,
@@ -545,12 +560,7 @@ def robust_eval(
     plan = _plan(config, device)
     norm = check_norm(norm) if norm is not None else config.norm
     attack = _attack_for(plan.settings, check_eps(eps), norm, "eval")
-    key = {
-        "robust_eval_of": run_key(config, plan.device),
-        "attack": attack.describe(),
-        "n_test": plan.settings.n_test,
-        "seed": config.seed,
-    }
+    key = _robust_eval_settings(config, plan, attack)
 
     def compute() -> dict:
         model, _ = train_run(config, store=store, device=plan.device, progress=progress)

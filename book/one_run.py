@@ -31,7 +31,7 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from lib import plots, profiles, report, runtime, train
+from lib import plots, profiles, report, runs, runtime
 from lib.store import Store
 
 plots.style()
@@ -57,7 +57,7 @@ device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 # %%
 profile = profiles.resolve(profile)
 device = device or runtime.default_device()
-config = train.RunConfig(
+config = runs.RunConfig(
     dataset=dataset,
     profile=profile,
     mix=mix,
@@ -72,9 +72,9 @@ config = train.RunConfig(
     variant=variant,
 )
 settings = profiles.settings(dataset, profile)
-key = train.run_key(config, device)
+key = runs.run_key(config, device)
 cached = Store().load(key) is not None
-model, run = train.train_run(config, device=device)
+model, run = runs.train_run(config, device=device)
 m = run.metrics
 
 # %% [markdown]

@@ -44,7 +44,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import data, imagenet, profiles, report, runtime, sweep, train
+from lib import data, imagenet, profiles, report, runs, runtime, sweep
 from lib import plots as plots_lib
 from lib.store import Store
 
@@ -64,12 +64,12 @@ grid = profiles.price_grid(profile)
 parts = sweep.price_configs(profile)
 if seed:  # shift every run's seed; the grid's structure stays
     parts = {
-        k: [train.RunConfig(**{**c.__dict__, "seed": c.seed + seed}) for c in v]
+        k: [runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed}) for c in v]
         for k, v in parts.items()
     }
 configs = sweep.unique(c for part in parts.values() for c in part)
 store = Store()
-missing = [c for c in configs if store.load(train.run_key(c, device)) is None]
+missing = [c for c in configs if store.load(runs.run_key(c, device)) is None]
 display(
     Markdown(
         f"Profile `{profile}`: {len(configs)} runs, of which {len(missing)} are not in the store yet and "
@@ -78,7 +78,7 @@ display(
 )
 results = {}
 for config in tqdm(configs, desc="runs", unit="run"):
-    _, run = train.train_run(config, device=device, progress=False)
+    _, run = runs.train_run(config, device=device, progress=False)
     results[config] = run.metrics
 cost = sum(m["train_seconds"] for m in results.values())
 glue("price_runs", len(configs), display=False)
@@ -237,12 +237,12 @@ if not imagenet.has_imagenet():
 else:
     ri_grid = profiles.ri_grid(profile)
     ri_configs = [
-        train.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
+        runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
         for c in sweep.ri_configs(profile)["fig"]
     ]
     ri = {}
     for config in tqdm(ri_configs, desc="Restricted ImageNet runs", unit="run"):
-        _, run = train.train_run(config, device=device, progress=False)
+        _, run = runs.train_run(config, device=device, progress=False)
         ri[config] = run.metrics
 
     def ri_acc(norm, eps, n, key="std_acc"):
@@ -363,7 +363,7 @@ PAPER_TABLE4 = {  # CLAIMS.md, Table 4: (std: standard, half, robust), (rob: sta
 }
 rows, agree_std, agree_rob = [], 0, 0
 for dataset in grid.datasets:
-    clean_config = train.RunConfig(dataset, profile, seed=seed)
+    clean_config = runs.RunConfig(dataset, profile, seed=seed)
     for norm in ("inf", 2):
         for eps in grid.table4_eps[(dataset, norm)]:
             std = {
@@ -372,7 +372,7 @@ for dataset in grid.datasets:
                 "robust": std_acc(dataset, norm, eps)[0],
             }
             rob = {
-                "standard": train.robust_eval(
+                "standard": runs.robust_eval(
                     clean_config, eps, norm=norm, device=device, progress=False
                 ),
                 "half": float(

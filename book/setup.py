@@ -220,9 +220,10 @@ for name in ("mnist", "cifar10", "restricted_imagenet", "binary_mnist"):
                         "norm": "l_inf" if norm == "inf" else "l2",
                         "use": kind,
                         "eps": round(eps, 4),
-                        "steps": a.steps,
-                        "step size": round(a.step_size, 5),
-                        "restarts": a.restarts,
+                        "attack": a.describe(),
+                        "steps": table[norm].steps,
+                        "step size": round(table[norm].step_factor * eps, 5),
+                        "restarts": table[norm].restarts,
                         "source": table[norm].source,
                     }
                 )

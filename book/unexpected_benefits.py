@@ -46,7 +46,8 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import attacks, data, imagenet, plots, profiles, report, runtime, saliency, train
+from lib import attacks, data, imagenet, plots, profiles, report, runtime, saliency
+from lib import runs as runs_lib
 
 plots.style()
 timer = report.Timer()
@@ -88,18 +89,18 @@ def train_eps(dataset, norm):
 
 def config(dataset, model, s=seed):
     if model == "standard":
-        return train.RunConfig(dataset, profile, seed=s)
+        return runs_lib.RunConfig(dataset, profile, seed=s)
     norm = NORM[model]
-    return train.RunConfig(
+    return runs_lib.RunConfig(
         dataset, profile, mix="adversarial", norm=norm, eps_train=train_eps(dataset, norm), seed=s
     )
 
 
 nets, runs, tests = {}, {}, {}
 for dataset in DATASETS:
-    tests[dataset] = train.load_split(dataset, "test", None, seed=0, device=device)
+    tests[dataset] = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
     for model in MODELS:
-        nets[dataset, model], runs[dataset, model] = train.train_run(
+        nets[dataset, model], runs[dataset, model] = runs_lib.train_run(
             config(dataset, model), device=device, progress=False
         )
 rows = [
@@ -298,7 +299,7 @@ for dataset in DATASETS:
     y = tests[dataset].y[:n_transfer]
     for model, norm in PANELS:
         judge_model = "linf" if norm == "inf" else "l2"
-        judge, _ = train.train_run(
+        judge, _ = runs_lib.train_run(
             config(dataset, judge_model, seed + 1), device=device, progress=False
         )
         x_adv = large[dataset, model, norm]
@@ -544,9 +545,9 @@ if not imagenet.has_imagenet():
 else:
     ri_eps = profiles.ri_grid(profile).eps
     ri_configs = {
-        "standard": train.RunConfig(RI, profile, seed=seed),
+        "standard": runs_lib.RunConfig(RI, profile, seed=seed),
         **{
-            model: train.RunConfig(
+            model: runs_lib.RunConfig(
                 RI,
                 profile,
                 mix="adversarial",
@@ -558,9 +559,9 @@ else:
         },
     }
     ri_nets = {
-        m: train.train_run(c, device=device, progress=False)[0] for m, c in ri_configs.items()
+        m: runs_lib.train_run(c, device=device, progress=False)[0] for m, c in ri_configs.items()
     }
-    ri_test = train.run_data(ri_configs["standard"], "test", device=device, whole=True)
+    ri_test = runs_lib.run_data(ri_configs["standard"], "test", device=device, whole=True)
     # One test image per super-class, as the evaluation pipeline gives it.
     picks = [int(torch.nonzero(ri_test.y == c)[0]) for c in range(ri_test.num_classes)]
     shown = dataclasses.replace(ri_test, samples=tuple(ri_test.samples[i] for i in picks))

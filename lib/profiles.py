@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from lib.attacks import PGD, check_eps, check_norm
+from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm
 from lib.data import check_dataset
 
 PROFILES = ("smoke", "cpu", "paper")
@@ -107,8 +107,9 @@ class DatasetSettings:
     data: dict = field(default_factory=dict)  # options of lib.data.load (Restricted ImageNet)
     eval_batch_size: int = 500  # images per evaluation batch (attacked ones included)
 
-    def attack(self, eps: float, norm, *, kind: str = "train") -> PGD:
-        """The PGD adversary used for training (``kind="train"``) or evaluation."""
+    def attack(self, eps: float, norm, *, kind: str = "train"):
+        """The adversary used for training (``kind="train"``) or evaluation: a PGD, or
+        the exact linear worst case for binary MNIST's linear model."""
         table = {"train": self.train_attack, "eval": self.eval_attack}.get(kind)
         if table is None:
             raise ValueError(f'kind must be "train" or "eval", got {kind!r}')
@@ -118,18 +119,11 @@ class DatasetSettings:
         return table[norm].at(eps, norm)
 
     def to_dict(self) -> dict:
+        """The settings as plain data (norm keys as strings); :mod:`lib.runs` keys runs by it."""
         d = asdict(self)
         for kind in ("train_attack", "eval_attack"):
             d[kind] = {str(k): v for k, v in d[kind].items()}
-        # Fields added after runs were stored are left out at their defaults, so
-        # the store keys of those runs (a hash of this dict) stay the same.
-        for name, default in _ADDED_FIELDS.items():
-            if d[name] == default:
-                del d[name]
         return d
-
-
-_ADDED_FIELDS = {"data": {}, "eval_batch_size": 500}
 
 
 # --------------------------------------------------------------------------
@@ -260,8 +254,21 @@ def _cifar10(profile: str) -> DatasetSettings:
     )
 
 
+@dataclass(frozen=True)
+class ExactLinear(AttackSettings):
+    """The exact l_inf worst case of a linear model (:class:`lib.attacks.LinearWorstCase`).
+
+    Its fields read as one signed step of eps, which is what the worst case
+    is (then clipped to [0, 1]); they are kept so the stored runs' keys stay
+    the same.
+    """
+
+    def at(self, eps: float, norm) -> LinearWorstCase:
+        return LinearWorstCase(check_eps(eps), norm=check_norm(norm))
+
+
 def _binary_mnist(profile: str) -> DatasetSettings:
-    exact = AttackSettings(1, 1.0, 1, "exact: a linear model's worst case is one signed step")
+    exact = ExactLinear(1, 1.0, 1, "exact: a linear model's worst case is one signed step")
     return DatasetSettings(
         "binary_mnist",
         profile,

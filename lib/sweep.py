@@ -1,6 +1,6 @@
 """Grids of training runs, each a papermill execution of ``book/one_run.py``.
 
-Every grid point is one :class:`lib.train.RunConfig`. The sweep converts the
+Every grid point is one :class:`lib.runs.RunConfig`. The sweep converts the
 one-run chapter to a notebook once (jupytext), then executes it per point
 with papermill, which injects the point's parameters. Each executed notebook
 is kept under ``runs/sweep/<key>.ipynb`` as that run's log, and its results go
@@ -45,8 +45,8 @@ import torch
 from tqdm.auto import tqdm
 
 from lib import profiles, runtime
+from lib.runs import RunConfig, run_key
 from lib.store import Store
-from lib.train import RunConfig, run_key
 
 ONE_RUN = runtime.PROJECT_ROOT / "book" / "one_run.py"
 RUNS_DIR = runtime.PROJECT_ROOT / "runs" / "sweep"

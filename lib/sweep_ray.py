@@ -39,8 +39,8 @@ import ray
 import lib
 from lib import runtime
 from lib import sweep as sweep_lib
+from lib.runs import RunConfig, run_key
 from lib.store import CHECKPOINT, RECORD, Store, atomic_write_bytes
-from lib.train import RunConfig, run_key
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data, imagenet, models, profiles, sweep, train
+from lib import data, imagenet, models, profiles, runs, sweep, train
 from lib.store import Store
 
 
@@ -110,8 +110,8 @@ def test_root_rule_and_errors(fake_root, tmp_path, monkeypatch):
         (lambda r: data.load("restricted_imagenet", root=r, workers=-1), "workers must be"),
         (lambda r: data.load("restricted_imagenet", root=r, epoch_size=0), "epoch_size must"),
         (lambda r: data.load("mnist", root=r, variant="paper"), "mnist takes no loader options"),
-        (lambda r: train.RunConfig("mnist", variant="paper"), "variant is a Restricted ImageNet"),
-        (lambda r: train.RunConfig("restricted_imagenet", variant="all"), "unknown Restricted"),
+        (lambda r: runs.RunConfig("mnist", variant="paper"), "variant is a Restricted ImageNet"),
+        (lambda r: runs.RunConfig("restricted_imagenet", variant="all"), "unknown Restricted"),
         (lambda r: models.resnet(block="wide"), "unknown block 'wide'"),
     ],
 )
@@ -221,12 +221,12 @@ def test_one_training_step_and_evaluation_at_smoke(fake_root):
 
 
 def test_train_run_end_to_end(imagenet_env, tmp_path):
-    config = train.RunConfig(
+    config = runs.RunConfig(
         "restricted_imagenet", "smoke", mix="adversarial", eps_train=1.0, norm=2
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", data.SubsetWarning)
-        model, run = train.train_run(config, store=Store(tmp_path), device="cpu", progress=False)
+        model, run = runs.train_run(config, store=Store(tmp_path), device="cpu", progress=False)
     m = run.metrics
     assert (m["n_train"], m["n_test"], m["steps"]) == (288, 16, 2)
     for key in ("std_acc", "adv_acc", "std_acc_balanced", "adv_acc_balanced"):
@@ -234,8 +234,8 @@ def test_train_run_end_to_end(imagenet_env, tmp_path):
     assert m["adv_acc"] <= m["std_acc"]
     assert run.settings["profile_settings"]["data"]["variant"] == "paper"
     # the other variant is another run, keyed apart
-    other = train.RunConfig(**{**config.__dict__, "variant": "robustness"})
-    assert train.run_key(other) != train.run_key(config)
-    named = train.RunConfig(**{**config.__dict__, "variant": "paper"})  # the profile's own
-    assert train.run_key(named) == train.run_key(config)
-    assert "variant" not in train.RunConfig("mnist").key_dict()
+    other = runs.RunConfig(**{**config.__dict__, "variant": "robustness"})
+    assert runs.run_key(other) != runs.run_key(config)
+    named = runs.RunConfig(**{**config.__dict__, "variant": "paper"})  # the profile's own
+    assert runs.run_key(named) == runs.run_key(config)
+    assert "variant" not in runs.RunConfig("mnist").key_dict()

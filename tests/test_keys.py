@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.train import RunConfig, robust_eval_key, run_key
+from lib.runs import RunConfig, robust_eval_key, run_key
 
 
 def key(config: RunConfig, eps: float | None = None, norm=None) -> str:

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from lib import sweep
+from lib.runs import RunConfig, run_key
 from lib.store import Store
-from lib.train import RunConfig, run_key
 
 GRID = {
     "fixed": {"dataset": "mnist", "profile": "smoke", "mix": "adversarial"},

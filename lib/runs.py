@@ -1,0 +1,351 @@
+"""One configuration, end to end, through the store.
+
+:class:`RunConfig` names a run; the profile's settings resolve it into a
+:class:`_Plan` (what will run, on which device); :func:`train_run` returns
+the stored run of a configuration or trains it with :func:`lib.train.train`;
+:func:`robust_eval` evaluates it at another eps. :func:`run_data` is the one
+place that says which data a run trains and is evaluated on.
+:class:`Results` queries the stored runs of a grid for the chapters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from lib import data as data_lib
+from lib import models, profiles, runtime
+from lib.attacks import check_bn_mode, check_eps, check_norm
+from lib.store import Run, Store, key_of
+from lib.train import balanced_accuracy, check_mix, outcomes, train
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training configuration; its dict (with the profile's settings) keys the store."""
+
+    dataset: str  # a name of lib.data.DATASETS
+    profile: str = "cpu"  # a name of lib.profiles.PROFILES
+    mix: str = "clean"  # "clean", "adversarial" or "half"
+    norm: str | int = "inf"  # threat model of training and evaluation: "inf" or 2
+    eps_train: float = 0.0  # training eps, [0, 1] pixel space; 0 with mix="clean"
+    eps_eval: float | None = None  # evaluation eps; None: eps_train, or Table 2's if that is 0
+    n_train: int | None = None  # training images; None = the profile's
+    max_steps: int | None = None  # optimizer steps; None = the profile's
+    bn_mode: str = "eval"  # model mode while the training attack runs: "eval" or "train"
+    seed: int = 0  # seeds model initialization, batch order, augmentation, attack starts
+    precision: str = "auto"  # "auto", "bf16" or "fp32"
+    variant: str | None = None  # Restricted ImageNet: "paper" or "robustness"; None: the profile's
+
+    def __post_init__(self):
+        data_lib.check_dataset(self.dataset)
+        profiles.check_profile(self.profile)
+        check_mix(self.mix)
+        check_bn_mode(self.bn_mode)
+        runtime.resolve_precision(self.precision, "cpu")  # validates the name
+        object.__setattr__(self, "norm", check_norm(self.norm))
+        check_eps(self.eps_train)
+        if self.eps_eval is not None:
+            check_eps(self.eps_eval)
+        if self.mix == "clean" and self.eps_train != 0:
+            raise ValueError("mix='clean' trains without an attack: set eps_train=0")
+        if self.mix != "clean" and self.eps_train == 0:
+            raise ValueError(f"mix={self.mix!r} needs eps_train > 0")
+        for name in ("n_train", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+        if self.variant is not None:
+            if self.dataset != "restricted_imagenet":
+                raise ValueError(
+                    f"variant is a Restricted ImageNet option; {self.dataset} has none: use None"
+                )
+            data_lib.check_variant(self.variant)
+
+    def key_dict(self) -> dict:
+        """The fields that key the store (see :func:`_key_settings`)."""
+        d = dict(self.__dict__)
+        if d["variant"] is None:
+            del d["variant"]
+        return d
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A RunConfig resolved against its profile and device: what will run, and its key."""
+
+    config: RunConfig
+    settings: profiles.DatasetSettings
+    device: torch.device
+    precision: str
+    n_train: int | None
+    steps: int | None
+    epochs: int
+    eps_eval: float
+
+    @property
+    def data_options(self) -> dict:
+        """Loader options of lib.data.load: the profile's, with the config's variant."""
+        options = dict(self.settings.data)
+        if self.config.variant is not None:
+            options["variant"] = self.config.variant
+        return options
+
+    @property
+    def key_settings(self) -> dict:
+        return _key_settings(self)
+
+
+# --------------------------------------------------------------------------
+# The store-key schema: the one place that says what keys a run
+#
+# A run's key is a hash of the dict below: the config's fields, what the
+# profile resolved them to, and the profile's settings. Stability rule: a
+# field or setting added after runs were stored enters the dict only when it
+# differs from the value every earlier run had implicitly (RunConfig.variant
+# when set and not the profile's own; the profile's ``data`` and
+# ``eval_batch_size`` when not at their defaults), so the keys of those runs
+# stay the same. tests/test_keys.py pins known keys.
+
+#: Profile settings added after runs were stored, with the value earlier runs had.
+_ADDED_SETTINGS = {"data": {}, "eval_batch_size": 500}
+
+
+def _settings_dict(settings: profiles.DatasetSettings) -> dict:
+    d = settings.to_dict()
+    for name, default in _ADDED_SETTINGS.items():
+        if d[name] == default:
+            del d[name]
+    return d
+
+
+def _key_settings(plan: _Plan) -> dict:
+    run = plan.config.key_dict()  # variant only when set
+    if "variant" in run and run["variant"] == plan.settings.data.get("variant"):
+        del run["variant"]  # the profile's own variant, named: the same run
+    return {
+        "run": {
+            **run,
+            "precision": plan.precision,
+            "n_train": plan.n_train,
+            "max_steps": plan.steps,
+            "epochs": plan.epochs,
+            "eps_eval": plan.eps_eval,
+        },
+        "profile_settings": _settings_dict(plan.settings),
+    }
+
+
+def _robust_eval_settings(config: RunConfig, plan: _Plan, attack) -> dict:
+    return {
+        "robust_eval_of": key_of(plan.key_settings),
+        "attack": attack.describe(),
+        "n_test": plan.settings.n_test,
+        "seed": config.seed,
+    }
+
+
+def _plan(config: RunConfig, device=None) -> _Plan:
+    device = torch.device(device) if device is not None else runtime.default_device()
+    settings = profiles.settings(config.dataset, config.profile)
+    eps_eval = config.eps_eval
+    if eps_eval is None:
+        eps_eval = config.eps_train or profiles.table2_eps(config.dataset, config.norm)
+    return _Plan(
+        config=config,
+        settings=settings,
+        device=device,
+        precision=runtime.resolve_precision(config.precision, device),
+        n_train=config.n_train if config.n_train is not None else settings.n_train,
+        steps=config.max_steps if config.max_steps is not None else settings.steps,
+        epochs=settings.epochs,
+        eps_eval=eps_eval,
+    )
+
+
+def run_key(config: RunConfig, device=None) -> str:
+    """The store key of ``config`` on ``device``, without training anything."""
+    return key_of(_plan(config, device).key_settings)
+
+
+def load_split(
+    dataset: str, split: str, n: int | None, *, seed: int, device, **options
+) -> data_lib.Batches:
+    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
+
+    ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).
+    """
+    ds = data_lib.load(dataset, split, device=device, **options)
+    if n is not None and n < len(ds):
+        ds = ds.subset(n, seed=seed, balanced=split == "train")
+    elif n is not None and n > len(ds):
+        raise ValueError(f"n={n} is larger than the {dataset} {split} set ({len(ds)} examples)")
+    return ds
+
+
+def run_data(
+    config: RunConfig,
+    split: str,
+    *,
+    device: torch.device | str | None = None,
+    whole: bool = False,
+) -> data_lib.Batches:
+    """The data a run of ``config`` trains on (``"train"``) or is evaluated on (``"test"``).
+
+    ``whole=True``: the whole split, read the same way (for figures that pick
+    their own images), instead of the run's subset.
+    """
+    return _split(_plan(config, device), split, whole=whole)
+
+
+def _split(plan: _Plan, split: str, *, whole: bool = False) -> data_lib.Batches:
+    # The one choice of a run's data: the seeded training subset of n_train,
+    # and the profile's first-n_test test subset (seed 0, the same for every run).
+    if data_lib.check_split(split) == "train":
+        n, seed = plan.n_train, plan.config.seed
+    else:
+        n, seed = plan.settings.n_test, 0
+    n = None if whole else n
+    return load_split(
+        plan.config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options
+    )
+
+
+def train_run(
+    config: RunConfig,
+    *,
+    store: Store | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> tuple[torch.nn.Module, Run]:
+    """The model and stored run of ``config``: loaded if stored, else trained and saved.
+
+    Metrics: standard test accuracy, and robust test accuracy against the
+    profile's evaluation attack (stronger than the training one) at
+    ``eps_eval``, each also class-balanced (``*_balanced``). Training runs
+    the profile's number of steps whatever the training-set size (several
+    epochs of a small set), else its epochs.
+    """
+    store = store or Store()
+    plan = _plan(config, device)
+    settings, device = plan.settings, plan.device
+
+    def compute() -> dict:
+        train_set, test_set = _split(plan, "train"), _split(plan, "test")
+        batch = settings.batch_size or len(train_set)
+        epochs = plan.epochs
+        if plan.steps is not None:
+            epochs = math.ceil(plan.steps / math.ceil(train_set.epoch_size / batch))
+        runtime.seed_everything(config.seed)
+        model = models.build(settings.arch, **settings.model_kwargs).to(device)
+        attack = None
+        if config.mix != "clean":
+            attack = settings.attack(config.eps_train, config.norm, kind="train")
+        start = time.perf_counter()
+        history = train(
+            model,
+            train_set,
+            epochs=epochs,
+            max_steps=plan.steps,
+            batch_size=settings.batch_size,
+            lr=settings.lr,
+            optimizer=settings.optimizer,
+            momentum=settings.momentum,
+            weight_decay=settings.weight_decay,
+            lr_milestones=settings.lr_milestones,
+            augment=settings.augment,
+            mix=config.mix,
+            attack=attack,
+            seed=config.seed,
+            precision=plan.precision,
+            bn_mode=config.bn_mode,
+            progress=progress,
+        )
+        train_seconds = time.perf_counter() - start
+        eval_attack = settings.attack(plan.eps_eval, config.norm, kind="eval")
+        g = torch.Generator().manual_seed(config.seed)
+        kw = dict(precision=plan.precision, batch_size=settings.eval_batch_size)
+        std_ok, std_y = outcomes(model, test_set, **kw)
+        adv_ok, adv_y = outcomes(model, test_set, eval_attack, generator=g, **kw)
+        metrics = {
+            "std_acc": int(std_ok.sum()) / len(std_ok),
+            "adv_acc": int(adv_ok.sum()) / len(adv_ok),
+            "std_acc_balanced": balanced_accuracy(std_ok, std_y),
+            "adv_acc_balanced": balanced_accuracy(adv_ok, adv_y),
+            "eps_eval": plan.eps_eval,
+            "train_attack": attack.describe() if attack is not None else None,
+            "eval_attack": eval_attack.describe(),
+            "n_train": len(train_set),
+            "n_test": len(test_set),
+            "train_complete": train_set.complete,
+            "test_complete": test_set.complete,
+            "steps": history[-1]["steps"] if history else 0,
+            "train_seconds": train_seconds,
+        }
+        return {
+            "metrics": metrics,
+            "history": history,
+            "state_dict": model.state_dict(),
+            "provenance": {"device": runtime.device_name(device), "precision": plan.precision},
+        }
+
+    run = store.get_or_run(plan.key_settings, compute)
+    model = models.build(settings.arch, **settings.model_kwargs)
+    model.load_state_dict(run.state_dict())
+    return model.to(device).eval(), run
+
+
+def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
+    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
+    plan = _plan(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
+    return key_of(_robust_eval_settings(config, plan, attack))
+
+
+def robust_eval(
+    config: RunConfig,
+    eps: float,
+    *,
+    norm=None,
+    store: Store | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> float:
+    """Robust test accuracy of ``config``'s model at another ``eps`` (and ``norm``), stored too.
+
+    ``norm`` defaults to the config's own; a standard model (``mix="clean"``)
+    has no threat model of its own, so pass the one to evaluate. The
+    evaluation attack is the profile's (as in :func:`train_run`); the model
+    is trained first if it is not in the store.
+    """
+    store = store or Store()
+    plan = _plan(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
+    key = _robust_eval_settings(config, plan, attack)
+
+    def compute() -> dict:
+        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        test_set = _split(plan, "test")
+        g = torch.Generator().manual_seed(config.seed)
+        ok, y = outcomes(
+            model,
+            test_set,
+            attack,
+            precision=plan.precision,
+            generator=g,
+            batch_size=plan.settings.eval_batch_size,
+        )
+        metrics = {
+            "adv_acc": int(ok.sum()) / len(ok),
+            "adv_acc_balanced": balanced_accuracy(ok, y),
+            "eps": eps,
+            "attack": attack.describe(),
+        }
+        return {"metrics": metrics}
+
+    return store.get_or_run(key, compute).metrics["adv_acc"]

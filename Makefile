@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 PROFILE ?=
 # A hash of what the executed chapters depend on besides their own code:
 # jupyter-cache keys on code cells only, so a change here must re-execute.
-DEPS_HASH = $(shell cat lib/*.py requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
+DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book site-test sweep bench clean
+.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,14 @@ SIZE ?= full
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m lib.bench --size $(SIZE) $(BENCH_ARGS)
+
+# On a machine with CUDA: the graph-equals-eager tests (marked gpu; skipped
+# without CUDA), then the quick benchmark on the GPU.
+gpu-test: install
+	$(BIN)/pytest -m gpu -q
+
+gpu-check: gpu-test
+	$(BIN)/python -m lib.bench --device cuda --size quick
 
 clean:
 	rm -rf _build build .pytest_cache .ruff_cache

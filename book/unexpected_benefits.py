@@ -222,8 +222,7 @@ glue("benefits_large_steps", large_steps, display=False)
 
 def large_eps(dataset, net, x, y, norm):
     """Table 3's large-eps PGD towards high loss at the true label, from x itself."""
-    eps = profiles.TABLE3_EPS[(dataset, norm)]
-    attack = attacks.PGD.relative(eps, norm, large_steps, 2.5 / large_steps, random_start=False)
+    attack = profiles.large_eps_attack(dataset, norm, steps=large_steps)
     return attack(net, x, y, precision="fp32")
 
 
@@ -437,7 +436,7 @@ def audit_suite(net, norm, eps, settings):
             eps=eps,
             norm=norm,
             steps=strong_steps,
-            step_size=2.5 * eps / strong_steps,
+            step_size=attacks.step_size(eps, strong_steps),
             restarts=strong_restarts,
             precision="fp32",
             generator=torch.Generator().manual_seed(seed),

@@ -271,7 +271,9 @@ def bench_attack(
             y = torch.randint(0, classes, (batch,), device=device)
             for norm in s.norms:
                 eps = eps_of[norm]
-                kw = dict(eps=eps, norm=norm, steps=s.steps, step_size=2.5 * eps / s.steps)
+                kw = dict(
+                    eps=eps, norm=norm, steps=s.steps, step_size=attacks.step_size(eps, s.steps)
+                )
                 variants = _attack_variants(
                     reference, fast, plain, compiled, x, y, kw, fast_precision
                 )
@@ -425,7 +427,7 @@ def bench_train(s: BenchSettings, device: torch.device, progress: bool = True) -
         torch.manual_seed(0)
         initial = build_model(name, s.tiny).to(device)
         eps = eps_of["inf"]
-        attack = attacks.PGD(eps=eps, norm="inf", steps=k, step_size=2.5 * eps / k)
+        attack = attacks.PGD.madry(eps, "inf", k)
 
         # (path, precision, attack): auto first, the default a user gets.
         paths = [("auto", "auto", attack), ("fp32", "fp32", attack)]
@@ -509,7 +511,7 @@ def bench_equal(
         paths["compiled"] = ("auto", s.compile)
     rows = []
     for norm, eps in (("inf", eps_inf), (2, 2.0 if dataset == "mnist" else 0.5)):
-        attack = attacks.PGD.relative(eps, norm, 20, 2.5 / 20)
+        attack = attacks.PGD.relative(eps, norm, 20, attacks.step_factor(20))
         row = {"dataset": dataset, "arch": arch, "norm": norm, "eps": eps, "n": len(test_set)}
         for label, (precision, mode) in paths.items():
             net = runtime.fast_model(copy.deepcopy(model), device, precision, compile=mode)

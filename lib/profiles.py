@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm
+from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm, step_factor
 from lib.data import check_dataset
 
 PROFILES = ("smoke", "cpu", "paper")
@@ -138,7 +138,7 @@ _OURS = "ours: reduced for this profile (step size 2.5 * eps / steps, Madry et a
 
 
 def _reduced(steps: int, restarts: int = 1) -> AttackSettings:
-    return AttackSettings(steps, 2.5 / steps, restarts, _OURS)
+    return AttackSettings(steps, step_factor(steps), restarts, _OURS)
 
 
 def _mnist(profile: str) -> DatasetSettings:
@@ -370,7 +370,7 @@ def large_eps_attack(dataset: str, norm, *, steps: int | None = None) -> PGD:
         return PGD(eps=eps, norm=key[1], steps=n, step_size=size, random_start=False)
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int for {dataset}, got {steps!r}")
-    return PGD.relative(TABLE3_EPS[key], key[1], steps, 2.5 / steps, random_start=False)
+    return PGD.relative(TABLE3_EPS[key], key[1], steps, step_factor(steps), random_start=False)
 
 
 _BUILDERS = {

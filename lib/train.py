@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -21,12 +20,10 @@ from tqdm.auto import tqdm
 
 from lib import data as data_lib
 from lib import runtime
-from lib.attacks import PGD, check_bn_mode
+from lib.attacks import Attack, check_bn_mode
 
 MIXES = ("clean", "adversarial", "half")
 OPTIMIZERS = ("sgd", "adam")
-
-Attack = Callable[..., torch.Tensor]
 
 
 def check_mix(mix: str) -> str:
@@ -36,9 +33,9 @@ def check_mix(mix: str) -> str:
 
 
 def _perturb(attack: Attack, model, x, y, precision: str, generator, bn_mode="eval"):
-    if isinstance(attack, PGD):
-        return attack(model, x, y, precision=precision, generator=generator, bn_mode=bn_mode)
-    return attack(model, x, y)
+    # Every attack takes the run's precision, generator and BatchNorm mode
+    # (lib.attacks.Attack); one that needs none of them ignores them.
+    return attack(model, x, y, precision=precision, generator=generator, bn_mode=bn_mode)
 
 
 def _as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:

@@ -6,7 +6,7 @@ alone (decoding in DataLoader workers), of PGD-8 training on data already on
 the GPU, and of training end to end; then one short paper-profile training
 and evaluation through lib, with plain and class-balanced accuracy.
 
-Usage, on a GPU machine: ``PYTHONPATH=. python tests/gpu_ri_check.py OUT_DIR``
+Usage, on a GPU machine: ``PYTHONPATH=. python scripts/gpu_ri_check.py OUT_DIR``
 (about 3 minutes; not a pytest module, since CI has no GPU).
 ``RI_CHECK_DRY=1`` runs a few images at the smoke profile on the CPU, to test
 the script itself.

@@ -1,0 +1,148 @@
+"""The CUDA-graph engine of PGD: one step captured once, replayed ``steps`` times.
+
+Used by :func:`lib.attacks.pgd` with ``cuda_graph=True`` on a CUDA device.
+Same kernels, same results as the eager loop (tests/test_cuda_graph.py, marked
+``gpu``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import weakref
+
+import torch
+
+from lib import runtime
+from lib.attacks.geometry import expand, is_better, project, score, start_delta, step
+
+
+class _StepGraph:
+    """One PGD step captured in a CUDA graph, with its static buffers.
+
+    Replaying the graph reads ``x``, ``y``, ``delta`` and the best-so-far
+    buffers at fixed addresses and updates them in place, so a run is: copy
+    the inputs in, replay ``steps`` times, evaluate the last point eagerly.
+    """
+
+    def __init__(self, model, x, y, *, eps, norm, step_size, targeted, loss_fn, precision):
+        self.x, self.y = x.clone(), y.clone()
+        self.delta = torch.zeros_like(x)
+        self.best_x = x.clone()
+        self.best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+        self.best_obj = torch.full((len(x),), -math.inf, device=x.device)
+        # Autocast's weight cache holds casts made during capture; CUDA
+        # graphs need it off (PyTorch's CUDA graphs notes).
+        cast = (
+            torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
+            if precision == "bf16"
+            else contextlib.nullcontext()
+        )
+
+        # The cache holds this object per model weakly: no strong reference back.
+        net = weakref.ref(model)
+
+        def body():
+            delta = self.delta.detach().requires_grad_(True)
+            with cast:
+                logits = net()(self.x + delta)
+            obj, ok = score(logits, self.y, targeted=targeted, loss_fn=loss_fn)
+            better = is_better(ok, obj.detach(), self.best_ok, self.best_obj)
+            self.best_x.copy_(
+                torch.where(expand(better, self.x), (self.x + delta).detach(), self.best_x)
+            )
+            self.best_ok.logical_or_(ok)
+            self.best_obj.copy_(torch.where(better, obj.detach(), self.best_obj))
+            (grad,) = torch.autograd.grad(obj.sum(), [delta])
+            new = step(delta.detach(), grad, norm=norm, step_size=step_size)
+            self.delta.copy_(project(self.x, new, eps=eps, norm=norm))
+
+        # Warm up on a side stream (cuDNN picks its algorithms, autograd
+        # builds its state), then capture; the warm-up's writes are reset by
+        # every run's copy-in.
+        side = torch.cuda.Stream(device=x.device)
+        side.wait_stream(torch.cuda.current_stream(x.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                body()
+        torch.cuda.current_stream(x.device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            body()
+
+    def run(self, x, y, delta, steps):
+        self.x.copy_(x)
+        self.y.copy_(y)
+        self.delta.copy_(delta)
+        self.best_x.copy_(x)
+        self.best_ok.zero_()
+        self.best_obj.fill_(-math.inf)
+        for _ in range(steps):
+            self.graph.replay()
+        return self.delta.clone(), self.best_x.clone(), self.best_ok.clone(), self.best_obj.clone()
+
+
+#: Captured steps per model (weakly held): key -> _StepGraph, oldest first.
+_GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_GRAPHS_PER_MODEL = 8
+
+
+def graphed_run(
+    model,
+    x,
+    y,
+    *,
+    eps,
+    norm,
+    steps,
+    step_size,
+    random_start,
+    targeted,
+    loss_fn,
+    precision,
+    generator,
+):
+    """One PGD run (as the eager loop of :mod:`lib.attacks.pgd`), the step loop
+    replayed from a cached CUDA graph."""
+    # The graph reads parameters and buffers at the addresses it was captured
+    # with: moving the model (``.to``, a new layout) must capture anew.
+    addresses = tuple(t.data_ptr() for t in (*model.parameters(), *model.buffers()))
+    key = (
+        tuple(x.shape),
+        x.dtype,
+        tuple(y.shape),
+        x.device,
+        eps,
+        norm,
+        step_size,
+        targeted,
+        loss_fn,
+        precision,
+        addresses,
+    )
+    graphs = _GRAPHS.setdefault(model, {})
+    graph = graphs.pop(key, None)
+    if graph is None:
+        graph = _StepGraph(
+            model,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            step_size=step_size,
+            targeted=targeted,
+            loss_fn=loss_fn,
+            precision=precision,
+        )
+    graphs[key] = graph  # most recently used last
+    while len(graphs) > _GRAPHS_PER_MODEL:
+        graphs.pop(next(iter(graphs)))
+    delta = start_delta(x, eps=eps, norm=norm, random_start=random_start, generator=generator)
+    delta, best_x, best_ok, best_obj = graph.run(x, y, delta, steps)
+    # The last point is evaluated, not stepped from (as in the eager loop).
+    with torch.no_grad(), runtime.autocast(x.device, precision):
+        logits = model(x + delta)
+    obj, ok = score(logits, y, targeted=targeted, loss_fn=loss_fn)
+    better = is_better(ok, obj, best_ok, best_obj)
+    best_x = torch.where(expand(better, x), x + delta, best_x)
+    return best_x, best_ok | ok, torch.where(better, obj, best_obj)

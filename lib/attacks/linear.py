@@ -1,0 +1,62 @@
+"""Linear models: the exact l_inf worst case of a binary linear model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lib.attacks.protocol import check_eps, check_norm
+
+
+def linear_worst_case(model, x: torch.Tensor, y: torch.Tensor, *, eps: float, box: bool = True):
+    """The exact l_inf worst case for a binary :class:`~lib.models.LinearModel`.
+
+    The margin s (w^T x + b), s = 2y - 1, is linear and separable in x, so
+    the minimizer over the l_inf ball moves every pixel by eps against
+    s * sign(w_i); with ``box=True`` each pixel is then clipped to [0, 1],
+    which is still the exact minimizer over the ball intersected with the box.
+    Without the box the margin drops by exactly eps * ||w||_1.
+    """
+    eps = check_eps(eps)
+    w = model.weight.detach().view(x.shape[1:])
+    s = (2 * y - 1).to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+    x_adv = x - eps * s * w.sign()
+    return x_adv.clamp(0, 1) if box else x_adv
+
+
+def linear_robust_margin(model, x: torch.Tensor, y: torch.Tensor, *, eps: float) -> torch.Tensor:
+    """s (w^T x + b) - eps ||w||_1: the worst-case margin over the l_inf ball (no box).
+
+    Differentiable in the model's parameters: training on the logistic loss
+    of this margin is exact adversarial training for a linear model.
+    """
+    eps = check_eps(eps)
+    s = (2 * y - 1).to(x.dtype)
+    return s * model.margin(x) - eps * model.weight.abs().sum()
+
+
+@dataclass(frozen=True)
+class LinearWorstCase:
+    """The exact l_inf adversary of a binary linear model, as settings.
+
+    Calling it runs :func:`linear_worst_case`; it plays the role of a
+    :class:`PGD` in training and evaluation.
+    """
+
+    eps: float
+    box: bool = True  # clip the adversarial input to [0, 1]
+    norm: str = "inf"
+
+    def __post_init__(self):
+        check_eps(self.eps)
+        if check_norm(self.norm) != "inf":
+            raise ValueError("the exact linear worst case is implemented for norm 'inf' only")
+
+    def __call__(self, model, x, y, *, precision="auto", generator=None, bn_mode="eval"):
+        # Exact and deterministic: no precision, random start or BatchNorm to set.
+        return linear_worst_case(model, x, y, eps=self.eps, box=self.box)
+
+    def describe(self) -> str:
+        box = ", clipped to [0, 1]" if self.box else ""
+        return f"exact l_inf worst case of a linear model, eps={self.eps:.4g}{box}"

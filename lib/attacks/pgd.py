@@ -1,0 +1,243 @@
+"""Projected gradient descent (Madry et al., 2018) for l_inf and l2.
+
+Conventions the tests check:
+
+- the returned ``x_adv`` satisfies ``||x_adv - x|| <= eps`` and ``0 <= x_adv <= 1``;
+- the model is put in eval mode during the attack (``bn_mode="train"``: train
+  mode, with BatchNorm's running statistics restored) and its mode restored;
+  gradients are taken w.r.t. the input only (``torch.autograd.grad``), so no
+  parameter ``.grad`` is created or changed;
+- per example the best iterate is kept: a point where the attack succeeds
+  (misclassified, or classified as the target when ``targeted``) beats one
+  where it does not; among equals, the higher loss (lower, when targeted) wins;
+- restarts keep, per example, the best point of all restarts, so more
+  restarts are never weaker than one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from lib import runtime
+from lib.attacks.cuda_graph import graphed_run
+from lib.attacks.geometry import expand, is_better, project, score, start_delta, step
+from lib.attacks.protocol import Loss, check_attack, check_bn_mode
+
+#: The relative step rule of Madry et al. (2018): ``steps`` steps of
+#: ``STEP_RULE * eps / steps``, so the walk can cross the ball and back.
+#: The one place it is written; use :func:`step_factor` or :meth:`PGD.madry`.
+STEP_RULE = 2.5
+
+
+def step_factor(steps: int) -> float:
+    """Step size / eps of the relative step rule for ``steps`` steps."""
+    return STEP_RULE / steps
+
+
+def step_size(eps: float, steps: int) -> float:
+    """The relative step rule's step size in [0, 1] pixel space: 2.5 * eps / steps."""
+    return STEP_RULE * eps / steps
+
+
+def _per_example_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+def pgd(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm,
+    steps: int,
+    step_size: float,
+    random_start: bool = True,
+    restarts: int = 1,
+    targeted: bool = False,
+    loss: Loss | None = None,
+    precision: str = "auto",
+    generator: torch.Generator | None = None,
+    bn_mode: str = "eval",
+    cuda_graph: bool = False,
+) -> torch.Tensor:
+    """Projected gradient descent on the loss, within the eps-ball of ``x``.
+
+    Args:
+        model: maps inputs in [0, 1] to logits. Put in eval mode during the
+            attack (BatchNorm uses running statistics); its mode is restored.
+        x: inputs in [0, 1], any shape with the batch first.
+        y: the true labels (untargeted), or the target labels (``targeted``).
+            Never the model's predictions: that would leak the clean answer.
+        eps: radius of the ball in [0, 1] pixel space (l_inf) or its l2 norm.
+        norm: ``"inf"`` or ``2``.
+        steps: number of gradient steps; 0 returns the start point.
+        step_size: l_inf: size of each signed step per pixel; l2: l2 length
+            of each step.
+        random_start: start uniformly inside the ball (see
+            :func:`random_perturb`) instead of at ``x``.
+        restarts: independent runs; per example the best is kept. Runs
+            after the first attack only the examples not yet broken.
+        targeted: descend the loss towards ``y`` instead of ascending it away.
+        loss: per-example loss ``loss(logits, y) -> [N]``; cross-entropy
+            when None.
+        precision: ``"auto"`` (bf16 where the hardware has it, see
+            :func:`lib.runtime.resolve_precision`), ``"bf16"`` (autocast; the
+            perturbation, the projection and the loss stay fp32) or ``"fp32"``.
+        generator: CPU generator for the random starts.
+        bn_mode: ``"eval"`` (default): the model is in eval mode, BatchNorm
+            uses its running statistics. ``"train"``: the model is in train
+            mode, BatchNorm normalizes with the attacked batch's own
+            statistics (as when the attack is built inside a training graph,
+            e.g. MadryLab/cifar10_challenge). The running statistics are
+            restored afterwards, so the attack never updates them.
+        cuda_graph: on a CUDA device, capture one step (forward, input
+            gradient, bookkeeping, step, projection) in a CUDA graph and
+            replay it ``steps`` times: one launch per step instead of
+            hundreds, which is what small models on a fast GPU are bound by.
+            The graph is cached per model, shapes and settings, so the
+            capture is paid once. Needs ``bn_mode="eval"``; ignored on the
+            CPU. Same kernels, same results as the eager loop.
+
+    Returns:
+        ``x_adv``, detached, same shape and dtype as ``x``.
+    """
+    eps, norm = check_attack(eps, norm, steps, step_size, restarts)
+    check_bn_mode(bn_mode)
+    if cuda_graph and bn_mode != "eval":
+        raise ValueError('cuda_graph=True needs bn_mode="eval" (batch statistics change in place)')
+    graphed = cuda_graph and x.device.type == "cuda"
+    loss_fn = loss or _per_example_ce
+    precision = runtime.resolve_precision(precision, x.device)
+    x = x.detach()
+    was_training = model.training
+    buffers = {k: v.clone() for k, v in model.named_buffers()} if bn_mode == "train" else None
+    model.train(bn_mode == "train")
+    try:
+        best_x = x.clone()
+        best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+        best_obj = torch.full((len(x),), -math.inf, device=x.device)
+        for restart in range(restarts):
+            # A restart only attacks the examples no earlier run has broken
+            # (as AutoAttack does): the others already have their worst case.
+            # One host sync per restart, none inside the step loop.
+            idx = None if restart == 0 else (~best_ok).nonzero().flatten()
+            if idx is not None and len(idx) == 0:
+                break
+            xs, ys = (x, y) if idx is None else (x[idx], y[idx])
+            run = (graphed_run if graphed else _one_run)(
+                model,
+                xs,
+                ys,
+                eps=eps,
+                norm=norm,
+                steps=steps,
+                step_size=step_size,
+                random_start=random_start,
+                targeted=targeted,
+                loss_fn=loss_fn,
+                precision=precision,
+                generator=generator,
+            )
+            if idx is None:
+                best_x, best_ok, best_obj = run
+            else:
+                rx, rok, robj = run
+                better = is_better(rok, robj, best_ok[idx], best_obj[idx])
+                best_x[idx] = torch.where(expand(better, rx), rx, best_x[idx])
+                best_obj[idx] = torch.where(better, robj, best_obj[idx])
+                best_ok[idx] = best_ok[idx] | rok
+    finally:
+        model.train(was_training)
+        if buffers is not None:
+            with torch.no_grad():
+                for k, v in model.named_buffers():
+                    v.copy_(buffers[k])
+    return best_x
+
+
+def _one_run(
+    model,
+    x,
+    y,
+    *,
+    eps,
+    norm,
+    steps,
+    step_size,
+    random_start,
+    targeted,
+    loss_fn,
+    precision,
+    generator,
+):
+    """One PGD run from one start; per example its best point, success and objective."""
+    best_x = x.clone()
+    best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    best_obj = torch.full((len(x),), -math.inf, device=x.device)
+    delta = start_delta(x, eps=eps, norm=norm, random_start=random_start, generator=generator)
+    for i in range(steps + 1):
+        last = i == steps  # the last point is evaluated, not stepped from
+        delta.requires_grad_(not last)
+        with torch.set_grad_enabled(not last), runtime.autocast(x.device, precision):
+            logits = model(x + delta)
+        obj, ok = score(logits, y, targeted=targeted, loss_fn=loss_fn)
+        # Keep the better of the stored and the current point. No host sync:
+        # everything stays on the device.
+        better = is_better(ok, obj.detach(), best_ok, best_obj)
+        best_x = torch.where(expand(better, x), (x + delta).detach(), best_x)
+        best_ok = best_ok | ok
+        best_obj = torch.where(better, obj.detach(), best_obj)
+        if last:
+            break
+        (grad,) = torch.autograd.grad(obj.sum(), [delta])
+        delta = project(
+            x, step(delta.detach(), grad, norm=norm, step_size=step_size), eps=eps, norm=norm
+        )
+    return best_x, best_ok, best_obj
+
+
+@dataclass(frozen=True)
+class PGD:
+    """A PGD adversary as settings; calling it runs :func:`pgd`.
+
+    eps and step_size are in [0, 1] pixel space (l2 norm for ``norm=2``).
+    """
+
+    eps: float
+    norm: str | int
+    steps: int
+    step_size: float
+    random_start: bool = True
+    restarts: int = 1
+    cuda_graph: bool = False  # how it runs, not what it computes (see pgd)
+
+    def __post_init__(self):
+        eps, norm = check_attack(self.eps, self.norm, self.steps, self.step_size, self.restarts)
+        object.__setattr__(self, "norm", norm)
+        object.__setattr__(self, "eps", eps)
+
+    @classmethod
+    def relative(cls, eps: float, norm, steps: int, step_factor: float, **kwargs) -> PGD:
+        """Settings with ``step_size = step_factor * eps``."""
+        return cls(eps=eps, norm=norm, steps=steps, step_size=step_factor * eps, **kwargs)
+
+    @classmethod
+    def madry(cls, eps: float, norm, steps: int, **kwargs) -> PGD:
+        """``steps`` steps of the relative step rule: ``step_size = 2.5 * eps / steps``."""
+        return cls(eps=eps, norm=norm, steps=steps, step_size=step_size(eps, steps), **kwargs)
+
+    def __call__(self, model, x, y, *, precision: str = "auto", generator=None, **kwargs):
+        return pgd(model, x, y, **asdict(self), precision=precision, generator=generator, **kwargs)
+
+    def describe(self) -> str:
+        name = "l_inf" if self.norm == "inf" else "l2"
+        start = ", random start" if self.random_start else ""
+        rs = f", {self.restarts} restarts" if self.restarts > 1 else ""
+        return (
+            f"PGD {name} eps={self.eps:.4g}: {self.steps} steps of {self.step_size:.4g}{start}{rs}"
+        )

@@ -36,10 +36,9 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import attacks, data, models, plots, profiles, report, runtime, train
+from lib import attacks, chapter, data, models, profiles, runtime, train
 
-plots.style()
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -51,9 +50,8 @@ top_k = [1, 2, 5, 10, 20, 50, 100, 200, 400, 784]  # pixel counts for Fig 5(c)
 converge_epochs = 300  # Adam epochs of the run trained to convergence
 
 # %%
-profile = profiles.resolve(profile)
+profile, device = chapter.setup(profile)
 settings = profiles.settings("binary_mnist", profile)
-device = runtime.default_device()
 runtime.seed_everything(seed)
 train_set = data.load("binary_mnist", "train", device=device)
 test_set = data.load("binary_mnist", "test", device=device)
@@ -508,12 +506,6 @@ rows = [
         else "not reproduced",
     },
 ]
-display(report.reproduction_table(rows))
-record = report.save_results(
+record = chapter.finish(
     "linear_mnist", rows, profile=profile, seed=seed, device=device, timer=timer
-)
-glue(
-    "build_note",
-    Markdown(report.build_note(profile, seed, device, record["seconds"])),
-    display=False,
 )

@@ -31,11 +31,10 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from lib import plots, profiles, report, runs, runtime
+from lib import chapter, profiles, runs
 from lib.store import Store
 
-plots.style()
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -55,8 +54,7 @@ variant = (
 device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 
 # %%
-profile = profiles.resolve(profile)
-device = device or runtime.default_device()
+profile, device = chapter.setup(profile, device)
 config = runs.RunConfig(
     dataset=dataset,
     profile=profile,
@@ -146,6 +144,6 @@ plt.show()
 # %%
 glue(
     "build_note",
-    Markdown(report.build_note(profile, seed, device, timer.seconds)),
+    Markdown(chapter.build_note(profile, seed, device, timer.seconds)),
     display=False,
 )

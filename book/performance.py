@@ -62,10 +62,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import bench, plots, profiles, report, runtime
+from lib import bench, chapter, profiles, runtime
 
-plots.style()
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -315,4 +314,4 @@ if profile == "smoke":
     live = bench.run(bench.SIZES["tiny"], "cpu", sections=("attack", "train"), progress=False)
     glue("perf_live_rows", len(live["attack"]), display=False)
     print(bench.table(live).splitlines()[0])
-glue("build_note", Markdown(report.build_note(profile, seed, "cpu", timer.seconds)), display=False)
+glue("build_note", Markdown(chapter.build_note(profile, seed, "cpu", timer.seconds)), display=False)

@@ -35,7 +35,6 @@
 
 # %%
 import math
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -44,22 +43,18 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import data, imagenet, profiles, report, runs, runtime, sweep
-from lib import plots as plots_lib
+from lib import chapter, imagenet, profiles, runs, sweep
 from lib.store import Store
 
-plots_lib.style()
-timer = report.Timer()
 # Runs from a subset of a data set are flagged on this page, from their records.
-warnings.simplefilter("ignore", data.SubsetWarning)
+timer = chapter.start(quiet_subsets=True)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
 seed = 0  # the first seed of every run (the paper profile adds more for error bars)
 
 # %%
-profile = profiles.resolve(profile)
-device = runtime.default_device()
+profile, device = chapter.setup(profile)
 grid = profiles.price_grid(profile)
 parts = sweep.price_configs(profile)
 if seed:  # shift every run's seed; the grid's structure stays
@@ -97,8 +92,7 @@ def norm_name(norm):
     return "linf" if norm == "inf" else "l2"
 
 
-def eps_label(dataset, eps):
-    return f"{round(eps * 255)}/255" if dataset == "cifar10" and eps else f"{eps:g}"
+eps_label = chapter.eps_label
 
 
 def sizes(dataset):
@@ -299,7 +293,7 @@ else:
                 f"{name}: {small:+.1%} at fewest, {large:+.1%} at most images"
                 for name, (small, large) in ri_gaps.items()
             ),
-            "verdict": report.verdict(all(large < 0 for _, large in ri_gaps.values())),
+            "verdict": chapter.verdict(all(large < 0 for _, large in ri_gaps.values())),
         }
     )
 
@@ -317,7 +311,7 @@ for j, (dataset, norm) in enumerate((d, n) for d in grid.datasets for n in ("inf
     axes[j].errorbar(
         eps_axis, [a[0] for a in accs], yerr=[a[1] for a in accs], marker="o", capsize=3
     )
-    axes[j].set(xlabel="eps_train", title=f"{dataset}, {'l_inf' if norm == 'inf' else 'l2'}")
+    axes[j].set(xlabel="eps_train", title=f"{dataset}, {chapter.norm_label(norm)}")
     axes[j].set_xticks(eps_axis, [eps_label(dataset, e) for e in eps_axis], fontsize=7)
     for eps, (mean, _) in zip(eps_axis, accs, strict=True):
         glue(f"P2_{dataset}_{norm_name(norm)}_eps{tag(dataset, eps)}_std", mean, display=False)
@@ -512,26 +506,13 @@ rows_out = [
         "verdict": "reproduced",
     },
 ]
-display(report.reproduction_table(rows_out + ri_rows))
-record = report.save_results(
+record = chapter.finish(
     "price_of_robustness",
     rows_out + ri_rows,
     profile=profile,
     seed=seed,
     device=device,
     timer=timer,
-)
-glue(
-    "build_note",
-    Markdown(
-        report.build_note(
-            profile,
-            seed,
-            device,
-            record["seconds"],
-            extra=f"Training all {len(configs)} runs from an empty store takes "
-            f"{cost / 60:.1f} minutes here (the sum of their training times, evaluation excluded).",
-        )
-    ),
-    display=False,
+    extra=f"Training all {len(configs)} runs from an empty store takes "
+    f"{cost / 60:.1f} minutes here (the sum of their training times, evaluation excluded).",
 )

@@ -36,9 +36,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import claims, profiles, report, runtime
+from lib import chapter, claims, profiles, runtime
 
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters", "remove-input"]
 profile = "cpu"  # smoke | cpu | paper: whose claim files to show
@@ -46,8 +46,8 @@ seed = 0  # unused: this page computes nothing random
 
 # %% tags=["remove-input"]
 profile = profiles.resolve(profile)
-records = report.load_results(profile)
-rows = report.scorecard_rows(records)
+records = chapter.load_results(profile)
+rows = chapter.scorecard_rows(records)
 book = runtime.PROJECT_ROOT / "book"
 
 
@@ -85,7 +85,7 @@ display(Markdown("\n".join(lines)))
 
 # %% tags=["remove-input"]
 counts = pd.Series([r["verdict"] for r in rows]).value_counts()
-for verdict in report.VERDICTS:
+for verdict in chapter.VERDICTS:
     glue(f"scorecard_{verdict.replace(' ', '_')}", int(counts.get(verdict, 0)), display=False)
 glue("scorecard_rows", len(rows), display=False)
 glue("scorecard_ids", sorted({r["claim"] for r in rows}), display=False)
@@ -144,7 +144,7 @@ provenance
 glue(
     "build_note",
     Markdown(
-        report.build_note(
+        chapter.build_note(
             profile,
             seed,
             "cpu",

@@ -34,18 +34,16 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import data, imagenet, models, plots, profiles, report, runtime
+from lib import chapter, data, imagenet, models, plots, profiles, runtime
 
-plots.style()
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
 seed = 0  # seeds the sample images shown
 
 # %%
-profile = profiles.resolve(profile)
-device = runtime.default_device()
+profile, device = chapter.setup(profile)
 generator = runtime.seed_everything(seed)
 
 # %% [markdown]
@@ -169,7 +167,7 @@ def eps_table(table, datasets):
     out = pd.DataFrame(index=["l_inf", "l2"], columns=list(datasets), dtype=object)
     for (ds, norm), eps in table.items():
         if ds in datasets:
-            out.loc["l_inf" if norm == "inf" else "l2", ds] = round(eps, 4)
+            out.loc[chapter.norm_label(norm), ds] = round(eps, 4)
     return out.fillna("-")
 
 
@@ -217,7 +215,7 @@ for name in ("mnist", "cifar10", "restricted_imagenet", "binary_mnist"):
                     {
                         "data set": name,
                         "profile": prof,
-                        "norm": "l_inf" if norm == "inf" else "l2",
+                        "norm": chapter.norm_label(norm),
                         "use": kind,
                         "eps": round(eps, 4),
                         "attack": a.describe(),
@@ -392,7 +390,7 @@ rows = [
         "claim": "S1",
         "paper": "MNIST: the mnist_challenge CNN (3,274,634 parameters); CIFAR-10: ResNet (16, 16, 32, 64) x 5 units; RI: ResNet-50",
         "ours": f"{params['mnist']:,} / {params['cifar10']:,} / {params['restricted_imagenet']:,} parameters",
-        "verdict": report.verdict(params["mnist"] == ledger["mnist_cnn"]),
+        "verdict": chapter.verdict(params["mnist"] == ledger["mnist_cnn"]),
     },
     {
         "claim": "S2",
@@ -403,7 +401,7 @@ rows = [
             if imagenet_present
             else "images not counted (no ImageNet here)"
         ),
-        "verdict": report.verdict(
+        "verdict": chapter.verdict(
             (len(data.RESTRICTED_IMAGENET_RANGES), len(robustness), len(paper_variant))
             == (ledger["ri_superclasses"], ledger["ri_robustness"], ledger["ri_paper"])
             and (
@@ -416,8 +414,7 @@ rows = [
         "claim": "P4",
         "paper": "Table 2 eps: l_inf 0.2 / 0.3 / 4/255 / 0.005; l2 1.5 / 0.314 / 1",
         "ours": "; ".join(
-            f"{ds} {'l_inf' if n == 'inf' else 'l2'} {e:.4g}"
-            for (ds, n), e in profiles.TABLE2_EPS.items()
+            f"{ds} {chapter.norm_label(n)} {e:.4g}" for (ds, n), e in profiles.TABLE2_EPS.items()
         ),
         "verdict": "reproduced",
     },
@@ -446,13 +443,7 @@ rows.append(
         "ours": "paper profile: "
         + "; ".join(f"{n} {k} {st} steps of {f:.3g} eps" for (n, k), (st, f) in ours_pgd.items())
         + f"; profile {profile}: see the PGD table",
-        "verdict": report.verdict(pgd_match),
+        "verdict": chapter.verdict(pgd_match),
     }
 )
-display(report.reproduction_table(rows))
-record = report.save_results("setup", rows, profile=profile, seed=seed, device=device, timer=timer)
-glue(
-    "build_note",
-    Markdown(report.build_note(profile, seed, device, record["seconds"])),
-    display=False,
-)
+record = chapter.finish("setup", rows, profile=profile, seed=seed, device=device, timer=timer)

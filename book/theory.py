@@ -36,11 +36,10 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import plots, profiles, report, runtime
+from lib import chapter, profiles, runtime
 from lib import theory as T
 
-plots.style()
-timer = report.Timer()
+timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -54,7 +53,7 @@ n_train = None  # samples per trained classifier; None takes the profile's
 n_test = None  # Monte Carlo samples per estimate; None takes the profile's
 
 # %%
-profile = profiles.resolve(profile)
+profile, _ = chapter.setup(profile)
 sizes = profiles.theory_settings(profile)
 n_train = n_train or sizes.n_train
 n_test = n_test or sizes.n_test
@@ -574,26 +573,26 @@ rows = [
         "claim": "T1",
         "paper": f"x1 = y w.p. p = {p}; y x_i ~ N(eta, 1), eta = {eta:.4f}",
         "ours": f"P[x1 = y] = {agree:.4f}, mean y x_i = {weak_mean:.4f} ({len(y):,} samples)",
-        "verdict": report.verdict(t1_ok),
+        "verdict": chapter.verdict(t1_ok),
     },
     {
         "claim": "T2",
         "paper": "f_avg standard accuracy Phi(eta sqrt d) > 99%",
         "ours": f"{g['T2'][0]:.5f} exact, {g['T2'][1]:.5f} Monte Carlo",
-        "verdict": report.verdict(g["T2"][0] > 0.99 and mc_ok),
+        "verdict": chapter.verdict(g["T2"][0] > 0.99 and mc_ok),
     },
     {
         "claim": "T3",
         "paper": "f_avg accuracy under eps = 2 eta: Phi(-eta sqrt d) < 1%",
         "ours": f"{g['T3'][0]:.5f} exact, {g['T3'][1]:.5f} Monte Carlo",
-        "verdict": report.verdict(g["T3"][0] < 0.01 and mc_ok),
+        "verdict": chapter.verdict(g["T3"][0] < 0.01 and mc_ok),
     },
     {
         "claim": "T4",
         "paper": "robust <= p/(1-p) delta; 99% -> 19%, 96% -> 76%; tight at delta = 1 - p",
         "ours": f"max excess over the bound {max(excess):.1e}; {T.tradeoff_bound(0.99, p):.0%}, "
         f"{T.tradeoff_bound(0.96, p):.0%}; sign(x1): {points['sign(x1)'][1]:.2f}",
-        "verdict": report.verdict(max(excess) <= 1e-12 and abs(points["sign(x1)"][1] - p) < 1e-12),
+        "verdict": chapter.verdict(max(excess) <= 1e-12 and abs(points["sign(x1)"][1] - p) < 1e-12),
     },
     {
         "claim": "T5",
@@ -601,7 +600,7 @@ rows = [
         "ours": f"{t5[0]['standard']:.4f} / {t5[0]['shift adversary']:.4f}; "
         f"{t5[1]['standard']:.4f} / {t5[1]['worst case in the ball']:.4f}, "
         f"||w_2..||_1 = {t5[1]['||w_2..||_1']:.1e}",
-        "verdict": report.verdict(
+        "verdict": chapter.verdict(
             t5[0]["standard"] > 0.99
             and t5[0]["shift adversary"] < 0.01
             and abs(t5[1]["standard"] - p) < 1e-3
@@ -612,13 +611,7 @@ rows = [
         "claim": "T6",
         "paper": "weak-feature adversarial examples transfer across classifiers",
         "ours": f"{off_diagonal.mean():.2%} transfer success ({k} SVMs, n = {n_train:,} each)",
-        "verdict": report.verdict(off_diagonal.mean() > 0.99),
+        "verdict": chapter.verdict(off_diagonal.mean() > 0.99),
     },
 ]
-display(report.reproduction_table(rows))
-record = report.save_results("theory", rows, profile=profile, seed=seed, device="cpu", timer=timer)
-glue(
-    "build_note",
-    Markdown(report.build_note(profile, seed, "cpu", record["seconds"])),
-    display=False,
-)
+record = chapter.finish("theory", rows, profile=profile, seed=seed, device="cpu", timer=timer)

@@ -36,7 +36,6 @@
 # %%
 
 import dataclasses
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,13 +45,11 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import attacks, data, imagenet, plots, profiles, report, runtime, saliency
+from lib import attacks, chapter, imagenet, plots, profiles, runtime, saliency
 from lib import runs as runs_lib
 
-plots.style()
-timer = report.Timer()
 # Models and test images from a subset of a data set are flagged on this page.
-warnings.simplefilter("ignore", data.SubsetWarning)
+timer = chapter.start(quiet_subsets=True)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -62,8 +59,7 @@ n_metrics = None  # test images the gradient scores average over; None takes the
 n_audit = None  # test images of the attack audit; None takes the profile's
 
 # %%
-profile = profiles.resolve(profile)
-device = runtime.default_device()
+profile, device = chapter.setup(profile)
 runtime.seed_everything(seed)
 SIZES = {  # profile -> (n_metrics, n_audit, large-eps steps, strong PGD (steps, restarts), AutoAttack budget)
     "smoke": (64, 16, 10, (5, 2), dict(steps=5, targets=2, queries=20)),
@@ -249,7 +245,7 @@ for dataset in DATASETS:
         axes[i, 0].text(
             -0.1,
             0.5,
-            f"{model}\n{'l_inf' if norm == 'inf' else 'l2'} {eps:g}",
+            f"{model}\n{chapter.norm_label(norm)} {eps:g}",
             transform=axes[i, 0].transAxes,
             ha="right",
             va="center",
@@ -605,7 +601,7 @@ else:
         axes[i, 0].text(
             -0.1,
             0.5,
-            f"{model}\n{'l_inf' if norm == 'inf' else 'l2'} {attack.eps:g}",
+            f"{model}\n{chapter.norm_label(norm)} {attack.eps:g}",
             transform=axes[i, 0].transAxes,
             ha="right",
             va="center",
@@ -651,13 +647,13 @@ else:
             + "; sparsity "
             + ", ".join(f"{m} {ri_b1[m]['sparsity']:.2f}" for m in MODELS)
             + f" ({k} images)",
-            "verdict": report.verdict(ri_align and ri_sparse, ri_align or ri_sparse),
+            "verdict": chapter.verdict(ri_align and ri_sparse, ri_align or ri_sparse),
         },
         {
             "claim": "B3 (Restricted ImageNet)",
             "paper": "the interpolation is a smooth path between classes",
             "ours": f"class changes per path: robust {ri_robust_sw:.2f}, standard {ri_standard_sw:.2f}",
-            "verdict": report.verdict(
+            "verdict": chapter.verdict(
                 ri_robust_sw <= min(1.5, ri_standard_sw), ri_robust_sw <= ri_standard_sw
             ),
         },
@@ -697,21 +693,21 @@ rows = [
             + ", ".join(f"{m} {b1.loc[(d, m), 'sparsity']:.2f}" for m in MODELS)
             for d in DATASETS
         ),
-        "verdict": report.verdict(align_ok and sparse_ok, align_ok or sparse_ok),
+        "verdict": chapter.verdict(align_ok and sparse_ok, align_ok or sparse_ok),
     },
     {
         "claim": "B2",
         "paper": "large-eps examples of robust models look like another class; noise for standard ones",
         "ours": f"an independent robust judge sees the new class {np.nanmean(robust_rates):.0%} of the time "
         f"(standard models: {np.nanmean(standard_rates):.0%})",
-        "verdict": report.verdict(b2_ok and np.nanmean(robust_rates) > 0.5, b2_ok),
+        "verdict": chapter.verdict(b2_ok and np.nanmean(robust_rates) > 0.5, b2_ok),
     },
     {
         "claim": "B3",
         "paper": "the interpolation is a smooth, perceptual path between classes",
         "ours": f"class changes per 20-frame path: robust {np.mean(robust_switches):.2f}, "
         f"standard {np.mean(standard_switches):.2f} (smoothness of the look: the figures)",
-        "verdict": report.verdict(
+        "verdict": chapter.verdict(
             np.mean(robust_switches) <= min(1.5, np.mean(standard_switches)),
             np.mean(robust_switches) <= np.mean(standard_switches),
         ),
@@ -721,7 +717,7 @@ rows = [
         "paper": "robustness is not obfuscated gradients",
         "ours": f"largest drop from training PGD to all attacks {(b4['training PGD'] - b4['all']).max():.1%}; "
         f"masking flagged for {masked} of {len(flags)} models",
-        "verdict": report.verdict(
+        "verdict": chapter.verdict(
             masked == 0 and (b4["training PGD"] - b4["all"]).max() < 0.1, masked == 0
         ),
     },
@@ -732,19 +728,13 @@ rows = [
         "ours": f"gradient display {STYLE}; large-eps PGD untargeted at the true label, "
         f"{large_steps} steps, no random start; {len(frames)} frames from t = {frames[0]:g} "
         f"to {frames[-1]:g}",
-        "verdict": report.verdict(
+        "verdict": chapter.verdict(
             STYLE == {"mnist": "diverging", "cifar10": "clip3"}
             and len(frames) == 20
             and (frames[0], frames[-1]) == (0, 1)
         ),
     },
 ]
-display(report.reproduction_table(rows + ri_rows))
-record = report.save_results(
+record = chapter.finish(
     "unexpected_benefits", rows + ri_rows, profile=profile, seed=seed, device=device, timer=timer
-)
-glue(
-    "build_note",
-    Markdown(report.build_note(profile, seed, device, record["seconds"])),
-    display=False,
 )

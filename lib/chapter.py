@@ -1,4 +1,12 @@
-"""What every chapter reports: how it was built, and its reproduction table."""
+"""A chapter's start and finish, and what it reports.
+
+Start: :func:`start` (plot style, warning filters, the wall-time timer) before
+the parameters cell, :func:`setup` (profile and device) after it. Finish:
+:func:`finish` shows the reproduction table, writes the claim file
+(:func:`save_results`) and glues the build note. Labels for tables and
+figures: :func:`norm_label`, :func:`eps_label`. The claim files of every
+chapter feed the scorecard (:func:`load_results`, :func:`scorecard_rows`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,12 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
 
-from lib import claims, profiles, runtime
+from lib import claims, plots, profiles, runtime
 
 VERDICTS = ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
 
@@ -26,6 +35,58 @@ class Timer:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.start
+
+
+def start(*, quiet_subsets: bool = False) -> Timer:
+    """A chapter's first step, before its parameters: plot style, warning filters, timer.
+
+    ``quiet_subsets=True`` silences :class:`lib.data.SubsetWarning` for pages
+    that flag subsets themselves (from the runs' records) instead.
+    """
+    from lib.data import SubsetWarning
+
+    plots.style()
+    if quiet_subsets:
+        warnings.simplefilter("ignore", SubsetWarning)
+    return Timer()
+
+
+def setup(profile: str, device=None) -> tuple[str, torch.device]:
+    """The profile (``ODDS_PROFILE`` overrides the parameter) and the device to run on."""
+    device = torch.device(device) if device is not None else runtime.default_device()
+    return profiles.resolve(profile), device
+
+
+def finish(
+    chapter: str,
+    rows: list[dict],
+    *,
+    profile: str,
+    seed: int,
+    device: torch.device | str,
+    timer: Timer,
+    extra: str = "",
+) -> dict:
+    """A chapter's last step: show its reproduction table, write its claim file
+    (:func:`save_results`) and glue ``build_note``. Returns the claim record."""
+    from IPython.display import Markdown, display
+    from myst_nb import glue
+
+    display(reproduction_table(rows))
+    record = save_results(chapter, rows, profile=profile, seed=seed, device=device, timer=timer)
+    note = build_note(profile, seed, device, record["seconds"], extra=extra)
+    glue("build_note", Markdown(note), display=False)
+    return record
+
+
+def norm_label(norm) -> str:
+    """``"l_inf"`` or ``"l2"``: a threat model's name in tables and titles."""
+    return "l_inf" if norm == "inf" else "l2"
+
+
+def eps_label(dataset: str, eps: float) -> str:
+    """eps as the paper writes it: k/255 for CIFAR-10, else plainly."""
+    return f"{round(eps * 255)}/255" if dataset == "cifar10" and eps else f"{eps:g}"
 
 
 def build_note(

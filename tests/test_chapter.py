@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from lib import claims, report
+from lib import chapter, claims
 
 
 def test_verdicts():
-    assert report.verdict(True) == "reproduced"
-    assert report.verdict(False, partly=True) == "qualitatively reproduced"
-    assert report.verdict(False) == "not reproduced"
+    assert chapter.verdict(True) == "reproduced"
+    assert chapter.verdict(False, partly=True) == "qualitatively reproduced"
+    assert chapter.verdict(False) == "not reproduced"
     with pytest.raises(ValueError, match="lacks"):
-        report.reproduction_table([{"claim": "X1", "paper": "p"}])
+        chapter.reproduction_table([{"claim": "X1", "paper": "p"}])
     with pytest.raises(ValueError, match="verdict must be one of"):
-        report.reproduction_table([{"claim": "X1", "paper": "p", "ours": "o", "verdict": "maybe"}])
+        chapter.reproduction_table([{"claim": "X1", "paper": "p", "ours": "o", "verdict": "maybe"}])
 
 
 def _rows():
@@ -30,8 +30,8 @@ def _rows():
 
 def test_save_results_writes_atomically_under_odds_results(tmp_path, monkeypatch):
     monkeypatch.setenv("ODDS_RESULTS", str(tmp_path))
-    timer = report.Timer()
-    record = report.save_results(
+    timer = chapter.Timer()
+    record = chapter.save_results(
         "theory", _rows(), profile="smoke", seed=3, device="cpu", timer=timer
     )
     path = tmp_path / "claims" / "smoke" / "theory.json"
@@ -39,29 +39,29 @@ def test_save_results_writes_atomically_under_odds_results(tmp_path, monkeypatch
     assert (record["profile"], record["seed"], record["chapter"]) == ("smoke", 3, "theory")
     assert record["device"].startswith("cpu") and record["torch"] and record["seconds"] >= 0
     assert [p.name for p in path.parent.iterdir()] == ["theory.json"]  # no temporary file left
-    assert report.load_results("smoke") == {"theory": record}
-    assert report.load_results("cpu") == {}  # another profile's folder is separate
+    assert chapter.load_results("smoke") == {"theory": record}
+    assert chapter.load_results("cpu") == {}  # another profile's folder is separate
 
 
 def test_save_results_rejects_bad_input(tmp_path):
-    kw = dict(profile="smoke", seed=0, device="cpu", timer=report.Timer(), root=tmp_path)
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=chapter.Timer(), root=tmp_path)
     with pytest.raises(ValueError, match="unknown claim ID"):
-        report.save_results("theory", [{**_rows()[0], "claim": "Z9"}], **kw)
+        chapter.save_results("theory", [{**_rows()[0], "claim": "Z9"}], **kw)
     with pytest.raises(ValueError, match="chapter must be"):
-        report.save_results("../evil", _rows(), **kw)
+        chapter.save_results("../evil", _rows(), **kw)
     with pytest.raises(ValueError, match="profile"):
-        report.save_results("theory", _rows(), **{**kw, "profile": "huge"})
+        chapter.save_results("theory", _rows(), **{**kw, "profile": "huge"})
     with pytest.raises(ValueError, match="verdict must be one of"):
-        report.save_results("theory", [{**_rows()[0], "verdict": "maybe"}], **kw)
+        chapter.save_results("theory", [{**_rows()[0], "verdict": "maybe"}], **kw)
     assert not (tmp_path / "claims" / "smoke").exists() or not any(
         (tmp_path / "claims" / "smoke").iterdir()
     )
 
 
 def test_scorecard_lists_every_claim_and_marks_missing_chapters(tmp_path):
-    kw = dict(profile="smoke", seed=0, device="cpu", timer=report.Timer(), root=tmp_path)
-    report.save_results("theory", _rows()[:1], **kw)
-    rows = report.scorecard_rows(report.load_results("smoke", tmp_path))
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=chapter.Timer(), root=tmp_path)
+    chapter.save_results("theory", _rows()[:1], **kw)
+    rows = chapter.scorecard_rows(chapter.load_results("smoke", tmp_path))
     assert {r["claim"] for r in rows} == set(claims.CLAIMS)
     by_claim = {(r["claim"], r["chapter"]): r for r in rows}
     assert by_claim["T1", "theory"]["verdict"] == "reproduced"
@@ -74,12 +74,12 @@ def test_scorecard_lists_every_claim_and_marks_missing_chapters(tmp_path):
 
 def test_claims_ledger_matches_the_books_chapters():
     book = Path(__file__).resolve().parents[1] / "book"
-    for chapter in claims.chapters():
-        text = (book / f"{chapter}.py").read_text()
-        assert f"({chapter}-reproduction)=" in text, f"{chapter} needs a reproduction label"
+    for name in claims.chapters():
+        text = (book / f"{name}.py").read_text()
+        assert f"({name}-reproduction)=" in text, f"{name} needs a reproduction label"
         for claim_id, claim in claims.CLAIMS.items():
-            if chapter in claim.chapters:
-                assert f'"claim": "{claim_id}"' in text, f"{chapter} has no row for {claim_id}"
+            if name in claim.chapters:
+                assert f'"claim": "{claim_id}"' in text, f"{name} has no row for {claim_id}"
 
 
 def test_claims_ledger_matches_claims_md():
@@ -89,3 +89,15 @@ def test_claims_ledger_matches_claims_md():
         pytest.skip(f"{ledger} not found (the copy in lib/claims.py is used)")
     ids = re.findall(r"^\| ([A-Z]\d+) \|", ledger.read_text(), flags=re.M)
     assert sorted(ids) == sorted(claims.CLAIMS)
+
+
+def test_labels():
+    assert chapter.norm_label("inf") == "l_inf" and chapter.norm_label(2) == "l2"
+    assert chapter.eps_label("cifar10", 8 / 255) == "8/255"
+    assert chapter.eps_label("mnist", 0.3) == "0.3" and chapter.eps_label("cifar10", 0) == "0"
+
+
+def test_setup_resolves_profile_and_device(monkeypatch):
+    monkeypatch.delenv("ODDS_PROFILE", raising=False)
+    profile, device = chapter.setup("smoke", "cpu")
+    assert profile == "smoke" and str(device) == "cpu"

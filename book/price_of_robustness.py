@@ -43,7 +43,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, imagenet, profiles, runs, sweep
+from lib import chapter, grids, imagenet, runs, sweep
 from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.
@@ -55,8 +55,8 @@ seed = 0  # the first seed of every run (the paper profile adds more for error b
 
 # %%
 profile, device = chapter.setup(profile)
-grid = profiles.price_grid(profile)
-parts = sweep.price_configs(profile)
+grid = grids.price_grid(profile)
+parts = grids.price_configs(profile)
 if seed:  # shift every run's seed; the grid's structure stays
     parts = {
         k: [runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed}) for c in v]
@@ -229,10 +229,10 @@ if not imagenet.has_imagenet():
         {"claim": ri_claim, "paper": ri_paper, "ours": "no ImageNet here", "verdict": "not run"}
     )
 else:
-    ri_grid = profiles.ri_grid(profile)
+    ri_grid = grids.ri_grid(profile)
     ri_configs = [
         runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
-        for c in sweep.ri_configs(profile)["fig"]
+        for c in grids.ri_configs(profile)["fig"]
     ]
     ri = {}
     for config in tqdm(ri_configs, desc="Restricted ImageNet runs", unit="run"):

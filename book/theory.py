@@ -36,7 +36,7 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, profiles, runtime
+from lib import chapter, grids, runtime
 from lib import theory as T
 
 timer = chapter.start()
@@ -54,7 +54,7 @@ n_test = None  # Monte Carlo samples per estimate; None takes the profile's
 
 # %%
 profile, _ = chapter.setup(profile)
-sizes = profiles.theory_settings(profile)
+sizes = grids.theory_settings(profile)
 n_train = n_train or sizes.n_train
 n_test = n_test or sizes.n_test
 dist = T.Distribution.scaled(p, d, eta_scale)

@@ -45,7 +45,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import attacks, chapter, imagenet, plots, profiles, runtime, saliency
+from lib import attacks, chapter, grids, imagenet, plots, profiles, runtime, saliency
 from lib import runs as runs_lib
 
 # Models and test images from a subset of a data set are flagged on this page.
@@ -61,15 +61,16 @@ n_audit = None  # test images of the attack audit; None takes the profile's
 # %%
 profile, device = chapter.setup(profile)
 runtime.seed_everything(seed)
-SIZES = {  # profile -> (n_metrics, n_audit, large-eps steps, strong PGD (steps, restarts), AutoAttack budget)
-    "smoke": (64, 16, 10, (5, 2), dict(steps=5, targets=2, queries=20)),
-    "cpu": (1000, 100, 100, (100, 10), dict(steps=50, targets=3, queries=500)),
-    "paper": (1000, 1000, 100, (100, 10), dict(steps=100, targets=9, queries=5000)),
-}
-default_metrics, default_audit, large_steps, (strong_steps, strong_restarts), aa = SIZES[profile]
-n_metrics = n_metrics or default_metrics
-n_audit = n_audit or default_audit
-grid = profiles.price_grid(profile)
+sizes = grids.benefits_sizes(profile)
+large_steps, strong_steps, strong_restarts = (
+    sizes.large_steps,
+    sizes.strong_steps,
+    sizes.strong_restarts,
+)
+aa = sizes.autoattack
+n_metrics = n_metrics or sizes.n_metrics
+n_audit = n_audit or sizes.n_audit
+grid = grids.price_grid(profile)
 DATASETS = ("mnist", "cifar10")
 MODELS = ("standard", "l2", "linf")
 NORM = {"l2": 2, "linf": "inf"}
@@ -538,7 +539,7 @@ if not imagenet.has_imagenet():
             }
         )
 else:
-    ri_eps = profiles.ri_grid(profile).eps
+    ri_eps = grids.ri_grid(profile).eps
     ri_configs = {
         "standard": runs_lib.RunConfig(RI, profile, seed=seed),
         **{

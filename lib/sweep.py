@@ -44,7 +44,7 @@ from typing import NamedTuple
 import torch
 from tqdm.auto import tqdm
 
-from lib import profiles, runtime
+from lib import grids, profiles, runtime
 from lib.runs import RunConfig, run_key
 from lib.store import Store
 
@@ -55,50 +55,7 @@ EXECUTORS = ("local", "ray")
 
 
 # --------------------------------------------------------------------------
-# Grids
-
-
-def price_configs(profile: str) -> dict[str, list[RunConfig]]:
-    """The runs of the price-of-robustness chapter, by part: fig (Fig 1/6), table4, bn."""
-    grid = profiles.price_grid(profile)
-    parts: dict[str, list[RunConfig]] = {"fig": [], "table4": [], "bn": []}
-    for dataset, seed in itertools.product(grid.datasets, grid.seeds):
-        common = dict(dataset=dataset, profile=profile, seed=seed)
-        for n in grid.n_values[dataset]:
-            parts["fig"].append(RunConfig(**common, n_train=n))
-            for norm in ("inf", 2):
-                for eps in grid.fig_eps[(dataset, norm)]:
-                    parts["fig"].append(
-                        RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps, n_train=n)
-                    )
-        parts["table4"].append(RunConfig(**common))
-        for norm in ("inf", 2):
-            for eps, mix in itertools.product(
-                grid.table4_eps[(dataset, norm)], ("adversarial", "half")
-            ):
-                parts["table4"].append(RunConfig(**common, mix=mix, norm=norm, eps_train=eps))
-    for dataset, norm, eps in grid.bn_probe:
-        parts["bn"].append(
-            RunConfig(
-                dataset, profile, mix="adversarial", norm=norm, eps_train=eps, bn_mode="train"
-            )
-        )
-    return parts
-
-
-def ri_configs(profile: str) -> dict[str, list[RunConfig]]:
-    """The Restricted ImageNet runs (Fig 1c / 6c; the benefits chapter's models), by part."""
-    grid = profiles.ri_grid(profile)
-    fig = []
-    for seed, n in itertools.product(grid.seeds, grid.n_values):
-        common = dict(dataset="restricted_imagenet", profile=profile, seed=seed, n_train=n)
-        fig.append(RunConfig(**common))
-        for norm, eps in grid.eps.items():
-            fig.append(RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps))
-    return {"fig": fig}
-
-
-GRIDS = {"price": price_configs, "ri": ri_configs}
+# Grids: the named ones are lib.grids.GRIDS
 
 
 def unique(configs) -> list[RunConfig]:
@@ -130,12 +87,14 @@ def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
 
 
 def load_grid(grid: str, profile: str) -> list[RunConfig]:
-    """A named grid (see :data:`GRIDS`) or a JSON grid file, validated."""
-    if grid in GRIDS:
-        return unique(c for part in GRIDS[grid](profile).values() for c in part)
+    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated."""
+    if grid in grids.GRIDS:
+        return unique(c for part in grids.GRIDS[grid](profile).values() for c in part)
     path = Path(grid)
     if not path.is_file():
-        raise ValueError(f"unknown grid {grid!r}: not one of {sorted(GRIDS)} and not a JSON file")
+        raise ValueError(
+            f"unknown grid {grid!r}: not one of {sorted(grids.GRIDS)} and not a JSON file"
+        )
     return unique(grid_from_spec(json.loads(path.read_text()), profile))
 
 
@@ -315,7 +274,9 @@ def main(argv=None) -> int:
         description="Run a grid of one_run executions through papermill.",
     )
     parser.add_argument(
-        "--grid", default="price", help=f"a named grid ({', '.join(GRIDS)}) or a JSON grid file"
+        "--grid",
+        default="price",
+        help=f"a named grid ({', '.join(grids.GRIDS)}) or a JSON grid file",
     )
     parser.add_argument("--profile", default="cpu", choices=profiles.PROFILES)
     parser.add_argument(

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data, imagenet, models, profiles, runs, sweep, train
+from lib import data, grids, imagenet, models, profiles, runs, sweep, train
 from lib.store import Store
 
 
@@ -163,7 +163,7 @@ def test_missing_note_says_how_to_make_the_panels(tmp_path, monkeypatch):
     assert note.startswith(":::{admonition}") and note.rstrip().endswith(":::")
     for needle in ("ODDS_IMAGENET", str(tmp_path), "make sweep GRID=ri PROFILE=paper", "GPU"):
         assert needle in note
-    assert "ri" in sweep.GRIDS and len(sweep.load_grid("ri", "smoke")) == 2 * 3
+    assert "ri" in grids.GRIDS and len(sweep.load_grid("ri", "smoke")) == 2 * 3
 
 
 def test_large_eps_attacks_are_the_authors():

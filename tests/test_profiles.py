@@ -53,3 +53,15 @@ def test_binary_mnist_attack_is_the_exact_linear_worst_case():
     for kind in ("train", "eval"):
         attack = profiles.settings("binary_mnist", "cpu").attack(0.1, "inf", kind=kind)
         assert attack == LinearWorstCase(0.1)
+
+
+def test_every_chapter_grid_exists_at_every_profile():
+    from lib import grids
+
+    for profile in profiles.PROFILES:
+        assert grids.price_grid(profile).profile == profile
+        assert grids.ri_grid(profile).n_values[-1] is None
+        assert grids.theory_settings(profile).n_train > 0
+        sizes = grids.benefits_sizes(profile)
+        assert sizes.profile == profile and set(sizes.autoattack) == {"steps", "targets", "queries"}
+        assert set(grids.GRIDS) == {"price", "ri"}

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from lib import sweep
+from lib import grids, sweep
 from lib.runs import RunConfig, run_key
 from lib.store import Store
 
@@ -64,7 +64,7 @@ def test_unknown_named_grid_and_cli(tmp_path, capsys):
 
 
 def test_price_grid_covers_the_chapter():
-    parts = sweep.price_configs("cpu")
+    parts = grids.price_configs("cpu")
     table4 = parts["table4"]
     assert sum(c.mix == "half" for c in table4) == 12  # 2 data sets x 2 norms x 3 eps
     assert sum(c.mix == "clean" for c in parts["fig"]) == 6  # 2 data sets x 3 sizes

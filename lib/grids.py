@@ -1,0 +1,202 @@
+"""What each chapter runs at each profile: the one definition of every grid.
+
+The price-of-robustness grid (Fig 1, 6, 7, Table 4), the Restricted ImageNet
+grid (Fig 1c / 6c; the benefits chapter's models), the theory chapter's
+sample sizes and the benefits chapter's sizes, as named frozen dataclasses;
+and the grids as lists of :class:`lib.runs.RunConfig` (:data:`GRIDS`), which
+``make sweep`` trains and the chapters read back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from lib import profiles
+from lib.runs import RunConfig
+
+# --------------------------------------------------------------------------
+# Sizes of the chapters that train nothing of their own grid
+
+
+@dataclass(frozen=True)
+class TheorySettings:
+    """Sample sizes of the theory chapter (distribution D) at one profile."""
+
+    profile: str
+    n_train: int  # samples each trained SVM sees
+    n_test: int  # Monte Carlo samples per accuracy estimate
+    svm_steps: int  # proximal subgradient steps of lib.theory.train_svm
+    n_transfer: int  # independently trained classifiers in the transfer matrix
+
+
+_THEORY = {
+    "smoke": TheorySettings("smoke", n_train=2_000, n_test=20_000, svm_steps=200, n_transfer=3),
+    "cpu": TheorySettings("cpu", n_train=10_000, n_test=200_000, svm_steps=1_000, n_transfer=5),
+    "paper": TheorySettings(
+        "paper", n_train=50_000, n_test=1_000_000, svm_steps=2_000, n_transfer=8
+    ),
+}
+
+
+def theory_settings(profile: str) -> TheorySettings:
+    """The theory chapter's sample sizes at ``profile``."""
+    return _THEORY[profiles.check_profile(profile)]
+
+
+@dataclass(frozen=True)
+class BenefitsSizes:
+    """Sizes of the unexpected-benefits chapter (Fig 2-5, the masking audit) at one profile."""
+
+    profile: str
+    n_metrics: int  # test images per model for the saliency metrics
+    n_audit: int  # test images of the gradient-masking audit
+    large_steps: int  # PGD steps of the large-eps examples (Fig 3)
+    strong_steps: int  # the audit's strong PGD: steps ...
+    strong_restarts: int  # ... and restarts
+    autoattack: dict  # AutoAttack budgets: steps (APGD), targets (APGD-T, FAB-T), queries (Square)
+
+
+_BENEFITS = {
+    "smoke": BenefitsSizes("smoke", 64, 16, 10, 5, 2, dict(steps=5, targets=2, queries=20)),
+    "cpu": BenefitsSizes("cpu", 1000, 100, 100, 100, 10, dict(steps=50, targets=3, queries=500)),
+    "paper": BenefitsSizes(
+        "paper", 1000, 1000, 100, 100, 10, dict(steps=100, targets=9, queries=5000)
+    ),
+}
+
+
+def benefits_sizes(profile: str) -> BenefitsSizes:
+    """The benefits chapter's sizes at ``profile``."""
+    return _BENEFITS[profiles.check_profile(profile)]
+
+
+# --------------------------------------------------------------------------
+# The price-of-robustness grid
+
+
+@dataclass(frozen=True)
+class PriceGrid:
+    """The runs of the price-of-robustness chapter (Fig 1, 6, 7, Table 4) at one profile."""
+
+    profile: str
+    datasets: tuple[str, ...]  # data sets drawn
+    n_values: dict  # dataset -> training-set sizes of Fig 1/6 (None: the profile's n_train)
+    fig_eps: dict  # (dataset, norm) -> eps_train lines of Fig 1/6 (0 is always added)
+    table4_eps: dict  # (dataset, norm) -> eps of Table 4's rows (also Fig 7's x axis)
+    seeds: tuple[int, ...] = (0,)  # seeds of every run (error bars when more than one)
+    bn_probe: tuple = ()  # (dataset, norm, eps) trained again with bn_mode="train"
+
+
+def price_grid(profile: str) -> PriceGrid:
+    """Which runs the price-of-robustness chapter makes at ``profile``."""
+    profiles.check_profile(profile)
+    largest = {key: (eps[-1],) for key, eps in profiles.TABLE4_EPS.items()}
+    if profile == "smoke":
+        return PriceGrid(
+            profile,
+            ("mnist", "cifar10"),
+            n_values={"mnist": (64, 256), "cifar10": (64, 256)},
+            fig_eps=largest,
+            table4_eps=largest,
+            bn_probe=(("cifar10", "inf", 8 / 255),),
+        )
+    if profile == "cpu":
+        return PriceGrid(
+            profile,
+            ("mnist", "cifar10"),
+            n_values={"mnist": (100, 1000, 10_000), "cifar10": (100, 1000, None)},
+            fig_eps=largest,
+            table4_eps=profiles.TABLE4_EPS,
+            bn_probe=(("cifar10", "inf", 8 / 255),),
+        )
+    return PriceGrid(
+        profile,
+        ("mnist", "cifar10"),
+        n_values={
+            "mnist": (100, 300, 1000, 3000, 10_000, 60_000),
+            "cifar10": (500, 1000, 5000, 10_000, 20_000, 50_000),
+        },
+        fig_eps=profiles.TABLE4_EPS,
+        table4_eps=profiles.TABLE4_EPS,
+        seeds=(0, 1, 2),
+        bn_probe=(("cifar10", "inf", 8 / 255), ("cifar10", 2, 320 / 255)),
+    )
+
+
+# --------------------------------------------------------------------------
+# The Restricted ImageNet grid
+
+
+@dataclass(frozen=True)
+class RIGrid:
+    """The Restricted ImageNet runs of the book at one profile (``make sweep GRID=ri``).
+
+    Fig 1c / 6c: a standard and an adversarially trained model per norm at
+    Table 2's eps, for each training-set size. The runs on the whole
+    training set are also the models of the benefits chapter (Fig 2c, 3c, 4c).
+    """
+
+    profile: str
+    n_values: tuple  # training-set sizes (None: the whole training set, the last)
+    eps: dict  # norm -> eps_train (Table 2)
+    seeds: tuple[int, ...] = (0,)
+
+
+def ri_grid(profile: str) -> RIGrid:
+    """Which Restricted ImageNet runs the chapters use at ``profile``."""
+    profiles.check_profile(profile)
+    eps = {norm: profiles.TABLE2_EPS[("restricted_imagenet", norm)] for norm in ("inf", 2)}
+    n_values = {
+        "smoke": (64, None),
+        "cpu": (1000, 10_000, None),
+        "paper": (1000, 3000, 10_000, 30_000, None),
+    }[profile]
+    return RIGrid(profile, n_values, eps)
+
+
+# --------------------------------------------------------------------------
+# The grids as runs
+
+
+def price_configs(profile: str) -> dict[str, list[RunConfig]]:
+    """The runs of the price-of-robustness chapter, by part: fig (Fig 1/6), table4, bn."""
+    grid = price_grid(profile)
+    parts: dict[str, list[RunConfig]] = {"fig": [], "table4": [], "bn": []}
+    for dataset, seed in itertools.product(grid.datasets, grid.seeds):
+        common = dict(dataset=dataset, profile=profile, seed=seed)
+        for n in grid.n_values[dataset]:
+            parts["fig"].append(RunConfig(**common, n_train=n))
+            for norm in ("inf", 2):
+                for eps in grid.fig_eps[(dataset, norm)]:
+                    parts["fig"].append(
+                        RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps, n_train=n)
+                    )
+        parts["table4"].append(RunConfig(**common))
+        for norm in ("inf", 2):
+            for eps, mix in itertools.product(
+                grid.table4_eps[(dataset, norm)], ("adversarial", "half")
+            ):
+                parts["table4"].append(RunConfig(**common, mix=mix, norm=norm, eps_train=eps))
+    for dataset, norm, eps in grid.bn_probe:
+        parts["bn"].append(
+            RunConfig(
+                dataset, profile, mix="adversarial", norm=norm, eps_train=eps, bn_mode="train"
+            )
+        )
+    return parts
+
+
+def ri_configs(profile: str) -> dict[str, list[RunConfig]]:
+    """The Restricted ImageNet runs (Fig 1c / 6c; the benefits chapter's models), by part."""
+    grid = ri_grid(profile)
+    fig = []
+    for seed, n in itertools.product(grid.seeds, grid.n_values):
+        common = dict(dataset="restricted_imagenet", profile=profile, seed=seed, n_train=n)
+        fig.append(RunConfig(**common))
+        for norm, eps in grid.eps.items():
+            fig.append(RunConfig(**common, mix="adversarial", norm=norm, eps_train=eps))
+    return {"fig": fig}
+
+
+GRIDS = {"price": price_configs, "ri": ri_configs}

@@ -43,7 +43,8 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, grids, imagenet, runs, sweep
+from lib import chapter, grids, runs, sweep
+from lib.data import imagenet
 from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.

@@ -34,7 +34,8 @@ import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, data, imagenet, models, plots, profiles, runtime
+from lib import chapter, data, models, plots, profiles, runtime
+from lib.data import imagenet
 
 timer = chapter.start()
 
@@ -333,7 +334,7 @@ variants.style.format(thousands=",")
 # sorted into wnid folders. A missing folder, a missing wnid folder or an
 # unknown variant fails at once with a message that names it.
 #
-# The input pipeline is built for a GPU (`lib.imagenet`). DataLoader worker
+# The input pipeline is built for a GPU (`lib.data.imagenet`). DataLoader worker
 # processes decode the JPEGs, one per core but one. For training they apply
 # a random-resized crop to 224 pixels and a horizontal flip. For evaluation
 # they resize to 256 and take the center 224. Batches travel as uint8 from

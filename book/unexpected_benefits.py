@@ -45,8 +45,9 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import attacks, chapter, grids, imagenet, plots, profiles, runtime, saliency
+from lib import attacks, chapter, grids, plots, profiles, runtime, saliency
 from lib import runs as runs_lib
+from lib.data import imagenet
 
 # Models and test images from a subset of a data set are flagged on this page.
 timer = chapter.start(quiet_subsets=True)

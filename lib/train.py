@@ -6,7 +6,7 @@ runs of a configuration, stored, are :mod:`lib.runs`.
 
 Both ``train`` and ``evaluate`` take any :class:`lib.data.Batches`: a
 :class:`lib.data.TensorData` held on the device, or Restricted ImageNet
-streamed from image files (:class:`lib.imagenet.FolderData`).
+streamed from image files (:class:`lib.data.imagenet.FolderData`).
 """
 
 from __future__ import annotations

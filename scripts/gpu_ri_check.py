@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lib import data, imagenet, models, profiles, runtime, train
+from lib import data, models, profiles, runtime, train
+from lib.data import imagenet
 
 
 def make_images(args):

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data, grids, imagenet, models, profiles, runs, sweep, train
+from lib import data, grids, models, profiles, runs, sweep, train
+from lib.data import imagenet
 from lib.store import Store
 
 
@@ -125,7 +126,7 @@ def test_bad_options(fake_root, call, match):
 
 
 def test_splits_counts_and_batches(fake_root):
-    data._WARNED.clear()
+    data.WARNED.clear()
     with pytest.warns(data.SubsetWarning, match="holds 288 of the published 123,629"):
         tr = data.load("restricted_imagenet", root=fake_root, variant="paper", crop=32, workers=0)
     assert (len(tr), tr.num_classes, tr.split) == (288, 9, "train") and not tr.complete

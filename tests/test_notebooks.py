@@ -48,7 +48,7 @@ def executed(tmp_path_factory, fake_imagenet):
 
     ``ODDS_IMAGENET`` points at a fake ImageNet tree (conftest), so the
     chapters' Restricted ImageNet panels run too; without ImageNet they show
-    an admonition instead (``lib.imagenet.missing_note``, tested apart).
+    an admonition instead (``lib.data.imagenet.missing_note``, tested apart).
     """
     cache = {}
     out_dir = tmp_path_factory.mktemp("nb")

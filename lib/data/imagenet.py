@@ -12,7 +12,7 @@ Labels: the ImageNet class index of a wnid is its position in the sorted wnid
 order (what torchvision's ``ImageFolder`` gives a full ImageNet train folder),
 taken from the shipped list ``lib/imagenet_wnids.txt``, so a folder holding
 only some classes still maps them right. Restricted ImageNet's label is the
-position of the class's range in :data:`lib.data.RESTRICTED_IMAGENET_RANGES`.
+position of the class's range in :data:`lib.data.imagenet_classes.RESTRICTED_IMAGENET_RANGES`.
 
 The input pipeline: torchvision decodes JPEGs in DataLoader worker processes
 (as many as the machine has cores, less one, unless told otherwise) into
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import torch
 
-from lib import data as data_lib
+from lib.data import core
+from lib.data import imagenet_classes as classes
 
 #: The paper's "epoch": 76,800 images instead of ImageNet's 1,280,000 (Appendix A.2).
 PAPER_EPOCH_IMAGES = 76_800
@@ -44,7 +45,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".t
 #: lib.data's split names -> ImageNet's folder names.
 SPLIT_DIRS = {"train": "train", "test": "val"}
 
-SUPERCLASSES = tuple(name for name, _, _ in data_lib.RESTRICTED_IMAGENET_RANGES)
+SUPERCLASSES = tuple(name for name, _, _ in classes.RESTRICTED_IMAGENET_RANGES)
 
 
 def imagenet_root(root: str | os.PathLike | None = None) -> Path:
@@ -52,7 +53,7 @@ def imagenet_root(root: str | os.PathLike | None = None) -> Path:
     ``$ODDS_IMAGENET`` when set, else ``<data root>/imagenet``."""
     if root is None and os.environ.get("ODDS_IMAGENET"):
         return Path(os.environ["ODDS_IMAGENET"])
-    return data_lib.data_root(root) / "imagenet"
+    return core.data_root(root) / "imagenet"
 
 
 def has_imagenet(root: str | os.PathLike | None = None) -> bool:
@@ -60,7 +61,7 @@ def has_imagenet(root: str | os.PathLike | None = None) -> bool:
     train = imagenet_root(root) / SPLIT_DIRS["train"]
     if not train.is_dir():
         return False
-    return any((train / w).is_dir() for w in data_lib.restricted_imagenet_wnids("robustness"))
+    return any((train / w).is_dir() for w in classes.restricted_imagenet_wnids("robustness"))
 
 
 def missing_note(what: str, profile: str) -> str:
@@ -94,8 +95,8 @@ def check_workers(workers: int) -> int:
     return workers
 
 
-def _not_found(folder: Path) -> data_lib.DataNotFoundError:
-    return data_lib.DataNotFoundError(
+def _not_found(folder: Path) -> core.DataNotFoundError:
+    return core.DataNotFoundError(
         f"Restricted ImageNet needs an ImageNet folder, and {folder} is not one. Expected "
         f"{folder}/train/<wnid>/*.JPEG and {folder}/val/<wnid>/*.JPEG (validation images "
         "sorted into wnid folders). ImageNet is never downloaded by this book: point "
@@ -113,7 +114,7 @@ def scan(
     A missing or empty wnid folder is an error that names it.
     """
     if not folder.is_dir():
-        raise data_lib.DataNotFoundError(
+        raise core.DataNotFoundError(
             f"{folder} is missing: {what} reads {folder}/<wnid>/*.JPEG. For val/, sort the "
             "ILSVRC-2012 validation images into wnid folders (e.g. with the usual valprep.sh)."
         )
@@ -134,7 +135,7 @@ def scan(
     for problem, found in (("lacks", missing), ("has empty", empty)):
         if found:
             shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
-            raise data_lib.DataNotFoundError(
+            raise core.DataNotFoundError(
                 f"{folder} {problem} {len(found)} of the {len(wnids)} wnid folders of {what}: "
                 f"{shown}. Every class of the ranges of Table 1 is needed; is this a complete "
                 "ImageNet (ILSVRC-2012) folder?"
@@ -183,7 +184,7 @@ class _Images(torch.utils.data.Dataset):
 class FolderData:
     """A Restricted ImageNet split read from image files, streamed in batches.
 
-    It has the interface of :class:`lib.data.Batches`, like
+    It has the interface of :class:`lib.data.core.Batches`, like
     :class:`lib.data.TensorData`, so ``lib.train`` trains and evaluates on
     either. ``samples`` holds ``(path, label)``; ``crop`` is the side of the
     square images a batch holds (pixels); ``epoch`` is the number of images a
@@ -225,7 +226,7 @@ class FolderData:
     def subset(self, n: int, *, seed: int = 0, balanced: bool = False) -> FolderData:
         """A seeded random subset of ``n`` images; ``balanced`` as in :meth:`TensorData.subset`."""
         what = f"{self.name} {self.split} set"
-        index = data_lib.subset_index(
+        index = core.subset_index(
             self.y, n, self.classes, seed=seed, balanced=balanced, what=what
         )
         return replace(self, samples=tuple(self.samples[i] for i in index.tolist()))
@@ -280,11 +281,11 @@ def expected_size(variant: str, split: str) -> int | None:
     Paper variant, train: 123,629 (the authors' list). Validation: 50 per
     ImageNet class (ILSVRC-2012). Robustness variant, train: not published.
     """
-    n_classes = len(data_lib.restricted_imagenet_classes(variant))
+    n_classes = len(classes.restricted_imagenet_classes(variant))
     if split == "test":
-        return n_classes * data_lib.IMAGENET_VAL_PER_CLASS
+        return n_classes * classes.IMAGENET_VAL_PER_CLASS
     if variant == "paper":
-        return data_lib.PAPER_VARIANT_TRAIN_IMAGES
+        return classes.PAPER_VARIANT_TRAIN_IMAGES
     return None
 
 
@@ -307,8 +308,8 @@ def load_restricted_imagenet(
     than the published count warns with :class:`lib.data.SubsetWarning` and
     is marked incomplete.
     """
-    data_lib.check_split(split)
-    data_lib.check_variant(variant)
+    core.check_split(split)
+    classes.check_variant(variant)
     check_crop(crop)
     if epoch_size is not None and (not isinstance(epoch_size, int) or epoch_size < 1):
         raise ValueError(f"epoch_size must be a positive int or None, got {epoch_size!r}")
@@ -319,17 +320,17 @@ def load_restricted_imagenet(
     split_dir = folder / SPLIT_DIRS[split]
     samples = scan(
         split_dir,
-        data_lib.restricted_imagenet_wnids(variant),
+        classes.restricted_imagenet_wnids(variant),
         what=f"Restricted ImageNet ({variant} variant)",
     )
     full = expected_size(variant, split)
     complete = full is None or len(samples) >= full
-    if not complete and (str(split_dir), variant) not in data_lib._WARNED:
-        data_lib._WARNED.add((str(split_dir), variant))
+    if not complete and (str(split_dir), variant) not in core.WARNED:
+        core.WARNED.add((str(split_dir), variant))
         warnings.warn(
             f"Restricted ImageNet ({variant}) {split} from {split_dir} holds {len(samples):,} of "
             f"the published {full:,} images: results on it are reduced-scale.",
-            data_lib.SubsetWarning,
+            core.SubsetWarning,
             stacklevel=3,
         )
     return FolderData(
@@ -350,9 +351,9 @@ def load_restricted_imagenet(
 def class_counts(variant: str, root: str | os.PathLike | None = None) -> dict[str, dict]:
     """Images per super-class and split of ``variant``, counted from the ImageNet folder."""
     out = {}
-    for split in data_lib.SPLITS:
+    for split in core.SPLITS:
         samples = scan(
-            imagenet_root(root) / SPLIT_DIRS[split], data_lib.restricted_imagenet_wnids(variant)
+            imagenet_root(root) / SPLIT_DIRS[split], classes.restricted_imagenet_wnids(variant)
         )
         counts = torch.bincount(
             torch.tensor([label for _, label in samples]), minlength=len(SUPERCLASSES)

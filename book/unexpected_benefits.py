@@ -36,6 +36,7 @@
 # %%
 
 import dataclasses
+import functools
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,8 +46,9 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import attacks, chapter, grids, plots, profiles, runtime, saliency
+from lib import chapter, grids, plots, profiles, runtime, saliency
 from lib import runs as runs_lib
+from lib.attacks import audit
 from lib.data import imagenet
 
 # Models and test images from a subset of a data set are flagged on this page.
@@ -395,64 +397,9 @@ b3.style.format({"class changes per path": "{:.2f}", "paths with at most one cha
 # points to masked gradients.
 
 # %%
-import torchattacks  # noqa: E402 (the peer library, used here only)
-
 glue("benefits_n_audit", n_audit, display=False)
 glue("benefits_strong", f"{strong_steps} steps, {strong_restarts} restarts", display=False)
-
-
-def survives(net, attack_fn, x, y):
-    """Per image: classified correctly after the attack (and before it)."""
-    with torch.no_grad():
-        ok = net(x).argmax(1) == y
-    x_adv = attack_fn(x, y)
-    with torch.no_grad():
-        return ok & (net(x_adv).argmax(1) == y)
-
-
-def audit_suite(net, norm, eps, settings):
-    """The attacks of the audit, each a function (x, y) -> x_adv."""
-    ta_norm = "Linf" if norm == "inf" else "L2"
-    apgdt = torchattacks.APGDT(
-        net, norm=ta_norm, eps=eps, steps=aa["steps"], n_classes=10, seed=seed
-    )
-    apgdt.n_target_classes = aa["targets"]
-    fab = torchattacks.FAB(
-        net, norm=ta_norm, eps=eps, steps=aa["steps"], multi_targeted=True, n_classes=10, seed=seed
-    )
-    fab.n_target_classes = aa["targets"]
-    training = settings.attack(eps, norm)
-
-    def training_pgd(x, y):
-        return training(net, x, y, precision="fp32", generator=torch.Generator().manual_seed(seed))
-
-    def strong_pgd(x, y):
-        return attacks.pgd(
-            net,
-            x,
-            y,
-            eps=eps,
-            norm=norm,
-            steps=strong_steps,
-            step_size=attacks.step_size(eps, strong_steps),
-            restarts=strong_restarts,
-            precision="fp32",
-            generator=torch.Generator().manual_seed(seed),
-        )
-
-    return {
-        "training PGD": training_pgd,
-        "strong PGD": strong_pgd,
-        "APGD-CE": torchattacks.APGD(
-            net, norm=ta_norm, eps=eps, steps=aa["steps"], loss="ce", seed=seed
-        ),
-        "APGD-T": apgdt,
-        "FAB-T": fab,
-        "Square": torchattacks.Square(
-            net, norm=ta_norm, eps=eps, n_queries=aa["queries"], seed=seed
-        ),
-    }
-
+budget = audit.AuditBudget(strong_steps, strong_restarts, aa["steps"], aa["targets"], aa["queries"])
 
 b4, flags = {}, {}
 for dataset in DATASETS:
@@ -461,17 +408,13 @@ for dataset in DATASETS:
     for model in ("l2", "linf"):
         net, norm = nets[dataset, model], NORM[model]
         eps = train_eps(dataset, norm)
-        suite = audit_suite(net, norm, eps, profiles.settings(dataset, profile))
-        robust = {}
-        for name, attack in tqdm(suite.items(), desc=f"{dataset} {model}", leave=False):
-            robust[name] = survives(net, attack, x, y)
-        robust["all"] = torch.stack(list(robust.values())).all(0)
-        accs = {name: r.float().mean().item() for name, r in robust.items()}
-        g = saliency.input_gradient(net, x, y)
-        flags[dataset, model] = {
-            "zero-gradient fraction": saliency.zero_gradient_fraction(g),
-            "Square beats strong PGD by": accs["strong PGD"] - accs["Square"],
-        }
+        training = profiles.settings(dataset, profile).attack(eps, norm)
+        suite = audit.suite(
+            net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed
+        )
+        bar = functools.partial(tqdm, desc=f"{dataset} {model}", leave=False)
+        accs = audit.robust_accuracies(net, suite, x, y, progress=bar)
+        flags[dataset, model] = audit.masking_flags(net, x, y, accs)
         b4[dataset, model] = {**accs, "eps": eps}
         for name, acc in accs.items():
             key = name.lower().replace(" ", "_").replace("-", "_")
@@ -485,9 +428,7 @@ for dataset in DATASETS:
 b4 = pd.DataFrame(b4).T
 b4.index.names = ["data set", "model"]
 flags = pd.DataFrame(flags).T
-flags["masking flagged"] = (flags["zero-gradient fraction"] > 0) | (
-    flags["Square beats strong PGD by"] > 0.02
-)
+flags["masking flagged"] = [audit.masked(f) for f in flags.to_dict("records")]
 masked = int(flags["masking flagged"].sum())
 glue("B4_masking_flags", masked, display=False)
 gaps = b4["training PGD"] - b4["all"]

@@ -1,16 +1,20 @@
 """The library behind the book "Robustness May Be at Odds with Accuracy", reproduced.
 
-Modules (import them directly, e.g. ``from lib import attacks``):
+Modules (import them directly, e.g. ``from lib import attacks``), one way down:
+chapters -> chapter/grids/runs -> train/attacks/data/models -> runtime/store.
 
-- ``data``: the synthetic distribution D, MNIST, binary MNIST, CIFAR-10, Restricted ImageNet
-- ``imagenet``: Restricted ImageNet streamed from an ImageNet folder (DataLoader workers)
+- ``data``: MNIST, binary MNIST, CIFAR-10, Restricted ImageNet (``data.imagenet``), D
 - ``models``: linear, the mnist_challenge CNN, the cifar10_challenge ResNet, ResNet-50
-- ``attacks``: PGD for l_inf and l2; the exact worst case of a linear model
+- ``attacks``: the Attack protocol, PGD (l_inf, l2), the exact linear worst case, the audit
 - ``train``: clean, adversarial and half-half training; ``evaluate``
+- ``runs``: RunConfig, the store-key schema, ``train_run``, ``robust_eval``
 - ``profiles``: the smoke / cpu / paper profiles, Tables 2 and 3
+- ``grids``: what each chapter runs at each profile
+- ``chapter``: a chapter's start and finish, claim files, labels
 - ``store``: runs keyed by their settings, written atomically
 - ``runtime``: device, precision (bf16 / fp32), seeds, provenance
-- ``plots``: figure helpers
+- ``sweep``: grids of one-run notebooks (local or Ray); ``bench``: throughput
+- ``plots``, ``saliency``, ``claims``, ``theory``: figures, input gradients, the ledger, section 2
 """
 
 __version__ = "0.1.0"

@@ -128,7 +128,7 @@ def test_bad_executor_options_fail_at_once(tmp_path, capsys):
 
 
 def test_gpus_per_run():
-    from lib import sweep_ray
+    from lib.sweep import ray_executor as sweep_ray
 
     paper_cifar = RunConfig("cifar10", "paper")
     paper_mnist = RunConfig("mnist", "paper")
@@ -144,7 +144,7 @@ def local_ray():
     """A local Ray instance with 2 CPUs and a small object store, for this module."""
     import ray
 
-    from lib import sweep_ray
+    from lib.sweep import ray_executor as sweep_ray
 
     sweep_ray.connect(None, num_cpus=2, object_store_memory=150 * 2**20)
     yield ray

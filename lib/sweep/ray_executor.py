@@ -38,9 +38,9 @@ import ray
 
 import lib
 from lib import runtime
-from lib import sweep as sweep_lib
 from lib.runs import RunConfig, run_key
 from lib.store import CHECKPOINT, RECORD, Store, atomic_write_bytes
+from lib.sweep import runner
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and
@@ -215,11 +215,11 @@ def run_point(
         with _environ(env):
             for _ in range(1 + retries):
                 try:
-                    sweep_lib._execute(notebook, log, sweep_lib.parameters_of(config, None), tmp)
+                    runner.execute(notebook, log, runner.parameters_of(config, None), tmp)
                     error = None
                     break
                 except Exception as err:  # reported to the driver with the log
-                    error = sweep_lib._short_error(err)
+                    error = runner.short_error(err)
         executed.set()
         files = {}
         if error is None:
@@ -263,26 +263,26 @@ def put_run(store: Store, key: str, files: dict[str, bytes]) -> None:
     atomic_write_bytes(path / RECORD, files[RECORD])
 
 
-def _receive(reply: dict, config: RunConfig, store: Store, out_dir: Path) -> sweep_lib.Outcome:
+def _receive(reply: dict, config: RunConfig, store: Store, out_dir: Path) -> runner.Outcome:
     key = reply["key"]
     if reply["skipped"]:
-        return sweep_lib.Outcome(key, config, skipped=True)
+        return runner.Outcome(key, config, skipped=True)
     if reply["log"] is not None:  # the log first: a record without its log would never rerun
         atomic_write_bytes(out_dir / f"{key}.ipynb", reply["log"])
     if reply["error"] is not None:
-        return sweep_lib.Outcome(key, config, reply["error"])
+        return runner.Outcome(key, config, reply["error"])
     try:
         put_run(store, key, reply["files"])
     except (ValueError, KeyError) as err:
-        return sweep_lib.Outcome(key, config, f"{type(err).__name__}: {err}")
-    return sweep_lib.Outcome(key, config)
+        return runner.Outcome(key, config, f"{type(err).__name__}: {err}")
+    return runner.Outcome(key, config)
 
 
 def _ray_error(err: Exception) -> str:
     """A one-line error for a task Ray gave up on (its worker died, or it raised)."""
     cause = getattr(err, "cause", None)
     if isinstance(cause, Exception):
-        return sweep_lib._short_error(cause)
+        return runner.short_error(cause)
     first = str(err).strip().splitlines()
     return f"{type(err).__name__}: {first[0] if first else ''}"
 
@@ -299,7 +299,7 @@ def run(
     gpus_per_run: float | None = None,
     cpus_per_run: float | None = None,
     test_kill_marker: Path | None = None,
-) -> Iterator[sweep_lib.Outcome]:
+) -> Iterator[runner.Outcome]:
     """Run the pending points as Ray tasks; yield each point's outcome as it finishes.
 
     ``jobs`` caps the tasks in flight (default: all, and Ray runs as many as
@@ -334,7 +334,7 @@ def run(
             try:
                 reply = ray.get(ref)
             except ray.exceptions.RayError as err:
-                yield sweep_lib.Outcome(run_key(config), config, _ray_error(err))
+                yield runner.Outcome(run_key(config), config, _ray_error(err))
                 continue
             yield _receive(reply, config, store, out_dir)
     finally:

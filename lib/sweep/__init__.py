@@ -16,7 +16,7 @@ to the store. The sweep:
 
 Two executors run the points: ``local`` (the default: threads on this
 machine) and ``ray`` (each point a Ray task on a local Ray instance or an
-existing cluster; see :mod:`lib.sweep_ray`, imported only when asked for).
+existing cluster; see :mod:`lib.sweep.ray_executor`, imported only when asked for).
 Both skip, retry and report the same way.
 
 Usage: ``python -m lib.sweep --grid price --profile cpu`` (or ``make sweep
@@ -34,23 +34,45 @@ import itertools
 import json
 import os
 import sys
-import tempfile
-import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
 
-from lib import grids, profiles, runtime
+from lib import grids, profiles
 from lib.runs import RunConfig, run_key
 from lib.store import Store
+from lib.sweep.runner import (
+    CONFIG_FIELDS,
+    ONE_RUN,
+    RUNS_DIR,
+    Outcome,
+    execute,
+    notebook_of,
+    parameters_of,
+    short_error,
+)
 
-ONE_RUN = runtime.PROJECT_ROOT / "book" / "one_run.py"
-RUNS_DIR = runtime.PROJECT_ROOT / "runs" / "sweep"
-CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+#: The runner's names, public here too (``lib.sweep.notebook_of`` ...).
+__all__ = [
+    "CONFIG_FIELDS",
+    "EXECUTORS",
+    "ONE_RUN",
+    "RUNS_DIR",
+    "Outcome",
+    "SweepResult",
+    "execute",
+    "grid_from_spec",
+    "load_grid",
+    "main",
+    "notebook_of",
+    "parameters_of",
+    "short_error",
+    "sweep",
+    "unique",
+]
 EXECUTORS = ("local", "ray")
 
 
@@ -119,53 +141,6 @@ class SweepResult:
         return "\n".join(lines)
 
 
-def notebook_of(source: Path = ONE_RUN, out_dir: Path | None = None) -> Path:
-    """The one-run chapter as an .ipynb (jupytext), for papermill."""
-    import jupytext
-    import nbformat
-
-    out_dir = Path(out_dir) if out_dir is not None else runtime.PROJECT_ROOT / "build" / "nb"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / (source.stem + ".ipynb")
-    nbformat.write(jupytext.read(source), target)
-    return target
-
-
-def parameters_of(config: RunConfig, device: str | None) -> dict:
-    params = asdict(config)
-    params["device"] = device
-    return params
-
-
-def _execute(notebook: Path, out: Path, params: dict, cwd: Path = ONE_RUN.parent) -> None:
-    """One papermill execution; the log is written to a temporary name, then renamed."""
-    import papermill
-
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".ipynb")
-    os.close(fd)
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            tmp,
-            parameters=params,
-            kernel_name="python3",
-            cwd=str(cwd),
-            progress_bar=False,
-        )
-    finally:
-        # The executed notebook is the run's log, kept even when it failed.
-        os.replace(tmp, out)
-
-
-class Outcome(NamedTuple):
-    """What an executor reports for one point: it ran, was found stored, or failed."""
-
-    key: str
-    config: RunConfig
-    error: str | None = None  # the last attempt's error; None if the run is stored
-    skipped: bool = False  # the worker found it stored already (under its own key)
-
-
 def sweep(
     configs: list[RunConfig],
     *,
@@ -181,7 +156,7 @@ def sweep(
 
     ``executor`` is ``"local"`` (threads here) or ``"ray"``; the Ray
     executor's own options (``address``, ``gpus_per_run``, ...) are passed
-    through to :func:`lib.sweep_ray.run`.
+    through to :func:`lib.sweep.ray_executor.run`.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
@@ -207,7 +182,7 @@ def sweep(
         return result
     notebook = notebook_of(out_dir=out_dir / ".nb")
     if executor == "ray":
-        from lib import sweep_ray  # Ray is imported only when asked for
+        from lib.sweep import ray_executor as sweep_ray  # Ray is imported only when asked for
 
         run = functools.partial(sweep_ray.run, **executor_options)
     else:
@@ -239,10 +214,10 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
         error = None
         for _ in range(1 + retries):
             try:
-                _execute(notebook, out_dir / f"{key}.ipynb", parameters_of(config, device))
+                execute(notebook, out_dir / f"{key}.ipynb", parameters_of(config, device))
                 return Outcome(key, config)
             except Exception as err:  # a failed run must not stop the grid
-                error = _short_error(err)
+                error = short_error(err)
         return Outcome(key, config, error)
 
     # The kernels papermill starts inherit the environment: point them at our store.
@@ -258,14 +233,6 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
             os.environ.pop("ODDS_STORE", None)
         else:
             os.environ["ODDS_STORE"] = previous
-
-
-def _short_error(err: Exception) -> str:
-    """The last line of a kernel's error (papermill wraps it), or the exception itself."""
-    name = getattr(err, "ename", None)
-    if name:
-        return f"{name}: {getattr(err, 'evalue', '')}"
-    return "".join(traceback.format_exception_only(type(err), err)).strip()
 
 
 def main(argv=None) -> int:
@@ -316,7 +283,7 @@ def main(argv=None) -> int:
     try:
         configs = load_grid(args.grid, args.profile)
         if args.executor == "ray":
-            from lib import sweep_ray
+            from lib.sweep import ray_executor as sweep_ray
 
             sweep_ray.check_options(**ray_options)
     except (ValueError, TypeError) as err:
@@ -334,7 +301,3 @@ def main(argv=None) -> int:
         parser.exit(2, f"error: {err}\n")
     print(result.summary())
     return 1 if result.failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m lib.sweep``: the sweep's command line (see :func:`lib.sweep.main`)."""
+
+import sys
+
+from lib.sweep import main
+
+sys.exit(main())

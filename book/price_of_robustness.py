@@ -34,7 +34,6 @@
 # ```
 
 # %%
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -72,11 +71,10 @@ display(
         "are trained now."
     )
 )
-results = {}
-for config in tqdm(configs, desc="runs", unit="run"):
-    _, run = runs.train_run(config, device=device, progress=False)
-    results[config] = run.metrics
-cost = sum(m["train_seconds"] for m in results.values())
+results = runs.Results.of(
+    configs, device=device, progress=lambda c: tqdm(c, desc="runs", unit="run")
+)
+cost = sum(m["train_seconds"] for m in results.runs.values())
 glue("price_runs", len(configs), display=False)
 glue("price_train_minutes", cost / 60, display=False)
 
@@ -96,34 +94,11 @@ def norm_name(norm):
 eps_label = chapter.eps_label
 
 
-def sizes(dataset):
-    """The training and test sizes the runs of a data set actually used."""
-    ms = [m for c, m in results.items() if c.dataset == dataset]
-    n_test = ms[0]["n_test"]
-    subset = not all(m["train_complete"] and m["test_complete"] for m in ms)
-    return max(m["n_train"] for m in ms), n_test, subset
-
-
-def metrics(dataset, norm="inf", eps=0.0, mix=None, n=None, bn_mode="eval"):
-    """Metrics of every seed of one configuration (a clean run when eps is 0)."""
-    mix = mix or ("adversarial" if eps else "clean")
-    found = [
-        m
-        for c, m in results.items()
-        if c.dataset == dataset
-        and c.mix == mix
-        and c.bn_mode == bn_mode
-        and (mix == "clean" or (c.norm == norm and math.isclose(c.eps_train, eps)))
-        and c.n_train == n
-    ]
-    if not found:
-        raise KeyError((dataset, norm, eps, mix, n))
-    return found
+sizes, metrics = results.sizes, results.metrics
 
 
 def std_acc(*args, **kwargs):
-    accs = [m["std_acc"] for m in metrics(*args, **kwargs)]
-    return float(np.mean(accs)), float(np.std(accs)) if len(accs) > 1 else 0.0
+    return results.mean_spread("std_acc", *args, **kwargs)
 
 
 for dataset in grid.datasets:

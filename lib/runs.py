@@ -11,6 +11,7 @@ place that says which data a run trains and is evaluated on.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ import torch
 from lib import data as data_lib
 from lib import models, profiles, runtime
 from lib.attacks import check_bn_mode, check_eps, check_norm
+from lib.data import load_split
 from lib.store import Run, Store, key_of
 from lib.train import balanced_accuracy, check_mix, outcomes, train
 
@@ -169,21 +171,6 @@ def _plan(config: RunConfig, device=None) -> _Plan:
 def run_key(config: RunConfig, device=None) -> str:
     """The store key of ``config`` on ``device``, without training anything."""
     return key_of(_plan(config, device).key_settings)
-
-
-def load_split(
-    dataset: str, split: str, n: int | None, *, seed: int, device, **options
-) -> data_lib.Batches:
-    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
-
-    ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).
-    """
-    ds = data_lib.load(dataset, split, device=device, **options)
-    if n is not None and n < len(ds):
-        ds = ds.subset(n, seed=seed, balanced=split == "train")
-    elif n is not None and n > len(ds):
-        raise ValueError(f"n={n} is larger than the {dataset} {split} set ({len(ds)} examples)")
-    return ds
 
 
 def run_data(
@@ -349,3 +336,65 @@ def robust_eval(
         return {"metrics": metrics}
 
     return store.get_or_run(key, compute).metrics["adv_acc"]
+
+
+# --------------------------------------------------------------------------
+# Querying the runs of a grid
+
+
+class Results:
+    """The metrics of a grid's runs, queried by data set, norm, eps, mix and n.
+
+    ``Results({config: metrics})`` (the metrics of :func:`train_run`). A
+    query names one configuration up to its seed and returns every seed's
+    metrics; :meth:`mean_spread` and :meth:`mean_se` summarize one metric
+    over the seeds.
+    """
+
+    def __init__(self, runs: dict[RunConfig, dict]):
+        self.runs = dict(runs)
+
+    @classmethod
+    def of(cls, configs, *, device=None, store: Store | None = None, progress=None) -> Results:
+        """Train or load every config (``progress`` wraps the iteration, e.g. tqdm)."""
+        it = (progress or (lambda x: x))(list(configs))
+        return cls(
+            {c: train_run(c, store=store, device=device, progress=False)[1].metrics for c in it}
+        )
+
+    def metrics(self, dataset, norm="inf", eps=0.0, mix=None, n=None, bn_mode="eval") -> list:
+        """Metrics of every seed of one configuration (a clean run when eps is 0)."""
+        mix = mix or ("adversarial" if eps else "clean")
+        found = [
+            m
+            for c, m in self.runs.items()
+            if c.dataset == dataset
+            and c.mix == mix
+            and c.bn_mode == bn_mode
+            and (mix == "clean" or (c.norm == norm and math.isclose(c.eps_train, eps)))
+            and c.n_train == n
+        ]
+        if not found:
+            raise KeyError((dataset, norm, eps, mix, n))
+        return found
+
+    def mean_spread(self, metric: str, *args, **kwargs) -> tuple[float, float]:
+        """Mean of ``metric`` over seeds and its spread (population std; 0 for one seed)."""
+        values = [m[metric] for m in self.metrics(*args, **kwargs)]
+        return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
+
+    def mean_se(self, metric: str, *args, **kwargs) -> tuple[float, float]:
+        """Mean of an accuracy and its standard error: over seeds when there are
+        several (sample std / sqrt(k)), else binomial over the test images."""
+        ms = self.metrics(*args, **kwargs)
+        values = [m[metric] for m in ms]
+        mean = statistics.fmean(values)
+        if len(values) > 1:
+            return mean, statistics.stdev(values) / math.sqrt(len(values))
+        return mean, math.sqrt(mean * (1 - mean) / ms[0]["n_test"])
+
+    def sizes(self, dataset) -> tuple[int, int, bool]:
+        """The largest training set, the test size, and whether any run used a subset."""
+        ms = [m for c, m in self.runs.items() if c.dataset == dataset]
+        subset = not all(m["train_complete"] and m["test_complete"] for m in ms)
+        return max(m["n_train"] for m in ms), ms[0]["n_test"], subset

@@ -288,3 +288,25 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
     assert linf == 0.0 and l2 > linf
     assert runs.robust_eval(config, 0.5, norm=2, store=store, progress=False) == l2  # stored
     assert len(store.runs()) == 3
+
+
+def test_results_query_and_summaries():
+    from lib.runs import Results
+
+    def m(acc, n_test=100):
+        return {"std_acc": acc, "n_test": n_test, "n_train": 64, "train_complete": False}
+
+    r = Results(
+        {
+            RunConfig("mnist", "smoke", seed=0): m(0.9),
+            RunConfig("mnist", "smoke", seed=1): m(0.8),
+            RunConfig("mnist", "smoke", "adversarial", eps_train=0.3): m(0.5),
+        }
+    )
+    assert len(r.metrics("mnist")) == 2 and len(r.metrics("mnist", "inf", 0.3)) == 1
+    mean, spread = r.mean_spread("std_acc", "mnist")
+    assert mean == pytest.approx(0.85) and spread == pytest.approx(0.05)
+    assert r.mean_se("std_acc", "mnist")[1] == pytest.approx(0.05)  # sample std / sqrt(2)
+    assert r.mean_se("std_acc", "mnist", "inf", 0.3)[1] == pytest.approx(0.05)  # binomial
+    with pytest.raises(KeyError):
+        r.metrics("mnist", 2, 0.3)

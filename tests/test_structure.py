@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
 MAX_LINES = 400
 #: Modules still over MAX_LINES, each with the issue that splits it. Empty is the goal.
-OVER_LIMIT = {"lib.bench"}
+OVER_LIMIT: set[str] = set()
 
 
 def _name(path: Path) -> str:

@@ -1,0 +1,111 @@
+"""The floor (a bare PGD loop), the peer (torchattacks) and the timing."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from lib import attacks, runtime
+
+# --------------------------------------------------------------------------
+# The floor and the peer
+
+
+def floor_pgd(model, x, y, *, eps, norm, steps, step_size, precision="fp32"):
+    """PGD-k at its bare cost: k x (forward, input gradient, step, projection).
+
+    No bookkeeping, no checks, last iterate returned: the loop every PGD
+    implementation contains. ``precision`` is a resolved one.
+    """
+    delta = attacks.random_perturb(x, eps=eps, norm=norm)
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        with runtime.autocast(x.device, precision):
+            logits = model(x + delta)
+        loss = F.cross_entropy(logits.float(), y)
+        (grad,) = torch.autograd.grad(loss, [delta])
+        delta = attacks.project(
+            x,
+            attacks.step(delta.detach(), grad, norm=norm, step_size=step_size),
+            eps=eps,
+            norm=norm,
+        )
+    return (x + delta).detach()
+
+
+def torchattacks_pgd(model, *, eps, norm, steps, step_size):
+    """torchattacks' PGD (l_inf) or PGDL2 at our settings (random start on)."""
+    import torchattacks
+
+    if norm == "inf":
+        return torchattacks.PGD(model, eps=eps, alpha=step_size, steps=steps, random_start=True)
+    return torchattacks.PGDL2(model, eps=eps, alpha=step_size, steps=steps, random_start=True)
+
+
+# --------------------------------------------------------------------------
+# Timing
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux: the process's peak so far.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float | None]:
+    """Seconds of one call of ``fn`` and, on CUDA, its peak allocated MiB."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    runtime.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    runtime.synchronize(device)
+    seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return seconds, peak
+
+
+def interleaved(
+    variants: dict[str, Callable[[], object]], device, rounds: int, warmup: bool = True
+) -> dict[str, dict]:
+    """Median seconds of each variant over ``rounds`` interleaved rounds.
+
+    A variant that raises is recorded with its error and dropped from the
+    later rounds, so one broken path (say, a compile mode) does not stop
+    the benchmark.
+    """
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    peaks: dict[str, float | None] = dict.fromkeys(variants)
+    errors: dict[str, str] = {}
+    for r in range(rounds + int(warmup)):
+        for name, fn in variants.items():
+            if name in errors:
+                continue
+            try:
+                seconds, peak = timed(fn, device)
+            except Exception as e:  # noqa: BLE001 (recorded, not hidden)
+                errors[name] = f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+                continue
+            if warmup and r == 0:
+                continue
+            times[name].append(seconds)
+            if peak is not None:
+                peaks[name] = max(peaks[name] or 0.0, peak)
+    out = {}
+    for name in variants:
+        if name in errors:
+            out[name] = {"error": errors[name]}
+            continue
+        ts = times[name]
+        out[name] = {
+            "seconds": statistics.median(ts),
+            "min": min(ts),
+            "max": max(ts),
+            "rounds": len(ts),
+            "gpu_peak_mib": peaks[name],
+        }
+    return out

@@ -80,20 +80,6 @@ glue("price_train_minutes", cost / 60, display=False)
 
 
 # %%
-def tag(dataset, eps):
-    """A glue-safe name for an eps: 8/255 -> '8_255' on CIFAR-10, 0.3 -> '0p3' on MNIST."""
-    if dataset == "cifar10":
-        return f"{round(eps * 255)}_255"
-    return f"{eps:g}".replace(".", "p")
-
-
-def norm_name(norm):
-    return "linf" if norm == "inf" else "l2"
-
-
-eps_label = chapter.eps_label
-
-
 sizes, metrics = results.sizes, results.metrics
 
 
@@ -136,10 +122,10 @@ def plot_vs_n(norm, axes):
                 marker="o",
                 capsize=3,
                 color=f"C{i}",
-                label=f"eps_train = {eps_label(dataset, eps)}",
+                label=f"eps_train = {chapter.eps_label(dataset, eps)}",
             )
             for n, (mean, _) in zip(ns, ys, strict=True):
-                key = f"P1_{dataset}_{norm_name(norm)}_n{n or 'all'}_eps{tag(dataset, eps)}_std"
+                key = f"P1_{dataset}_{chapter.norm_key(norm)}_n{n or 'all'}_eps{chapter.eps_key(dataset, eps)}_std"
                 glue(key, mean, display=False)
         n_max, n_test, subset = sizes(dataset)
         ax.set(
@@ -166,13 +152,13 @@ for dataset in grid.datasets:
         eps = grid.fig_eps[(dataset, norm)][-1]
         small = std_acc(dataset, norm, eps, n=ns[0])[0] - std_acc(dataset, n=ns[0])[0]
         large = std_acc(dataset, norm, eps, n=ns[-1])[0] - std_acc(dataset, n=ns[-1])[0]
-        glue(f"P1_{dataset}_{norm_name(norm)}_gain_small_n", small, display=False)
-        glue(f"P1_{dataset}_{norm_name(norm)}_gain_large_n", large, display=False)
+        glue(f"P1_{dataset}_{chapter.norm_key(norm)}_gain_small_n", small, display=False)
+        glue(f"P1_{dataset}_{chapter.norm_key(norm)}_gain_large_n", large, display=False)
         p1.append(
             {
                 "data set": dataset,
-                "norm": norm_name(norm),
-                "eps_train": eps_label(dataset, eps),
+                "norm": chapter.norm_key(norm),
+                "eps_train": chapter.eps_label(dataset, eps),
                 "robust - standard, fewest images": small,
                 "robust - standard, most images": large,
             }
@@ -210,29 +196,19 @@ else:
         runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
         for c in grids.ri_configs(profile)["fig"]
     ]
-    ri = {}
-    for config in tqdm(ri_configs, desc="Restricted ImageNet runs", unit="run"):
-        _, run = runs.train_run(config, device=device, progress=False)
-        ri[config] = run.metrics
+    ri = runs.Results.of(
+        ri_configs, device=device, progress=lambda c: tqdm(c, desc="RI runs", unit="run")
+    )
 
     def ri_acc(norm, eps, n, key="std_acc"):
         """Mean over seeds of a metric of the RI runs at one (norm, eps, n); eps 0: standard."""
-        return float(
-            np.mean(
-                [
-                    m[key]
-                    for c, m in ri.items()
-                    if c.n_train == n
-                    and (c.mix == "clean" if eps == 0 else c.norm == norm and c.eps_train == eps)
-                ]
-            )
-        )
+        return ri.mean_spread(key, "restricted_imagenet", norm, eps, n=n)[0]
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     ri_gaps = {}
     for ax, (norm, figure) in zip(axes, ((2, "Figure 1c"), ("inf", "Figure 6c")), strict=True):
         ns = ri_grid.n_values
-        xs = [next(m["n_train"] for c, m in ri.items() if c.n_train == n) for n in ns]
+        xs = [ri.metrics("restricted_imagenet", n=n)[0]["n_train"] for n in ns]
         for i, eps in enumerate((0.0, ri_grid.eps[norm])):
             for key, style in (("std_acc", "o-"), ("std_acc_balanced", "o--")):
                 ys = [ri_acc(norm, eps, n, key) for n in ns]
@@ -241,18 +217,18 @@ else:
                 for n, y in zip(ns, ys, strict=True):
                     kind = "bal" if key.endswith("balanced") else "std"
                     glue(
-                        f"P1_restricted_imagenet_{norm_name(norm)}_n{n or 'all'}_eps{tag('restricted_imagenet', eps)}_{kind}",
+                        f"P1_restricted_imagenet_{chapter.norm_key(norm)}_n{n or 'all'}_eps{chapter.eps_key('restricted_imagenet', eps)}_{kind}",
                         y,
                         display=False,
                     )
-        ri_gaps[norm_name(norm)] = [
+        ri_gaps[chapter.norm_key(norm)] = [
             ri_acc(norm, ri_grid.eps[norm], n) - ri_acc(norm, 0.0, n) for n in (ns[0], ns[-1])
         ]
         ax.set(
             xscale="log",
             xlabel="training images",
             ylabel="standard test accuracy",
-            title=f"{figure}: {'l2' if norm == 2 else 'l_inf'}-trained, {next(iter(ri.values()))['n_test']:,} test images",
+            title=f"{figure}: {'l2' if norm == 2 else 'l_inf'}-trained, {ri.sizes('restricted_imagenet')[1]:,} test images",
         )
         ax.legend(fontsize=7)
     fig.suptitle(f"Restricted ImageNet, profile {profile}")
@@ -288,17 +264,21 @@ for j, (dataset, norm) in enumerate((d, n) for d in grid.datasets for n in ("inf
         eps_axis, [a[0] for a in accs], yerr=[a[1] for a in accs], marker="o", capsize=3
     )
     axes[j].set(xlabel="eps_train", title=f"{dataset}, {chapter.norm_label(norm)}")
-    axes[j].set_xticks(eps_axis, [eps_label(dataset, e) for e in eps_axis], fontsize=7)
+    axes[j].set_xticks(eps_axis, [chapter.eps_label(dataset, e) for e in eps_axis], fontsize=7)
     for eps, (mean, _) in zip(eps_axis, accs, strict=True):
-        glue(f"P2_{dataset}_{norm_name(norm)}_eps{tag(dataset, eps)}_std", mean, display=False)
+        glue(
+            f"P2_{dataset}_{chapter.norm_key(norm)}_eps{chapter.eps_key(dataset, eps)}_std",
+            mean,
+            display=False,
+        )
     drops = [a[0] - b[0] for a, b in zip(accs, accs[1:], strict=False)]
-    p2[(dataset, norm_name(norm))] = {
+    p2[(dataset, chapter.norm_key(norm))] = {
         "standard (eps 0)": accs[0][0],
         "largest eps": accs[-1][0],
         "total drop": accs[0][0] - accs[-1][0],
         "steps that drop": f"{sum(d > 0 for d in drops)} of {len(drops)}",
     }
-    glue(f"P2_{dataset}_{norm_name(norm)}_drop", accs[0][0] - accs[-1][0], display=False)
+    glue(f"P2_{dataset}_{chapter.norm_key(norm)}_drop", accs[0][0] - accs[-1][0], display=False)
 axes[0].set_ylabel("standard test accuracy")
 fig.suptitle(f"Figure 7: standard accuracy against eps_train, profile {profile}")
 fig.tight_layout()
@@ -353,14 +333,18 @@ for dataset in grid.datasets:
             for kind, values in (("std", std), ("rob", rob)):
                 for model, value in values.items():
                     glue(
-                        f"P3_{dataset}_{norm_name(norm)}_{tag(dataset, eps)}_{kind}_{model}",
+                        f"P3_{dataset}_{chapter.norm_key(norm)}_{chapter.eps_key(dataset, eps)}_{kind}_{model}",
                         value,
                         display=False,
                     )
             agree_std += std["half"] >= std["robust"]
             agree_rob += rob["half"] <= rob["robust"]
             paper = PAPER_TABLE4.get((dataset, norm, eps))
-            row = {"data set": dataset, "norm": norm_name(norm), "eps": eps_label(dataset, eps)}
+            row = {
+                "data set": dataset,
+                "norm": chapter.norm_key(norm),
+                "eps": chapter.eps_label(dataset, eps),
+            }
             for kind, values, ref in (
                 ("std", std, paper[0] if paper else None),
                 ("rob", rob, paper[1] if paper else None),
@@ -399,20 +383,20 @@ for dataset, norm, eps in grid.bn_probe:
         bn_rows.append(
             {
                 "data set": dataset,
-                "norm": norm_name(norm),
-                "eps": eps_label(dataset, eps),
+                "norm": chapter.norm_key(norm),
+                "eps": chapter.eps_label(dataset, eps),
                 "bn_mode during the attack": mode,
                 "standard accuracy": float(np.mean([m["std_acc"] for m in ms])),
                 "robust accuracy": float(np.mean([m["adv_acc"] for m in ms])),
             }
         )
         glue(
-            f"P3_bn_{dataset}_{norm_name(norm)}_{tag(dataset, eps)}_{mode}_std",
+            f"P3_bn_{dataset}_{chapter.norm_key(norm)}_{chapter.eps_key(dataset, eps)}_{mode}_std",
             bn_rows[-1]["standard accuracy"],
             display=False,
         )
         glue(
-            f"P3_bn_{dataset}_{norm_name(norm)}_{tag(dataset, eps)}_{mode}_rob",
+            f"P3_bn_{dataset}_{chapter.norm_key(norm)}_{chapter.eps_key(dataset, eps)}_{mode}_rob",
             bn_rows[-1]["robust accuracy"],
             display=False,
         )

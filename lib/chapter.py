@@ -89,6 +89,18 @@ def eps_label(dataset: str, eps: float) -> str:
     return f"{round(eps * 255)}/255" if dataset == "cifar10" and eps else f"{eps:g}"
 
 
+def norm_key(norm) -> str:
+    """A threat model's name in glue keys: ``"linf"`` or ``"l2"``."""
+    return "linf" if norm == "inf" else "l2"
+
+
+def eps_key(dataset: str, eps: float) -> str:
+    """A glue-safe name for an eps: 8/255 -> '8_255' on CIFAR-10, 0.3 -> '0p3' elsewhere."""
+    if dataset == "cifar10":
+        return f"{round(eps * 255)}_255"
+    return f"{eps:g}".replace(".", "p")
+
+
 def build_note(
     profile: str,
     seed: int,

@@ -1,0 +1,148 @@
+"""Data: the synthetic distribution D, MNIST, binary MNIST, CIFAR-10, Restricted ImageNet.
+
+Small data sets are held as uint8 tensors ``[N, C, H, W]`` on the device they
+are used on (:class:`TensorData`), and batches are drawn by indexing with a
+permutation: there are no DataLoader workers for data sets this small.
+Restricted ImageNet is streamed from an ImageNet folder by DataLoader workers
+(:class:`lib.data.imagenet.FolderData`). Both offer the same small interface,
+:class:`Batches`, which is all that ``lib.train`` uses. A batch is converted
+to float in [0, 1] pixel space when it is drawn; normalization lives inside
+the models.
+
+One data root: the environment variable ``ODDS_DATA``, else ``data/`` at the
+repository root. MNIST and CIFAR-10 are downloaded there by torchvision when
+the machine is online. ImageNet is never downloaded: see
+:func:`lib.data.imagenet.imagenet_root` for where it is looked for.
+
+Modules, imported one way (``core`` <- ``imagenet_classes``, ``small``,
+``synthetic`` <- ``imagenet`` <- this package's :func:`load`): ``core`` (names,
+data root, :class:`Batches`, :class:`TensorData`, subsets), ``small`` (MNIST,
+binary MNIST, CIFAR-10), ``imagenet_classes`` (Table 1's class tables),
+``imagenet`` (Restricted ImageNet streamed from an ImageNet folder),
+``synthetic`` (the distribution D).
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from lib.data import imagenet
+from lib.data.core import (
+    DATASETS,
+    FULL_SIZES,
+    SPLITS,
+    WARNED,
+    Batches,
+    CIFAR10_CLASSES,
+    DataNotFoundError,
+    SubsetWarning,
+    TensorData,
+    check_dataset,
+    check_split,
+    crop_flip,
+    data_root,
+    subset_index,
+)
+from lib.data.imagenet_classes import (
+    IMAGENET_VAL_PER_CLASS,
+    IMAGENET_WNIDS_FILE,
+    PAPER_DOG_CLASSES,
+    PAPER_VARIANT_TRAIN_IMAGES,
+    RESTRICTED_IMAGENET_RANGES,
+    RESTRICTED_IMAGENET_VARIANTS,
+    check_variant,
+    imagenet_classes,
+    imagenet_wnids,
+    restricted_imagenet_classes,
+    restricted_imagenet_wnids,
+)
+from lib.data.small import feature_label_correlation, load_small
+from lib.data.synthetic import check_distribution, sample_d
+
+# --------------------------------------------------------------------------
+# Loading
+
+
+__all__ = [
+    "Batches",
+    "CIFAR10_CLASSES",
+    "DATASETS",
+    "DataNotFoundError",
+    "FULL_SIZES",
+    "IMAGENET_VAL_PER_CLASS",
+    "IMAGENET_WNIDS_FILE",
+    "PAPER_DOG_CLASSES",
+    "PAPER_VARIANT_TRAIN_IMAGES",
+    "RESTRICTED_IMAGENET_RANGES",
+    "RESTRICTED_IMAGENET_VARIANTS",
+    "SPLITS",
+    "SubsetWarning",
+    "TensorData",
+    "WARNED",
+    "check_dataset",
+    "check_distribution",
+    "check_split",
+    "check_variant",
+    "crop_flip",
+    "data_root",
+    "feature_label_correlation",
+    "imagenet",
+    "imagenet_classes",
+    "imagenet_wnids",
+    "load",
+    "load_split",
+    "load_small",
+    "restricted_imagenet_classes",
+    "restricted_imagenet_wnids",
+    "sample_d",
+    "subset_index",
+]
+
+
+def load(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | os.PathLike | None = None,
+    device: torch.device | str = "cpu",
+    download: bool | None = None,
+    **options,
+) -> Batches:
+    """Load a data set split on ``device``: a :class:`TensorData`, or a streamed one.
+
+    ``name`` is one of :data:`DATASETS`. ``binary_mnist`` is MNIST "5" vs "7":
+    class 0 is "5" (the paper's label -1) and class 1 is "7" (label +1).
+    ``download=None`` downloads when online unless ``$ODDS_OFFLINE`` is set.
+
+    ``restricted_imagenet`` is read from an ImageNet folder (never
+    downloaded) and streamed by DataLoader workers; ``options`` go to
+    :func:`lib.data.imagenet.load_restricted_imagenet` (``variant``, ``crop``,
+    ``epoch_size``, ``workers``). Other data sets take no options.
+    """
+    check_dataset(name)
+    check_split(split)
+    if name == "restricted_imagenet":
+        return imagenet.load_restricted_imagenet(split, root=root, device=device, **options)
+    if options:
+        raise ValueError(
+            f"{name} takes no loader options, got {sorted(options)} "
+            "(only restricted_imagenet does: variant, crop, epoch_size, workers)"
+        )
+    return load_small(name, split, root=root, device=device, download=download)
+
+
+def load_split(
+    dataset: str, split: str, n: int | None, *, seed: int, device, **options
+) -> Batches:
+    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
+
+    ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).
+    """
+    ds = load(dataset, split, device=device, **options)
+    if n is not None and n < len(ds):
+        ds = ds.subset(n, seed=seed, balanced=split == "train")
+    elif n is not None and n > len(ds):
+        raise ValueError(f"n={n} is larger than the {dataset} {split} set ({len(ds)} examples)")
+    return ds

@@ -48,7 +48,7 @@ book: install
 	@echo "Open _build/html/index.html"
 
 # make sweep GRID=price PROFILE=cpu JOBS=1: train a grid of runs into the store
-# ahead of `make book`; GRID is a named grid or a JSON grid file (lib/sweep.py).
+# ahead of `make book`; GRID is a named grid (lib/grids.py) or a JSON grid file (lib/sweep/).
 # EXECUTOR=ray runs it on Ray: a local instance, or the cluster at ADDRESS=host:port.
 GRID ?= price
 JOBS ?=

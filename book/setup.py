@@ -272,7 +272,7 @@ ri
 #
 # ImageNet class index $i$ is the $i$-th wnid in sorted order, the order
 # torchvision's `ImageFolder` gives an ImageNet train folder. The book ships
-# the 1000 wnids in that order (`lib/imagenet_wnids.txt`, public ILSVRC-2012
+# the 1000 wnids in that order (`lib/data/imagenet_wnids.txt`, public ILSVRC-2012
 # metadata) and reads only the wnid folders of the ranges, so the labels
 # do not depend on which other classes a folder holds.
 #

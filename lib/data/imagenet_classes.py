@@ -52,7 +52,7 @@ def check_variant(variant: str) -> str:
 def imagenet_classes() -> tuple[tuple[str, str], ...]:
     """The 1000 ImageNet classes in class-index order, as ``(wnid, name)`` pairs.
 
-    Read from ``lib/imagenet_wnids.txt`` (public ILSVRC-2012 metadata). Class
+    Read from ``lib/data/imagenet_wnids.txt`` (public ILSVRC-2012 metadata). Class
     index i is the i-th wnid in sorted order, the order torchvision's
     ``ImageFolder`` and ``ImageNet`` data sets give an ImageNet train folder.
     """

@@ -30,12 +30,12 @@ import torch
 
 from lib.data import imagenet
 from lib.data.core import (
+    CIFAR10_CLASSES,
     DATASETS,
     FULL_SIZES,
     SPLITS,
     WARNED,
     Batches,
-    CIFAR10_CLASSES,
     DataNotFoundError,
     SubsetWarning,
     TensorData,
@@ -133,9 +133,7 @@ def load(
     return load_small(name, split, root=root, device=device, download=download)
 
 
-def load_split(
-    dataset: str, split: str, n: int | None, *, seed: int, device, **options
-) -> Batches:
+def load_split(dataset: str, split: str, n: int | None, *, seed: int, device, **options) -> Batches:
     """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
 
     ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).

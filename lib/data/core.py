@@ -6,14 +6,11 @@ device), seeded class-balanced subsets, and the subset warning.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
 
 from lib.runtime import PROJECT_ROOT
@@ -39,6 +36,7 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
+
 
 class SubsetWarning(UserWarning):
     """A data set holds fewer images than the official split."""
@@ -247,5 +245,3 @@ def crop_flip(x: torch.Tensor, *, pad: int = 4, generator: torch.Generator | Non
     # Advanced indexing on dims 0, 2, 3 puts the channel dim last: [n, h, w, c].
     out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
-
-

@@ -226,9 +226,7 @@ class FolderData:
     def subset(self, n: int, *, seed: int = 0, balanced: bool = False) -> FolderData:
         """A seeded random subset of ``n`` images; ``balanced`` as in :meth:`TensorData.subset`."""
         what = f"{self.name} {self.split} set"
-        index = core.subset_index(
-            self.y, n, self.classes, seed=seed, balanced=balanced, what=what
-        )
+        index = core.subset_index(self.y, n, self.classes, seed=seed, balanced=balanced, what=what)
         return replace(self, samples=tuple(self.samples[i] for i in index.tolist()))
 
     def batches(

@@ -38,7 +38,6 @@ IMAGENET_VAL_PER_CLASS = 50
 IMAGENET_WNIDS_FILE = Path(__file__).with_name("imagenet_wnids.txt")
 
 
-
 def check_variant(variant: str) -> str:
     if variant not in RESTRICTED_IMAGENET_VARIANTS:
         raise ValueError(
@@ -91,5 +90,3 @@ def restricted_imagenet_classes(variant: str = "robustness") -> dict[int, int]:
                 continue
             mapping[c] = label
     return mapping
-
-

@@ -46,8 +46,6 @@ def load_small(
     return data.to(device)
 
 
-
-
 def _load_mnist(root: Path, split: str, download: bool) -> TensorData:
     from torchvision.datasets import MNIST
 
@@ -136,5 +134,3 @@ def feature_label_correlation(ds: TensorData) -> torch.Tensor:
         )
     s = (2 * ds.y - 1).float()
     return (ds.inputs().flatten(1) * s[:, None]).mean(0)
-
-

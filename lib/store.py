@@ -8,19 +8,37 @@ either a complete record or none, and an incomplete or corrupt run is treated
 as missing (recomputed), never half-read. Checkpoints are loaded with
 ``torch.load(..., weights_only=True)``.
 
+One writer per key: :meth:`Store.get_or_run` and :meth:`Store.save` hold an
+exclusive lock on ``<root>/.locks/<key>``, so two processes asking for the same
+run compute it once, and a record never pairs one writer's metrics with
+another's weights. A record is served only when it has the expected shape and
+its own key and settings match the folder it sits in. Temporary files left by
+a killed writer are removed when a store is first opened (only those of keys
+nobody holds). Checkpoint bytes are reproducible: the same weights give the
+same SHA-256. Files are created readable by the group and others (umask).
+
 The root is ``$ODDS_STORE``, else ``runs/store`` at the repository root.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+import platform
+import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+try:  # POSIX; elsewhere runs are not locked (one writer per store is then on the user)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 import torch
 
@@ -28,6 +46,26 @@ from lib import runtime
 
 RECORD = "record.json"
 CHECKPOINT = "model.pt"
+LOCKS = ".locks"
+
+_KEY = re.compile(r"[0-9a-f]{16}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# The mode new files get: mkstemp makes them 0600, which hides a shared store
+# from the rest of a group; the process umask decides, as for open().
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+_swept: set[Path] = set()
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a store key (16 lowercase hex digits); else a ValueError.
+
+    Refusing anything else keeps ``..``, ``/`` and other path tricks out of the store.
+    """
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError(f"not a store key: {key!r} (expected 16 lowercase hex digits)")
+    return key
 
 
 def default_root() -> Path:
@@ -72,6 +110,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -82,15 +121,59 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(Path(path), (json.dumps(obj, indent=1, default=_jsonable) + "\n").encode())
 
 
-def _atomic_torch_save(path: Path, obj) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def checkpoint_bytes(state_dict: dict) -> bytes:
+    """A state dict serialized by ``torch.save``, the same bytes for the same weights.
+
+    Saving to a file names the zip entries after the (random) temporary file;
+    saving to a buffer names them ``archive/``, so equal weights hash equally.
+    """
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
+    return buffer.getvalue()
+
+
+def valid_record(record, key: str) -> bool:
+    """Whether ``record`` has the shape :meth:`Store.save` writes, for ``key``.
+
+    Its ``key`` must be ``key`` and its settings must hash to it, so a record
+    copied into another run's folder is not served for that run.
+    """
+    if not isinstance(record, dict):
+        return False
+    shapes = {
+        "key": str,
+        "settings": dict,
+        "metrics": dict,
+        "history": list,
+        "provenance": dict,
+    }
+    if any(not isinstance(record.get(name), kind) for name, kind in shapes.items()):
+        return False
+    if record["key"] != key or key_of(record["settings"]) != key:
+        return False
+    ckpt = record.get("checkpoint", False)
+    if ckpt is None:
+        return True
+    return (
+        isinstance(ckpt, dict)
+        and ckpt.get("file") == CHECKPOINT
+        and isinstance(ckpt.get("bytes"), int)
+        and isinstance(ckpt.get("sha256"), str)
+        and _SHA256.fullmatch(ckpt["sha256"]) is not None
+    )
+
+
+def library_versions() -> dict:
+    """Versions of what a run's numbers depend on, for its provenance."""
+    import numpy
+
+    versions = {"python": platform.python_version(), "torch": torch.__version__}
+    versions["numpy"] = numpy.__version__
+    with contextlib.suppress(ImportError):
+        import torchvision
+
+        versions["torchvision"] = torchvision.__version__
+    return versions
 
 
 @dataclass
@@ -125,19 +208,87 @@ class Store:
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
+        if self.root.resolve() not in _swept:
+            _swept.add(self.root.resolve())
+            self.sweep_temporary()
 
     def path(self, key: str) -> Path:
-        return self.root / key
+        return self.root / check_key(key)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the exclusive lock of ``key`` (blocks while another process holds it)."""
+        with self._lock(key, blocking=True):
+            yield
+
+    @contextlib.contextmanager
+    def _lock(self, key: str, *, blocking: bool) -> Iterator[bool]:
+        check_key(key)
+        if fcntl is None:  # pragma: no cover
+            yield True
+            return
+        folder = self.root / LOCKS
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / key, "a") as f:
+            flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(f, flags)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def sweep_temporary(self) -> int:
+        """Remove temporary files a killed writer left; those of locked keys stay.
+
+        Returns how many were removed. Runs once per root and process, on opening.
+        """
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for folder in self.root.iterdir():
+            if not folder.is_dir() or not _KEY.fullmatch(folder.name):
+                continue
+            stale = list(folder.glob(".*.tmp"))
+            if not stale:
+                continue
+            with self._lock(folder.name, blocking=False) as free:
+                if not free:
+                    continue
+                for tmp in stale:
+                    tmp.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def check_writable(self) -> None:
+        """A PermissionError now, before any training, if runs cannot be saved here."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise PermissionError(
+                f"the run store {self.root} cannot be created ({err}); "
+                "set ODDS_STORE to a writable folder"
+            ) from err
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise PermissionError(
+                f"the run store {self.root} is not writable; set ODDS_STORE to a writable folder"
+            )
 
     def get(self, settings: dict) -> Run | None:
         """The finished run with these settings, or None (missing, killed or corrupt)."""
         return self.load(key_of(settings))
 
     def load(self, key: str) -> Run | None:
+        """The finished run of ``key``, or None (missing, killed, corrupt or misplaced)."""
         path = self.path(key)
         try:
             record = json.loads((path / RECORD).read_text())
         except (OSError, ValueError):
+            return None
+        if not valid_record(record, key):
             return None
         ckpt = record.get("checkpoint")
         if ckpt is not None:
@@ -159,18 +310,24 @@ class Store:
         state_dict: dict | None = None,
         provenance: dict | None = None,
     ) -> Run:
-        """Write a finished run; the record goes last, so it marks completion."""
+        """Write a finished run; the record goes last, so it marks completion.
+
+        Holds the key's lock while writing, so two writers never interleave.
+        """
         key = key_of(settings)
+        with self.lock(key):
+            return self._save(key, settings, metrics, history, state_dict, provenance)
+
+    def _save(self, key, settings, metrics, history, state_dict, provenance) -> Run:
         path = self.path(key)
         path.mkdir(parents=True, exist_ok=True)
         (path / RECORD).unlink(missing_ok=True)  # a stale record must not outlive a new checkpoint
         checkpoint = None
         if state_dict is not None:
-            _atomic_torch_save(
-                path / CHECKPOINT, {k: v.detach().cpu() for k, v in state_dict.items()}
-            )
-            file = path / CHECKPOINT
-            checkpoint = {"file": CHECKPOINT, "bytes": file.stat().st_size, "sha256": _sha256(file)}
+            data = checkpoint_bytes(state_dict)
+            atomic_write_bytes(path / CHECKPOINT, data)
+            digest = hashlib.sha256(data).hexdigest()
+            checkpoint = {"file": CHECKPOINT, "bytes": len(data), "sha256": digest}
         record = {
             "key": key,
             "settings": json.loads(canonical(settings)),
@@ -180,6 +337,8 @@ class Store:
             "provenance": {
                 "git_commit": runtime.git_commit(),
                 "torch": torch.__version__,
+                "versions": library_versions(),
+                "threads": torch.get_num_threads(),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 **(provenance or {}),
             },
@@ -196,11 +355,29 @@ class Store:
         run = self.get(settings)
         if run is not None:
             return run
-        return self.save(settings, **compute())
+        self.check_writable()  # before the work, not after it
+        key = key_of(settings)
+        with self.lock(key):
+            run = self.load(key)  # another writer may have finished it while we waited
+            if run is not None:
+                return run
+            out = compute()
+            return self._save(
+                key,
+                settings,
+                out["metrics"],
+                out.get("history"),
+                out.get("state_dict"),
+                out.get("provenance"),
+            )
 
     def runs(self) -> list[Run]:
         """Every finished run under the root."""
         if not self.root.is_dir():
             return []
-        found = (self.load(p.name) for p in sorted(self.root.iterdir()) if p.is_dir())
+        found = (
+            self.load(p.name)
+            for p in sorted(self.root.iterdir())
+            if p.is_dir() and _KEY.fullmatch(p.name)
+        )
         return [r for r in found if r is not None]

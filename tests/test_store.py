@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 import torch
 
 from lib import store as store_lib
@@ -86,3 +93,160 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     run = s.save({"k": 4}, metrics={}, state_dict={"w": torch.ones(2)})
     # weights_only=True refuses arbitrary pickled objects; a plain state dict loads
     assert torch.load(run.path / "model.pt", weights_only=True)["w"].sum() == 2
+
+
+# --------------------------------------------------------------------------
+# Reliability probes (issue 19): each failed before the fix.
+
+KEY = "0123456789abcdef"
+
+
+def test_records_of_the_wrong_shape_are_missing_runs(tmp_path):
+    s = Store(tmp_path)
+    run = s.save({"k": 5}, metrics={"acc": 1.0}, state_dict={"w": torch.ones(2)})
+    record = json.loads((run.path / store_lib.RECORD).read_text())
+    bad = [
+        [],
+        None,
+        {},
+        "text",
+        {**record, "metrics": []},
+        {**record, "history": None},
+        {**record, "checkpoint": {"file": "model.pt"}},  # a checkpoint entry without its fields
+        {**record, "checkpoint": {**record["checkpoint"], "sha256": "xyz"}},
+    ]
+    for value in bad:
+        (run.path / store_lib.RECORD).write_text(json.dumps(value))
+        assert s.load(run.key) is None, value
+        assert s.get({"k": 5}) is None
+        assert s.runs() == []
+
+
+def test_a_record_copied_into_another_keys_folder_is_not_served(tmp_path):
+    s = Store(tmp_path)
+    a = s.save({"k": "a"}, metrics={"acc": 0.1})
+    b_key = key_of({"k": "b"})
+    s.path(b_key).mkdir()
+    (s.path(b_key) / store_lib.RECORD).write_bytes((a.path / store_lib.RECORD).read_bytes())
+    assert s.get({"k": "b"}) is None
+    # a record whose "key" was edited to match the folder: its settings still do not
+    record = json.loads((a.path / store_lib.RECORD).read_text()) | {"key": b_key}
+    (s.path(b_key) / store_lib.RECORD).write_text(json.dumps(record))
+    assert s.load(b_key) is None
+
+
+def test_checkpoint_bytes_are_reproducible(tmp_path):
+    state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.ones(3)}
+    one = Store(tmp_path / "one").save({"k": 6}, metrics={}, state_dict=state)
+    two = Store(tmp_path / "two").save({"k": 6}, metrics={}, state_dict=state)
+    assert one.record["checkpoint"] == two.record["checkpoint"]
+    assert (one.path / "model.pt").read_bytes() == (two.path / "model.pt").read_bytes()
+
+
+def test_keys_are_validated():
+    s = Store("/nonexistent-store")
+    for bad in ("..", "../x", "a/b", "ABCDEF0123456789", "0123", "", None):
+        with pytest.raises(ValueError, match="not a store key"):
+            s.path(bad)
+    assert s.path(KEY).name == KEY
+
+
+def test_store_files_are_readable_by_the_group(tmp_path):
+    old = os.umask(0o022)
+    try:
+        importlib.reload(store_lib)
+        run = store_lib.Store(tmp_path).save({"k": 7}, metrics={}, state_dict={"w": torch.ones(1)})
+        for name in (store_lib.RECORD, store_lib.CHECKPOINT):
+            assert stat.S_IMODE((run.path / name).stat().st_mode) == 0o644
+    finally:
+        os.umask(old)
+        importlib.reload(store_lib)
+
+
+def test_stale_temporary_files_are_swept_at_open(tmp_path):
+    s = Store(tmp_path)
+    run = s.save({"k": 8}, metrics={})
+    stale = run.path / ".model.pt.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    store_lib._swept.clear()
+    Store(tmp_path)
+    assert not stale.exists()
+    assert Store(tmp_path).load(run.key) is not None
+
+
+def test_temporary_files_of_a_locked_key_are_kept(tmp_path):
+    s = Store(tmp_path)
+    run = s.save({"k": 9}, metrics={})
+    live = run.path / ".model.pt.live.tmp"
+    code = (
+        "import sys, time; from lib.store import Store; "
+        f"s = Store({str(tmp_path)!r}); "
+        f"ctx = s.lock({run.key!r}); ctx.__enter__(); print('locked', flush=True); time.sleep(30)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        live.write_bytes(b"being written")  # by the holder, as far as the store can tell
+        assert s.sweep_temporary() == 0 and live.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert s.sweep_temporary() == 1 and not live.exists()
+
+
+def test_a_read_only_store_fails_before_computing(tmp_path):
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o555)
+    calls = []
+    try:
+        if os.access(root, os.W_OK):  # root ignores permissions
+            pytest.skip("running as a user that can write anywhere")
+        with pytest.raises(PermissionError, match="ODDS_STORE"):
+            Store(root).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
+        assert calls == []
+    finally:
+        root.chmod(0o755)
+
+
+def test_a_read_only_store_fails_before_computing_even_as_root(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(store_lib.os, "access", lambda path, mode: False)
+    with pytest.raises(PermissionError, match="not writable"):
+        Store(tmp_path).get_or_run({"k": 11}, lambda: calls.append(1) or {"metrics": {}})
+    assert calls == []
+
+
+_WRITER = """
+import sys, time
+from lib.store import Store
+root, tag, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+def compute():
+    time.sleep(delay)  # long enough that the other writer asks meanwhile
+    import torch
+    return {"metrics": {"who": tag}, "state_dict": {"w": torch.full((4,), float(len(tag)))}}
+
+run = Store(root).get_or_run({"k": "shared"}, compute)
+print(run.metrics["who"])
+"""
+
+
+def test_two_writers_of_one_key_compute_it_once(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(store_lib.__file__).parents[1])}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path), tag, "2"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for tag in ("first", "second-writer")
+    ]
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    # both see the same run, made by one of them; the weights are that writer's
+    assert outs[0] == outs[1] and outs[0] in ("first", "second-writer")
+    run = Store(tmp_path).get({"k": "shared"})
+    assert run is not None and run.metrics["who"] == outs[0]
+    assert float(run.state_dict()["w"][0]) == len(outs[0])

@@ -257,10 +257,11 @@ def put_run(store: Store, key: str, files: dict[str, bytes]) -> None:
         if len(data) != ckpt["bytes"] or hashlib.sha256(data).hexdigest() != ckpt["sha256"]:
             raise ValueError(f"run {key}: the checkpoint does not match its record")
     path = store.path(key)
-    (path / RECORD).unlink(missing_ok=True)  # a stale record must not outlive a new checkpoint
-    if ckpt is not None:
-        atomic_write_bytes(path / CHECKPOINT, files[CHECKPOINT])
-    atomic_write_bytes(path / RECORD, files[RECORD])
+    with store.lock(key):  # one writer per key, as Store.save
+        (path / RECORD).unlink(missing_ok=True)  # a stale record must not outlive a new one
+        if ckpt is not None:
+            atomic_write_bytes(path / CHECKPOINT, files[CHECKPOINT])
+        atomic_write_bytes(path / RECORD, files[RECORD])
 
 
 def _receive(reply: dict, config: RunConfig, store: Store, out_dir: Path) -> runner.Outcome:

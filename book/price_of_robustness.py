@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 
 from lib import chapter, grids, runs, sweep
 from lib.data import imagenet
+from lib.results import Results
 from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.
@@ -71,9 +72,7 @@ display(
         "are trained now."
     )
 )
-results = runs.Results.of(
-    configs, device=device, progress=lambda c: tqdm(c, desc="runs", unit="run")
-)
+results = Results.of(configs, device=device, progress=lambda c: tqdm(c, desc="runs", unit="run"))
 cost = sum(m["train_seconds"] for m in results.runs.values())
 glue("price_runs", len(configs), display=False)
 glue("price_train_minutes", cost / 60, display=False)
@@ -196,7 +195,7 @@ else:
         runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
         for c in grids.ri_configs(profile)["fig"]
     ]
-    ri = runs.Results.of(
+    ri = Results.of(
         ri_configs, device=device, progress=lambda c: tqdm(c, desc="RI runs", unit="run")
     )
 

@@ -105,7 +105,7 @@ def price_grid(profile: str) -> PriceGrid:
         return PriceGrid(
             profile,
             ("mnist", "cifar10"),
-            n_values={"mnist": (100, 1000, 10_000), "cifar10": (100, 1000, None)},
+            n_values={"mnist": (100, 1000, 10_000, None), "cifar10": (100, 1000, None)},
             fig_eps=largest,
             table4_eps=profiles.TABLE4_EPS,
             bn_probe=(("cifar10", "inf", 8 / 255),),

@@ -10,8 +10,8 @@ place that says which data a run trains and is evaluated on.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -113,7 +113,19 @@ class _Plan:
 # stay the same. tests/test_keys.py pins known keys.
 
 #: Profile settings added after runs were stored, with the value earlier runs had.
-_ADDED_SETTINGS = {"data": {}, "eval_batch_size": 500}
+_ADDED_SETTINGS = {
+    "data": {},
+    "eval_batch_size": 500,
+    "eps_ramp": 0.0,
+    "n_test_robust": None,
+    "min_steps": 0,
+}
+
+#: The version of what trains and evaluates a run, in every store key. Bump it
+#: when a change to lib (the loop, an attack, the evaluation) changes the
+#: numbers a run produces, so that no stored run made by older code is served.
+#: 2: issue 14 (eps ramp, min_steps, robust accuracy on n_test_robust images).
+RECIPE_VERSION = 2
 
 
 def _settings_dict(settings: profiles.DatasetSettings) -> dict:
@@ -129,6 +141,10 @@ def _key_settings(plan: _Plan) -> dict:
     if "variant" in run and run["variant"] == plan.settings.data.get("variant"):
         del run["variant"]  # the profile's own variant, named: the same run
     return {
+        # What the settings cannot say: the version of the code's recipe and
+        # which data the run met (so a run on other data is never reused).
+        "recipe": RECIPE_VERSION,
+        "data": data_lib.fingerprints(plan.config.dataset, **plan.data_options),
         "run": {
             **run,
             "precision": plan.precision,
@@ -144,8 +160,10 @@ def _key_settings(plan: _Plan) -> dict:
 def _robust_eval_settings(config: RunConfig, plan: _Plan, attack) -> dict:
     return {
         "robust_eval_of": key_of(plan.key_settings),
-        "attack": attack.describe(),
+        # the attack's exact fields: its description rounds eps to 4 digits
+        "attack": {"kind": type(attack).__name__, **dataclasses.asdict(attack)},
         "n_test": plan.settings.n_test,
+        "n_test_robust": plan.settings.n_test_robust,
         "seed": config.seed,
     }
 
@@ -222,10 +240,12 @@ def train_run(
 
     def compute() -> dict:
         train_set, test_set = _split(plan, "train"), _split(plan, "test")
-        batch = settings.batch_size or len(train_set)
-        epochs = plan.epochs
-        if plan.steps is not None:
-            epochs = math.ceil(plan.steps / math.ceil(train_set.epoch_size / batch))
+        per_epoch = math.ceil(train_set.epoch_size / (settings.batch_size or len(train_set)))
+        epochs, max_steps = plan.epochs, plan.steps
+        if max_steps is None and epochs * per_epoch < settings.min_steps:
+            max_steps = settings.min_steps  # a small training set: more passes over it
+        if max_steps is not None:
+            epochs = math.ceil(max_steps / per_epoch)
         runtime.seed_everything(config.seed)
         model = models.build(settings.arch, **settings.model_kwargs).to(device)
         attack = None
@@ -236,7 +256,7 @@ def train_run(
             model,
             train_set,
             epochs=epochs,
-            max_steps=plan.steps,
+            max_steps=max_steps,
             batch_size=settings.batch_size,
             lr=settings.lr,
             optimizer=settings.optimizer,
@@ -250,13 +270,15 @@ def train_run(
             precision=plan.precision,
             bn_mode=config.bn_mode,
             progress=progress,
+            eps_ramp=settings.eps_ramp,
         )
         train_seconds = time.perf_counter() - start
         eval_attack = settings.attack(plan.eps_eval, config.norm, kind="eval")
         g = torch.Generator().manual_seed(config.seed)
         kw = dict(precision=plan.precision, batch_size=settings.eval_batch_size)
         std_ok, std_y = outcomes(model, test_set, **kw)
-        adv_ok, adv_y = outcomes(model, test_set, eval_attack, generator=g, **kw)
+        robust_set = _head(test_set, settings.n_test_robust)
+        adv_ok, adv_y = outcomes(model, robust_set, eval_attack, generator=g, **kw)
         metrics = {
             "std_acc": int(std_ok.sum()) / len(std_ok),
             "adv_acc": int(adv_ok.sum()) / len(adv_ok),
@@ -267,6 +289,7 @@ def train_run(
             "eval_attack": eval_attack.describe(),
             "n_train": len(train_set),
             "n_test": len(test_set),
+            "n_test_robust": len(robust_set),
             "train_complete": train_set.complete,
             "test_complete": test_set.complete,
             "steps": history[-1]["steps"] if history else 0,
@@ -283,6 +306,11 @@ def train_run(
     model = models.build(settings.arch, **settings.model_kwargs)
     model.load_state_dict(run.state_dict())
     return model.to(device).eval(), run
+
+
+def _head(test_set, n: int | None):
+    """The test images robust accuracy is measured on: the first ``n`` (None: all)."""
+    return test_set if n is None else test_set.head(n)
 
 
 def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
@@ -317,7 +345,7 @@ def robust_eval(
 
     def compute() -> dict:
         model, _ = train_run(config, store=store, device=plan.device, progress=progress)
-        test_set = _split(plan, "test")
+        test_set = _head(_split(plan, "test"), plan.settings.n_test_robust)
         g = torch.Generator().manual_seed(config.seed)
         ok, y = outcomes(
             model,
@@ -336,65 +364,3 @@ def robust_eval(
         return {"metrics": metrics}
 
     return store.get_or_run(key, compute).metrics["adv_acc"]
-
-
-# --------------------------------------------------------------------------
-# Querying the runs of a grid
-
-
-class Results:
-    """The metrics of a grid's runs, queried by data set, norm, eps, mix and n.
-
-    ``Results({config: metrics})`` (the metrics of :func:`train_run`). A
-    query names one configuration up to its seed and returns every seed's
-    metrics; :meth:`mean_spread` and :meth:`mean_se` summarize one metric
-    over the seeds.
-    """
-
-    def __init__(self, runs: dict[RunConfig, dict]):
-        self.runs = dict(runs)
-
-    @classmethod
-    def of(cls, configs, *, device=None, store: Store | None = None, progress=None) -> Results:
-        """Train or load every config (``progress`` wraps the iteration, e.g. tqdm)."""
-        it = (progress or (lambda x: x))(list(configs))
-        return cls(
-            {c: train_run(c, store=store, device=device, progress=False)[1].metrics for c in it}
-        )
-
-    def metrics(self, dataset, norm="inf", eps=0.0, mix=None, n=None, bn_mode="eval") -> list:
-        """Metrics of every seed of one configuration (a clean run when eps is 0)."""
-        mix = mix or ("adversarial" if eps else "clean")
-        found = [
-            m
-            for c, m in self.runs.items()
-            if c.dataset == dataset
-            and c.mix == mix
-            and c.bn_mode == bn_mode
-            and (mix == "clean" or (c.norm == norm and math.isclose(c.eps_train, eps)))
-            and c.n_train == n
-        ]
-        if not found:
-            raise KeyError((dataset, norm, eps, mix, n))
-        return found
-
-    def mean_spread(self, metric: str, *args, **kwargs) -> tuple[float, float]:
-        """Mean of ``metric`` over seeds and its spread (population std; 0 for one seed)."""
-        values = [m[metric] for m in self.metrics(*args, **kwargs)]
-        return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
-
-    def mean_se(self, metric: str, *args, **kwargs) -> tuple[float, float]:
-        """Mean of an accuracy and its standard error: over seeds when there are
-        several (sample std / sqrt(k)), else binomial over the test images."""
-        ms = self.metrics(*args, **kwargs)
-        values = [m[metric] for m in ms]
-        mean = statistics.fmean(values)
-        if len(values) > 1:
-            return mean, statistics.stdev(values) / math.sqrt(len(values))
-        return mean, math.sqrt(mean * (1 - mean) / ms[0]["n_test"])
-
-    def sizes(self, dataset) -> tuple[int, int, bool]:
-        """The largest training set, the test size, and whether any run used a subset."""
-        ms = [m for c, m in self.runs.items() if c.dataset == dataset]
-        subset = not all(m["train_complete"] and m["test_complete"] for m in ms)
-        return max(m["n_train"] for m in ms), ms[0]["n_test"], subset

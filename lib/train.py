@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 
 from lib import data as data_lib
 from lib import runtime
-from lib.attacks import Attack, check_bn_mode
+from lib.attacks import PGD, Attack, check_bn_mode
 
 MIXES = ("clean", "adversarial", "half")
 OPTIMIZERS = ("sgd", "adam")
@@ -81,6 +82,7 @@ def train(
     eval_data: data_lib.Batches | None = None,
     bn_mode: str = "eval",
     progress: bool = True,
+    eps_ramp: float = 0.0,
 ) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
@@ -103,6 +105,10 @@ def train(
         bn_mode: the model's mode while ``attack`` runs: ``"eval"`` (BatchNorm
             running statistics) or ``"train"`` (batch statistics); see
             :func:`lib.attacks.pgd`.
+        eps_ramp: fraction of the total steps over which a PGD training
+            attack's eps (and step size) grows linearly from
+            ``eps / ramp_steps`` to its full value; 0 (the default) trains
+            at the full eps from the first step.
 
     The history records per epoch the mean training loss and accuracy on
     the batches as trained (adversarial ones included), the learning rate,
@@ -139,6 +145,9 @@ def train(
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
     milestones = [round(f * total) for f in lr_milestones]
+    if not 0 <= eps_ramp <= 1:
+        raise ValueError(f"eps_ramp must be in [0, 1], got {eps_ramp!r}")
+    ramp_steps = round(eps_ramp * total) if isinstance(attack, PGD) else 0
     history, done = [], 0
     bar = tqdm(total=total, desc="train", unit="step", disable=not progress, leave=False)
     for epoch in range(epochs):
@@ -155,11 +164,17 @@ def train(
             current_lr = lr * 0.1 ** sum(done >= m for m in milestones)
             for group in opt.param_groups:
                 group["lr"] = current_lr
+            step_attack = attack
+            if done < ramp_steps:
+                f = (done + 1) / ramp_steps
+                step_attack = replace(attack, eps=attack.eps * f, step_size=attack.step_size * f)
             if mix == "adversarial":
-                x = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
+                x = _perturb(step_attack, model, x, y, precision, attack_generator, bn_mode)
             elif mix == "half":
                 k = len(x) // 2
-                x_adv = _perturb(attack, model, x[k:], y[k:], precision, attack_generator, bn_mode)
+                x_adv = _perturb(
+                    step_attack, model, x[k:], y[k:], precision, attack_generator, bn_mode
+                )
                 x = torch.cat([x[:k], x_adv])
             model.train()
             with runtime.autocast(device, precision):

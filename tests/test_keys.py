@@ -2,9 +2,10 @@
 
 A run is found in the store by a hash of its settings, so a refactoring that
 changes a key silently orphans every stored run. These literals were computed
-from the code before the redesign of issue 16; a move must leave them as they
-are. A deliberate change of the key schema (e.g. a recipe version) updates the
-literals here, and nothing else.
+from the code before the redesign of issue 16, then updated once, on purpose,
+when the schema gained the recipe version and the data fingerprint (issues 14
+and 19); a move must leave them as they are. The data fingerprints are fixed
+here, so the literals do not depend on the data this machine holds.
 
 Every key goes through :func:`key`, the one place that says how a key is made.
 Configurations use ``precision="fp32"``: ``"auto"`` resolves per machine (bf16
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib import runs
 from lib.runs import RunConfig, robust_eval_key, run_key
 
 
@@ -67,27 +69,64 @@ CASES = {
 }
 
 PINNED = {
-    "binary_mnist-cpu-clean": "df55f4a2507d5600",
-    "binary_mnist-smoke-adv": "0114e664416ef787",
-    "cifar10-cpu-adv-bntrain": "bff1d3584dc6ace2",
-    "cifar10-cpu-clean": "a1032895070300d3",
-    "cifar10-smoke-adv": "30b0109b290bee60",
-    "mnist-cpu-adv-inf": "d75e43797f200f4f",
-    "mnist-cpu-clean-n100-eval": "c7f68e14dc047e30",
-    "mnist-cpu-half-l2": "d54d19f68ae592e9",
-    "mnist-smoke-clean": "4b07c898490ec670",
-    "ri-cpu-adv-l2-seed1": "ebb3e9f40cc230c2",
-    "ri-smoke-variant": "01c5ec050ca6f43f",
-    "robust-eval-binary_mnist-cpu": "22811392f5801b64",
-    "robust-eval-cifar10-smoke-adv": "16e88ebc0673bf22",
-    "robust-eval-mnist-cpu-clean-l2": "b45462ee92643de9",
+    "binary_mnist-cpu-clean": "f91a35bd1cb036f4",
+    "binary_mnist-smoke-adv": "8a0eb7957df692ad",
+    "cifar10-cpu-adv-bntrain": "a8a96cb318081653",
+    "cifar10-cpu-clean": "a0ca0928cea49a48",
+    "cifar10-smoke-adv": "8ed610d823267c4f",
+    "mnist-cpu-adv-inf": "802502fb624f7249",
+    "mnist-cpu-clean-n100-eval": "e21aeeb2ccc615c9",
+    "mnist-cpu-half-l2": "b66b3bb308e58ed8",
+    "mnist-smoke-clean": "203fc3139b3c3f02",
+    "ri-cpu-adv-l2-seed1": "eec4875029f30d3b",
+    "ri-smoke-variant": "1190905882019c6a",
+    "robust-eval-binary_mnist-cpu": "82e82d7378118a4d",
+    "robust-eval-cifar10-smoke-adv": "a2dc2f771699005b",
+    "robust-eval-mnist-cpu-clean-l2": "f4819f4b590753c2",
 }
 
 
+FIXED_DATA = {"train": "0123456789abcdef", "test": "fedcba9876543210"}
+
+
+@pytest.fixture
+def fixed_data(monkeypatch):
+    """Keys independent of the data on this machine: every data set's fingerprint fixed."""
+    monkeypatch.setattr(
+        runs.data_lib,
+        "fingerprints",
+        lambda dataset, **_: None if "imagenet" in dataset else FIXED_DATA,
+    )
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_store_key_is_pinned(name):
+def test_store_key_is_pinned(name, fixed_data):
     config, eps, norm = CASES[name]
     assert key(config, eps, norm) == PINNED[name]
+
+
+def test_the_key_changes_with_the_recipe_version(fixed_data, monkeypatch):
+    config = _c("mnist", "cpu", "adversarial", eps_train=0.3)
+    before = key(config)
+    monkeypatch.setattr(runs, "RECIPE_VERSION", runs.RECIPE_VERSION + 1)
+    assert key(config) != before
+
+
+def test_the_key_changes_with_the_data(monkeypatch):
+    config = _c("cifar10", "cpu")
+    keys = set()
+    for test_print in ("1111111111111111", "2222222222222222"):
+        prints = {"train": "0" * 16, "test": test_print}
+        monkeypatch.setattr(runs.data_lib, "fingerprints", lambda dataset, p=prints, **_: p)
+        keys.add(key(config))
+    assert len(keys) == 2  # e.g. the 1,000-image CIFAR-10 test file vs the full one
+
+
+def test_fingerprints_tell_a_subset_from_the_whole(mnist_small):
+    train, test = mnist_small
+    assert train.fingerprint() == train.fingerprint()
+    assert train.fingerprint() != train.head(len(train) - 1).fingerprint()
+    assert train.fingerprint() != test.fingerprint()
 
 
 def test_the_profile_variant_named_is_the_same_run():

@@ -291,7 +291,7 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
 
 
 def test_results_query_and_summaries():
-    from lib.runs import Results
+    from lib.results import Results
 
     def m(acc, n_test=100):
         return {"std_acc": acc, "n_test": n_test, "n_train": 64, "train_complete": False}
@@ -310,3 +310,37 @@ def test_results_query_and_summaries():
     assert r.mean_se("std_acc", "mnist", "inf", 0.3)[1] == pytest.approx(0.05)  # binomial
     with pytest.raises(KeyError):
         r.metrics("mnist", 2, 0.3)
+
+
+@pytest.mark.parametrize("ramp,expect", [(0.0, [0.3] * 4), (0.5, [0.15, 0.3, 0.3, 0.3])])
+def test_eps_ramp_grows_the_training_eps(mnist_small, monkeypatch, ramp, expect):
+    seen = []
+
+    def record(attack, model, x, y, *args):
+        seen.append((attack.eps, attack.step_size / attack.eps))
+        return x
+
+    monkeypatch.setattr(train, "_perturb", record)
+    attack = PGD(eps=0.3, norm="inf", steps=2, step_size=0.15)
+    train.train(
+        _tiny_cnn(),
+        mnist_small[0].subset(128, seed=0),
+        epochs=1,
+        batch_size=32,
+        lr=1e-3,
+        optimizer="adam",
+        mix="adversarial",
+        attack=attack,
+        eps_ramp=ramp,
+        progress=False,
+    )
+    assert [e for e, _ in seen] == pytest.approx(expect)
+    assert [f for _, f in seen] == pytest.approx([0.5] * 4)  # step size stays 0.5 eps
+
+
+def test_eps_ramp_is_checked_and_left_out_of_keys_at_zero(mnist_small):
+    with pytest.raises(ValueError, match="eps_ramp"):
+        train.train(_tiny_cnn(), mnist_small[0], epochs=1, batch_size=32, lr=0.1, eps_ramp=2.0)
+    from lib import profiles
+
+    assert "eps_ramp" not in runs._settings_dict(profiles.settings("mnist", "smoke"))

@@ -24,6 +24,7 @@ binary MNIST, CIFAR-10), ``imagenet_classes`` (Table 1's class tables),
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -131,6 +132,25 @@ def load(
             "(only restricted_imagenet does: variant, crop, epoch_size, workers)"
         )
     return load_small(name, split, root=root, device=device, download=download)
+
+
+@functools.lru_cache(maxsize=32)
+def _fingerprints(dataset: str, root: str, options: tuple) -> dict | None:
+    if dataset == "restricted_imagenet":
+        # Image folders are not hashed (a million files); the variant and the
+        # class tables are in the key, and the loader checks every class folder.
+        return None
+    return {
+        split: load(dataset, split, root=root, **dict(options)).fingerprint() for split in SPLITS
+    }
+
+
+def fingerprints(dataset: str, **options) -> dict | None:
+    """The fingerprint of each split of ``dataset`` under the data root, for store keys.
+
+    None for Restricted ImageNet (image folders). Cached per process.
+    """
+    return _fingerprints(check_dataset(dataset), str(data_root()), tuple(sorted(options.items())))
 
 
 def load_split(dataset: str, split: str, n: int | None, *, seed: int, device, **options) -> Batches:

@@ -55,6 +55,7 @@ MIN_RATIO_ROWS = 3  # P3: fewer rows with a measurable ratio than this: inconclu
 PGD_GAP = 0.03  # B4: strong PGD within 3 points of the worst of all attacks
 MIN_AUDIT_IMAGES = 500  # B4: the audit needs at least this many test images
 EXACT_TOL = 1e-12  # closed forms in float64: differences below this are rounding
+NEGLIGIBLE_SHARE = 0.05  # L3: "no weight below the threshold" means under 5% of ||w||_1
 
 
 def _over(x: float, limit: float) -> bool:
@@ -298,6 +299,16 @@ def numbers_and_direction(numbers: Judgement, direction: Judgement) -> Judgement
     return Judgement(
         QUALITATIVE, both, f"direction holds ({direction.reason}); numbers: {numbers.reason}"
     )
+
+
+def at_most(judgement: Judgement, ceiling: str, why: str) -> Judgement:
+    """Cap a verdict at ``ceiling`` (e.g. a proxy for perception can at best qualitatively
+    reproduce a claim about how images look); the reason says why when it bites."""
+    if judgement.verdict not in _ORDER or ceiling not in _ORDER:
+        return judgement
+    if _ORDER.index(judgement.verdict) <= _ORDER.index(ceiling):
+        return judgement
+    return Judgement(ceiling, judgement.numbers, f"{judgement.reason}; at most {ceiling}: {why}")
 
 
 def count_rule(

@@ -206,6 +206,17 @@ def test_numbers_and_direction():
     assert V.numbers_and_direction(miss, unsure).verdict == V.INCONCLUSIVE
 
 
+def test_at_most():
+    rep, bad = V.signed_effect(0.1), V.signed_effect(-0.1)
+    capped = V.at_most(rep, V.QUALITATIVE, "a model judge is a proxy for the eye")
+    assert capped.verdict == V.QUALITATIVE and "proxy" in capped.reason
+    assert V.at_most(bad, V.QUALITATIVE, "x") == bad
+    assert V.at_most(rep, V.REPRODUCED, "x") == rep
+    run = V.Judgement(V.NOT_RUN)
+    assert V.at_most(run, V.QUALITATIVE, "x") == run
+    assert 0 < V.NEGLIGIBLE_SHARE < 0.1
+
+
 # -- count rule (P3) ---------------------------------------------------------------------
 def test_paper_table4_counts_are_11_of_12_each_way():
     effects = V.paper_half_half()

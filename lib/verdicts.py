@@ -148,10 +148,11 @@ def diff_se(a: float, n_a: int, b: float, n_b: int) -> float:
 
 
 def paired_diff_se(correct_a, correct_b) -> float:
-    """SE of acc_a - acc_b measured on the same images, from per-image correctness.
+    """SE of mean(a) - mean(b) measured on the same images, from per-image values.
 
-    The standard error of the mean of d_i = a_i - b_i (each 0 or 1): only
-    images on which the two disagree add noise.
+    The standard error of the mean of d_i = a_i - b_i. For correctness (0 or
+    1) only images on which the two models disagree add noise; it works as
+    well for any per-image score (B1's alignment and sparsity).
     """
     a = np.asarray(correct_a, dtype=np.float64).ravel()
     b = np.asarray(correct_b, dtype=np.float64).ravel()

@@ -433,6 +433,9 @@ def threshold_frontier(dist: Distribution, eps: float, std_acc, *, n_grid: int =
     return out if np.ndim(std_acc) else float(out[0])
 
 
+EXACT = 1e-12  # float64 rounding in the closed forms
+
+
 def frontier_at_2eta(dist: Distribution, std_acc: float) -> tuple[float, float]:
     """The exact frontier of Theorem 2.1 over threshold classifiers, at eps = 2 eta.
 
@@ -471,6 +474,3 @@ def frontier_at_2eta(dist: Distribution, std_acc: float) -> tuple[float, float]:
     e_agree, e_disagree = errors(t)
     robust = p * e_disagree + (1 - p) * e_agree
     return robust, (2 * p - 1) / (1 - p) * e_agree
-
-
-EXACT = 1e-12  # float64 rounding in the closed forms

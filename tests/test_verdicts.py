@@ -1,0 +1,410 @@
+"""The verdict rules: pass, fail, inconclusive, and exactly at each threshold."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lib import claims
+from lib import verdicts as V
+from lib.verdicts import Estimate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- vocabulary -------------------------------------------------------------------
+def test_vocabulary_is_the_issues():
+    assert V.VOCABULARY == (
+        "reproduced",
+        "qualitatively reproduced",
+        "not reproduced",
+        "inconclusive",
+        "not run",
+        "checked",
+    )
+    assert set(V.SETUP_FACTS) <= set(claims.CLAIMS)
+    assert set(V.SETUP_VERDICTS) | set(V.CLAIM_VERDICTS) == set(V.VOCABULARY)
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        V.Judgement("maybe")
+
+
+def test_check_vocabulary():
+    ok = [
+        {"claim": "T1", "verdict": "reproduced"},
+        {"claim": "P1 (Restricted ImageNet)", "verdict": "not run"},
+        {"claim": "S1", "verdict": "checked"},
+        {"claim": "P4", "verdict": "not reproduced"},
+        {"claim": "B2", "verdict": "inconclusive"},
+    ]
+    assert V.check_vocabulary(ok) == ok
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        V.check_vocabulary([{"claim": "T1", "verdict": "sort of"}])
+    with pytest.raises(ValueError, match="setup fact"):
+        V.check_vocabulary([{"claim": "S2", "verdict": "reproduced"}])
+    with pytest.raises(ValueError, match="for setup facts"):
+        V.check_vocabulary([{"claim": "B4", "verdict": "checked"}])
+    # Not strict: only the words are checked (today's files pass this).
+    V.check_vocabulary([{"claim": "S2", "verdict": "reproduced"}], strict=False)
+
+
+CLAIM_FILES = sorted((ROOT / "results" / "claims").glob("*/*.json"))
+
+
+@pytest.mark.parametrize("path", CLAIM_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_claim_file_words_are_in_the_vocabulary(path):
+    V.check_vocabulary(json.loads(path.read_text())["rows"], strict=False)
+
+
+def _params():
+    for path in CLAIM_FILES:
+        record = json.loads(path.read_text())
+        marks = []
+        if record.get("rules") != V.RULES_VERSION:
+            # Files built before lib/verdicts existed call setup facts "reproduced".
+            # They pass once rebuilt by chapters that write "rules" (issue 15).
+            marks = [pytest.mark.xfail(reason="built before the verdict rules", strict=False)]
+        yield pytest.param(path, marks=marks, id=f"{path.parent.name}/{path.stem}")
+
+
+def test_claim_files_exist():
+    assert CLAIM_FILES, "results/claims/*/*.json: no committed claim files"
+
+
+@pytest.mark.parametrize("path", list(_params()))
+def test_claim_file_uses_the_vocabulary(path):
+    V.check_vocabulary(json.loads(path.read_text())["rows"])
+
+
+# -- noise ----------------------------------------------------------------------------
+def test_binomial_se():
+    # Agresti-Coull: (k + 2) / (n + 4).
+    assert V.binomial_se(0.5, 996) == pytest.approx(math.sqrt(0.25 / 1000))
+    assert V.binomial_se(0.9, 1000) == pytest.approx(math.sqrt(0.9 * 0.1 / 1000), rel=0.01)
+    assert V.binomial_se(1.0, 100) > 0 and V.binomial_se(0.0, 100) > 0
+    assert V.binomial_se(1.0, 100) == pytest.approx(V.binomial_se(0.0, 100))
+    for bad in ((1.1, 10), (-0.1, 10), (0.5, 0), (0.5, 2.5)):
+        with pytest.raises(ValueError):
+            V.binomial_se(*bad)
+    a = V.accuracy(0.8, 400)
+    assert a.value == 0.8 and a.se == V.binomial_se(0.8, 400)
+
+
+def test_the_issues_p1_example_is_within_noise():
+    # MNIST l2, -0.6 points at 1,000 test images: SE about 0.75 points (issue 15).
+    se = V.diff_se(0.97, 1000, 0.976, 1000)
+    assert 0.005 < se < 0.01
+    assert V.signed_effect(Estimate(-0.006, se)).verdict == V.INCONCLUSIVE
+
+
+def test_diff_se_and_paired():
+    assert V.diff_se(0.5, 996, 0.5, 996) == pytest.approx(math.sqrt(2) * math.sqrt(0.25 / 1000))
+    rng = np.random.default_rng(0)
+    a = rng.random(5000) < 0.8
+    b = a.copy()
+    b[:100] = ~b[:100]  # the two models disagree on 100 images only
+    paired = V.paired_diff_se(a, b)
+    assert paired < V.diff_se(a.mean(), 5000, b.mean(), 5000) / 3
+    assert V.paired_diff_se(a, a) == 0
+    with pytest.raises(ValueError):
+        V.paired_diff_se([1], [0])
+
+
+def test_seed_spread_and_combined():
+    e = V.seed_spread([0.8, 0.82, 0.84])
+    assert e.value == pytest.approx(0.82)
+    assert e.se == pytest.approx(0.02 / math.sqrt(3))
+    assert math.isnan(V.seed_spread([0.8]).se)
+    with pytest.raises(ValueError):
+        V.seed_spread([])
+    assert V.combined_se(3, 4) == 5
+    assert math.isnan(V.combined_se(1, math.nan))
+    one = V.seeds_and_test_set([0.9], 1000)
+    assert one.se == V.binomial_se(0.9, 1000)
+    three = V.seeds_and_test_set([0.8, 0.82, 0.84], 1000)
+    assert three.se == pytest.approx(math.hypot(e.se, V.binomial_se(0.82, 1000)))
+
+
+def test_estimate_arithmetic_and_format():
+    a, b = Estimate(0.5, 0.03), Estimate(0.2, 0.04)
+    assert (a - b).value == pytest.approx(0.3) and (a - b).se == pytest.approx(0.05)
+    assert (a + 0.1).se == 0.03 and (-a).value == -0.5
+    assert Estimate(0.3, 0.1).z() == pytest.approx(3)
+    assert Estimate(0.3).z() == math.inf and Estimate(0).z() == 0
+    assert a.format(100, 1) == "50.0 ± 3.0"
+    assert Estimate(0.25).format() == "0.250"
+    assert Estimate(0.25, math.nan).format() == "0.250 ± ?"
+    with pytest.raises(ValueError):
+        Estimate(0.1, -1)
+
+
+# -- signed effect ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "se", "verdict"),
+    [
+        (0.05, 0.01, V.REPRODUCED),
+        (-0.05, 0.01, V.NOT_REPRODUCED),
+        (0.01, 0.01, V.INCONCLUSIVE),
+        (-0.01, 0.01, V.INCONCLUSIVE),
+        (0.02, 0.01, V.INCONCLUSIVE),  # exactly Z SE: not beyond
+        (-0.02, 0.01, V.INCONCLUSIVE),
+        (0.0201, 0.01, V.REPRODUCED),
+        (-0.0201, 0.01, V.NOT_REPRODUCED),
+        (1e-9, 0.0, V.REPRODUCED),  # exact: the sign decides
+        (-1e-9, 0.0, V.NOT_REPRODUCED),
+        (0.0, 0.0, V.INCONCLUSIVE),
+        (0.5, math.nan, V.INCONCLUSIVE),  # no noise estimate
+    ],
+)
+def test_signed_effect(value, se, verdict):
+    j = V.signed_effect(Estimate(value, se), name="gain")
+    assert j.verdict == verdict
+    assert j.numbers == (("gain", Estimate(value, se)),)
+    assert "gain" in j.reason
+
+
+def test_signed_effect_z_is_a_parameter():
+    assert V.signed_effect(Estimate(0.015, 0.01), z=1).verdict == V.REPRODUCED
+    assert V.signed_effect(Estimate(0.015, 0.01)).verdict == V.INCONCLUSIVE
+    assert V.signed_effect(0.3).verdict == V.REPRODUCED  # a plain float is exact
+
+
+def test_exceeds_and_below():
+    assert V.exceeds(Estimate(0.995, 0.001), 0.99).verdict == V.REPRODUCED
+    assert V.exceeds(Estimate(0.992, 0.001), 0.99).verdict == V.INCONCLUSIVE  # exactly 2 SE
+    assert V.exceeds(Estimate(0.98, 0.001), 0.99).verdict == V.NOT_REPRODUCED
+    assert V.below(Estimate(0.001, 0.001), 0.01).verdict == V.REPRODUCED
+    assert V.below(Estimate(0.008, 0.001), 0.01).verdict == V.INCONCLUSIVE
+    assert V.below(Estimate(0.02, 0.001), 0.01).verdict == V.NOT_REPRODUCED
+    assert V.exceeds(0.9999, 0.99, name="transfer").numbers[0][0] == "transfer"
+
+
+# -- matches ----------------------------------------------------------------------------
+def test_matches():
+    assert V.matches(0.99865, 0.99865, tol=1e-3).verdict == V.REPRODUCED
+    assert V.matches(0.9995, 0.99865, tol=1e-3).verdict == V.REPRODUCED
+    assert V.matches(0.9999, 0.99865, tol=1e-3).verdict == V.NOT_REPRODUCED
+    # Exactly at tol + Z SE: still a match (inclusive).
+    assert V.matches(Estimate(0.5, 0.01), 0.52, tol=0.0).verdict == V.REPRODUCED
+    assert V.matches(Estimate(0.5, 0.01), 0.5201, tol=0.0).verdict == V.NOT_REPRODUCED
+    assert V.matches(Estimate(0.5, 0.01), 0.53, tol=0.01).verdict == V.REPRODUCED
+    assert V.matches(Estimate(0.5, math.nan), 0.5, tol=0.1).verdict == V.INCONCLUSIVE
+    with pytest.raises(ValueError):
+        V.matches(0.5, 0.5, tol=-1)
+
+
+def test_numbers_and_direction():
+    yes, no = V.signed_effect(0.1), V.signed_effect(-0.1)
+    unsure = V.signed_effect(Estimate(0.01, 0.01))
+    hit, miss = V.matches(0.5, 0.5, tol=0), V.matches(0.5, 0.9, tol=0.01)
+    assert V.numbers_and_direction(hit, yes).verdict == V.REPRODUCED
+    assert V.numbers_and_direction(miss, yes).verdict == V.QUALITATIVE
+    assert V.numbers_and_direction(hit, no).verdict == V.NOT_REPRODUCED
+    assert V.numbers_and_direction(miss, unsure).verdict == V.INCONCLUSIVE
+
+
+def test_at_most():
+    rep, bad = V.signed_effect(0.1), V.signed_effect(-0.1)
+    capped = V.at_most(rep, V.QUALITATIVE, "a model judge is a proxy for the eye")
+    assert capped.verdict == V.QUALITATIVE and "proxy" in capped.reason
+    assert V.at_most(bad, V.QUALITATIVE, "x") == bad
+    assert V.at_most(rep, V.REPRODUCED, "x") == rep
+    run = V.Judgement(V.NOT_RUN)
+    assert V.at_most(run, V.QUALITATIVE, "x") == run
+    assert 0 < V.NEGLIGIBLE_SHARE < 0.1
+
+
+# -- count rule (P3) ---------------------------------------------------------------------
+def test_paper_table4_counts_are_11_of_12_each_way():
+    effects = V.paper_half_half()
+    gains = [g for g, _ in effects.values()]
+    losses = [lo for _, lo in effects.values()]
+    assert len(effects) == 12
+    assert V.paper_count(gains) == 11 and V.paper_count(losses) == 11
+    # The two exceptions the issue names.
+    assert effects[("mnist", 2, 0.5)][0] == pytest.approx(99.35 - 99.41)
+    assert effects[("mnist", "inf", 0.1)][1] == pytest.approx(95.05 - 95.29)
+    against = [k for k, (g, _) in effects.items() if g <= 0] + [
+        k for k, (_, lo) in effects.items() if lo <= 0
+    ]
+    assert against == [("mnist", 2, 0.5), ("mnist", "inf", 0.1)]
+
+
+def _rows(shows, against, unsure, se=0.01):
+    return (
+        [Estimate(0.1, se)] * shows + [Estimate(-0.1, se)] * against + [Estimate(0.0, se)] * unsure
+    )
+
+
+@pytest.mark.parametrize(
+    ("shows", "against", "unsure", "verdict"),
+    [
+        (12, 0, 0, V.REPRODUCED),
+        (11, 1, 0, V.REPRODUCED),  # exactly the paper's count
+        (11, 0, 1, V.REPRODUCED),
+        (10, 0, 2, V.QUALITATIVE),  # one short of the paper, but most rows
+        (10, 2, 0, V.QUALITATIVE),  # one more row against than the paper, most still show it
+        (7, 0, 5, V.QUALITATIVE),  # 7 > 6: a majority
+        (6, 0, 6, V.INCONCLUSIVE),  # exactly half: not a majority
+        (2, 0, 10, V.INCONCLUSIVE),
+        (0, 0, 12, V.INCONCLUSIVE),
+        (2, 2, 8, V.NOT_REPRODUCED),  # A = 2 > 1 and A >= S
+        (1, 1, 10, V.INCONCLUSIVE),  # A = 1: as many against as the paper
+        (0, 12, 0, V.NOT_REPRODUCED),
+        (5, 6, 1, V.NOT_REPRODUCED),
+    ],
+)
+def test_count_rule(shows, against, unsure, verdict):
+    j = V.count_rule(_rows(shows, against, unsure), paper_k=11)
+    assert j.verdict == verdict, j.reason
+    assert len(j.numbers) == 12
+    assert f"{shows} of 12 rows show it" in j.reason and "the paper: 11 of 12" in j.reason
+
+
+def test_count_rule_judges_each_row_with_its_se():
+    # 0.02 is exactly 2 SE: within noise, so it does not count.
+    effects = [Estimate(0.02, 0.01)] * 12
+    assert V.count_rule(effects, paper_k=11).verdict == V.INCONCLUSIVE
+    effects = [Estimate(0.0201, 0.01)] * 12
+    assert V.count_rule(effects, paper_k=11).verdict == V.REPRODUCED
+    j = V.count_rule([0.1, -0.1], paper_k=1, labels=["a", "b"])
+    assert j.verdict == V.REPRODUCED and "(b)" in j.reason
+    assert V.count_rule([], paper_k=0).verdict == V.NOT_RUN
+    with pytest.raises(ValueError):
+        V.count_rule([0.1], paper_k=2)
+    with pytest.raises(ValueError):
+        V.count_rule([0.1], paper_k=1, labels=["a", "b"])
+
+
+# -- roughly proportional (P3) -----------------------------------------------------------
+def test_ratio_delta_method():
+    r = V.ratio(Estimate(2.0, 0.2), Estimate(4.0, 0.4))
+    assert r.value == 0.5 and r.se == pytest.approx(0.5 * math.hypot(0.1, 0.1))
+    with pytest.raises(ValueError):
+        V.ratio(1.0, 0.0)
+
+
+def _paper():
+    effects = V.paper_half_half()
+    return [g for g, _ in effects.values()], [lo for _, lo in effects.values()]
+
+
+def test_roughly_proportional_on_the_papers_own_numbers():
+    pg, pl = _paper()
+    j = V.roughly_proportional(pg, pl, pg, pl)
+    assert j.verdict == V.REPRODUCED
+    assert "11 of 11" in j.reason  # the row whose loss is negative has no ratio
+
+
+def test_roughly_proportional_at_the_factor():
+    pg, pl = [1.0] * 4, [1.0] * 4
+    losses = [Estimate(1.0, 0.1)] * 4
+    at = [Estimate(RF := V.RATIO_FACTOR, 0.0)] * 4  # exactly the factor: agrees
+    assert V.roughly_proportional(at, losses, pg, pl).verdict == V.REPRODUCED
+    beyond = [Estimate(RF * 1.5, 0.0)] * 4
+    j = V.roughly_proportional(beyond, [Estimate(1.0, 0.01)] * 4, pg, pl)
+    assert j.verdict == V.NOT_REPRODUCED
+    # Half the rows agree: not more than MAJORITY.
+    gains = [Estimate(1.0, 0.0)] * 2 + [Estimate(5.0, 0.0)] * 2
+    j = V.roughly_proportional(gains, [Estimate(1.0, 0.001)] * 4, pg, pl)
+    assert j.verdict == V.NOT_REPRODUCED and "2 of 4" in j.reason
+
+
+def test_roughly_proportional_needs_measurable_losses():
+    pg, pl = [1.0] * 4, [1.0] * 4
+    within_noise = [Estimate(0.02, 0.01)] * 4  # exactly 2 SE: no measurable loss
+    j = V.roughly_proportional([Estimate(0.02, 0.01)] * 4, within_noise, pg, pl)
+    assert j.verdict == V.INCONCLUSIVE and "only 0 rows" in j.reason
+    losses = [Estimate(1.0, 0.01)] * 2 + [Estimate(0.0, 0.01)] * 2  # 2 < MIN_RATIO_ROWS
+    assert V.roughly_proportional([1.0] * 4, losses, pg, pl).verdict == V.INCONCLUSIVE
+    losses = [Estimate(1.0, 0.01)] * 3 + [Estimate(0.0, 0.01)]
+    assert V.roughly_proportional([1.0] * 4, losses, pg, pl).verdict == V.REPRODUCED
+    with pytest.raises(ValueError):
+        V.roughly_proportional([1.0], [1.0, 2.0], [1.0], [1.0])
+
+
+def test_roughly_proportional_noise_saves_a_far_ratio():
+    # Ratio 3 vs the paper's 1 (beyond x2), but its SE is large: within 2 SE.
+    gains = [Estimate(3.0, 1.5)] * 3
+    losses = [Estimate(1.0, 0.01)] * 3
+    assert V.roughly_proportional(gains, losses, [1.0] * 3, [1.0] * 3).verdict == V.REPRODUCED
+
+
+# -- B4 --------------------------------------------------------------------------------
+def _b4(**kw):
+    args = dict(
+        flagged=False,
+        strong_pgd=V.accuracy(0.60, 500),
+        worst=V.accuracy(0.58, 500),
+        n_images=500,
+    )
+    return V.no_masking(**{**args, **kw})
+
+
+def test_no_masking_passes_only_when_all_hold():
+    assert _b4().verdict == V.REPRODUCED
+    j = _b4(flagged=True)
+    assert j.verdict == V.INCONCLUSIVE and "flag" in j.reason
+    j = _b4(n_images=499)
+    assert j.verdict == V.INCONCLUSIVE and "need 500" in j.reason
+    j = _b4(worst=V.accuracy(0.56, 500))  # 4 points below strong PGD
+    assert j.verdict == V.INCONCLUSIVE and "above the worst attack" in j.reason
+    j = _b4(strong_pgd=V.accuracy(0.03, 500), worst=V.accuracy(0.01, 500))
+    assert j.verdict == V.INCONCLUSIVE and "residual" in j.reason
+    j = _b4(worst=V.accuracy(0.58, 500), floor=V.accuracy(0.55, 500))  # not beyond 2 SE
+    assert j.verdict == V.INCONCLUSIVE
+    assert _b4(floor=V.accuracy(0.2, 500)).verdict == V.REPRODUCED
+    # The cpu build today: 34-point collapse, 100 images, no flag.
+    j = V.no_masking(flagged=False, strong_pgd=0.5, worst=0.16, n_images=100)
+    assert j.verdict == V.INCONCLUSIVE and j.reason.count(";") >= 1
+
+
+def test_no_masking_at_the_gap():
+    exact = V.no_masking(flagged=False, strong_pgd=0.5, worst=0.5 - V.PGD_GAP, n_images=500)
+    assert exact.verdict == V.REPRODUCED
+    over = V.no_masking(flagged=False, strong_pgd=0.5, worst=0.5 - V.PGD_GAP - 1e-6, n_images=500)
+    assert over.verdict == V.INCONCLUSIVE
+
+
+# -- setup facts -------------------------------------------------------------------------
+def test_checked():
+    j = V.checked({"mnist eps": (0.3, 0.3), "random start": (True, True), "steps": (40, 40)})
+    assert j.verdict == V.CHECKED and "3 facts" in j.reason
+    assert V.checked({"eps": (0.1 + 0.2, 0.3)}).verdict == V.CHECKED  # float rounding
+    j = V.checked({"eps": (0.25, 0.3), "start": (False, True)})
+    assert j.verdict == V.NOT_REPRODUCED and "eps" in j.reason and "start" in j.reason
+    assert V.checked({"flag": (True, 1)}).verdict == V.NOT_REPRODUCED  # bools are not numbers
+    assert V.checked({}).verdict == V.NOT_RUN
+
+
+# -- combining rows ----------------------------------------------------------------------
+def test_combine_weakest_row_wins():
+    rep, qual = V.signed_effect(0.1, name="x"), V.Judgement(V.QUALITATIVE)
+    inc, bad = V.signed_effect(Estimate(0.0, 0.1)), V.signed_effect(-0.1)
+    run = V.Judgement(V.NOT_RUN, (), "no ImageNet here")
+    assert V.combine({"mnist": rep, "cifar10": rep}).verdict == V.REPRODUCED
+    assert V.combine({"mnist": rep, "cifar10": qual}).verdict == V.QUALITATIVE
+    assert V.combine({"mnist": rep, "cifar10": inc}).verdict == V.INCONCLUSIVE
+    assert V.combine({"mnist": rep, "cifar10": bad}).verdict == V.NOT_REPRODUCED
+    assert V.combine({"mnist": inc, "cifar10": bad}).verdict == V.NOT_REPRODUCED
+    j = V.combine({"mnist": rep, "cifar10": rep, "restricted_imagenet": run})
+    assert j.verdict == V.REPRODUCED and "not run: restricted_imagenet" in j.reason
+    assert j.numbers[0][0] == "mnist: x"
+    assert V.combine({"restricted_imagenet": run}).verdict == V.NOT_RUN
+    assert V.combine({}).verdict == V.NOT_RUN
+    c = V.Judgement(V.CHECKED)
+    assert V.combine({"a": c, "b": c}).verdict == V.CHECKED
+    assert V.combine({"a": c, "b": V.Judgement(V.NOT_REPRODUCED)}).verdict == V.NOT_REPRODUCED
+    assert V.all_hold({"std": rep, "adv": inc}).verdict == V.INCONCLUSIVE
+
+
+def test_judgement_row():
+    j = V.signed_effect(Estimate(0.05, 0.01), name="gain")
+    row = j.row("P1", "paper says")
+    assert row["verdict"] == V.REPRODUCED and row["ours"] == "gain 0.050 ± 0.010"
+    assert row["reason"] == j.reason
+    assert j.ours(100, 1) == "gain 5.0 ± 1.0"
+    assert j.row("P1", "p", ours="custom")["ours"] == "custom"

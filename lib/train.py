@@ -24,8 +24,9 @@ from lib import data as data_lib
 from lib import models, profiles, runtime
 from lib.attacks import PGD, LinearWorstCase, check_bn_mode, check_eps, check_norm
 from lib.store import Run, Store
+from lib.trades import TradesAttack, trades_loss
 
-MIXES = ("clean", "adversarial", "half")
+MIXES = ("clean", "adversarial", "half", "trades")
 OPTIMIZERS = ("sgd", "adam")
 
 Attack = Callable[..., torch.Tensor]
@@ -38,7 +39,7 @@ def check_mix(mix: str) -> str:
 
 
 def _perturb(attack: Attack, model, x, y, precision: str, generator, bn_mode="eval"):
-    if isinstance(attack, PGD):
+    if isinstance(attack, PGD | TradesAttack):
         return attack(model, x, y, precision=precision, generator=generator, bn_mode=bn_mode)
     return attack(model, x, y)
 
@@ -86,6 +87,7 @@ def train(
     eval_data: data_lib.Batches | None = None,
     bn_mode: str = "eval",
     progress: bool = True,
+    beta: float | None = None,
 ) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
@@ -101,7 +103,10 @@ def train(
         optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
         mix: ``"clean"``; ``"adversarial"`` (every example replaced by
             ``attack``'s); ``"half"`` (half of each batch adversarial, the
-            other half clean: Table 4 of the paper).
+            other half clean: Table 4 of the paper); ``"trades"`` (the
+            TRADES loss, :func:`lib.trades.trades_loss`, with ``beta`` and a
+            :class:`lib.trades.TradesAttack`; the history's accuracy is then
+            on the clean batch).
         attack: ``(model, x, y) -> x_adv``, e.g. a :class:`lib.attacks.PGD`.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see lib.runtime).
         eval_data: if given, standard accuracy on it is recorded each epoch.
@@ -117,6 +122,10 @@ def train(
     check_bn_mode(bn_mode)
     if mix != "clean" and attack is None:
         raise ValueError(f"mix={mix!r} needs an attack")
+    if (mix == "trades") != (beta is not None):
+        raise ValueError(f"beta is TRADES' weight: give it with mix='trades' only (mix={mix!r})")
+    if mix == "trades" and not isinstance(attack, TradesAttack):
+        raise ValueError("mix='trades' needs a lib.trades.TradesAttack (the KL adversary)")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
     if not isinstance(epochs, int) or epochs < 0:
@@ -166,10 +175,15 @@ def train(
                 k = len(x) // 2
                 x_adv = _perturb(attack, model, x[k:], y[k:], precision, attack_generator, bn_mode)
                 x = torch.cat([x[:k], x_adv])
+            elif mix == "trades":
+                x_adv = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
             model.train()
-            with runtime.autocast(device, precision):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
+            if mix == "trades":
+                loss, logits = trades_loss(model, x, x_adv, y, beta=beta, precision=precision)
+            else:
+                with runtime.autocast(device, precision):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -294,6 +308,7 @@ class RunConfig:
     seed: int = 0  # seeds model initialization, batch order, augmentation, attack starts
     precision: str = "auto"  # "auto", "bf16" or "fp32"
     variant: str | None = None  # Restricted ImageNet: "paper" or "robustness"; None: the profile's
+    beta: float | None = None  # TRADES' weight of the KL term, with mix="trades" only
 
     def __post_init__(self):
         data_lib.check_dataset(self.dataset)
@@ -319,13 +334,18 @@ class RunConfig:
                     f"variant is a Restricted ImageNet option; {self.dataset} has none: use None"
                 )
             data_lib.check_variant(self.variant)
+        if (self.mix == "trades") != (self.beta is not None):
+            raise ValueError("beta is TRADES' weight: set it with mix='trades' only")
+        if self.beta is not None and not self.beta >= 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta!r}")
 
     def key_dict(self) -> dict:
         """The fields that key the store; ``variant`` only when set, so that the keys
         of runs stored before it existed stay the same."""
         d = dict(self.__dict__)
-        if d["variant"] is None:
-            del d["variant"]
+        for name in ("variant", "beta"):  # added later: keys of older runs unchanged
+            if d[name] is None:
+                del d[name]
         return d
 
 
@@ -471,6 +491,8 @@ def train_run(
         attack = None
         if config.mix != "clean":
             attack = _attack_for(settings, config.eps_train, config.norm, "train")
+            if config.mix == "trades":
+                attack = TradesAttack.like(attack)
         start = time.perf_counter()
         history = train(
             model,
@@ -490,6 +512,7 @@ def train_run(
             precision=plan.precision,
             bn_mode=config.bn_mode,
             progress=progress,
+            beta=config.beta,
         )
         train_seconds = time.perf_counter() - start
         eval_attack = _attack_for(settings, plan.eps_eval, config.norm, "eval")

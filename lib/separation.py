@@ -61,13 +61,14 @@ class SearchStats:
     queries: int = 0
     references: int = 0
     exact: int = 0  # exact l_inf distances computed
-    pairs: int = 0  # allowed (query, reference) pairs: what brute force computes
+    allowed: int = 0  # (query, reference) pairs of different classes (same, with same=True)
     seconds: float = 0.0
 
     @property
     def pruned(self) -> float:
-        """Fraction of allowed pairs whose exact distance was never computed."""
-        return 1 - self.exact / self.pairs if self.pairs else 0.0
+        """Fraction of all queries x references pairs (brute force's work) never computed."""
+        pairs = self.queries * self.references
+        return 1 - self.exact / pairs if pairs else 0.0
 
 
 @dataclass
@@ -155,7 +156,7 @@ def nearest_linf(
     for s in range(0, m, chunk):
         q, ql = q_all[s : s + chunk], query_labels[s : s + chunk]
         allowed = (ql[:, None] == ref_labels[None, :]) == same
-        stats.pairs += int(allowed.sum())
+        stats.allowed += int(allowed.sum())
         q_sq = (q * q).sum(1)
         norms = q_sq[:, None] + r_sq[None, :]
         l2sq = norms - 2 * (q @ r.T)
@@ -172,7 +173,7 @@ def nearest_linf(
         cand[torch.arange(len(q)), first] = False  # already computed
         if int(cand.sum()) > DENSE_FRACTION * cand.numel():
             exact = _linf(q, r).masked_fill_(~allowed, math.inf)
-            stats.exact += exact.numel()
+            stats.exact += exact.numel() - int(has.sum())  # the first ones are recomputed
             dmin, imin = exact.min(1)
             better = dmin < ub
             ub = torch.where(better, dmin, ub)

@@ -43,6 +43,7 @@ def test_pruned_search_equals_brute_force(m, n, d, classes, levels, same):
     got = S.nearest_linf(q, r, qy, ry, same=same, memory_mb=0.01)  # many small chunks
     want = S.brute_force(q, r, qy, ry, same=same)
     assert torch.allclose(got.dist, want.dist, atol=1e-6, rtol=0, equal_nan=False)
+    assert 0 <= got.stats.exact <= m * n and got.stats.pruned >= 0
     ok = torch.isfinite(want.dist)
     assert torch.equal(got.index[~ok], torch.full_like(got.index[~ok], -1))
     # the index returned is one at the minimum distance (ties: any of them)

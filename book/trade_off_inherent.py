@@ -64,7 +64,7 @@ device = runtime.default_device()
 # CPU cores (the l2 bound prunes almost nothing on these data).
 SEARCH = {
     "smoke": {"refs": 2000, "mnist": (50, 50), "cifar10": (20, 20)},
-    "cpu": {"refs": None, "mnist": (1000, 500), "cifar10": (300, 200)},
+    "cpu": {"refs": None, "mnist": (500, 300), "cifar10": (200, 100)},
     "paper": {"refs": None, "mnist": (None, None), "cifar10": (None, None)},
 }[profile]
 PUBLISHED = {"mnist": (0.737, 0.812), "cifar10": (0.212, 0.220)}  # X1: train-train / test-train
@@ -245,9 +245,17 @@ rows = [
     {
         "claim": "X2",
         "paper": "on separated data an accurate and robust classifier exists; D is not separated",
-        "ours": f"nearest class: MNIST {m['nc'].std_acc:.1%} std, "
-        f"{m['nc'].certified_acc(0.3):.1%} certified at 0.3; D separation {dsep.population}",
-        "verdict": report.verdict(m["nc"].certified_acc(0.3) > 0.5 and dsep.population == 0),
+        # On its own training points the nearest-class classifier has d_same = 0, so each is
+        # certified at every eps below half its distance to the other classes: all of them
+        # at the paper's eps when the train-train separation exceeds 2 eps. Test points are
+        # another matter: the certified test accuracy says how far that carries.
+        "ours": f"training points searched certified at 0.3: "
+        f"{float((m['tt'].dists > 0.6).float().mean()):.1%}; test: {m['nc'].std_acc:.1%} std, "
+        f"{m['nc'].certified_acc(0.3):.1%} certified at 0.3 (MNIST); D separation "
+        f"{dsep.population} < 2 eps",
+        "verdict": report.verdict(
+            bool((m["tt"].dists > 0.6).all()) and dsep.population < 2 * dsep.eps
+        ),
     },
     {
         "claim": "X3",

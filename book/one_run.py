@@ -44,13 +44,14 @@ norm = "inf"  # threat model: "inf" or 2
 eps_train = 0.3  # training eps in [0, 1] pixel space (0 with mix "clean")
 eps_eval = None  # evaluation eps; None takes eps_train, or Table 2's when that is 0
 n_train = None  # training images; None takes the profile's
-mix = "adversarial"  # clean | adversarial | half (half of each batch adversarial)
+mix = "adversarial"  # clean | adversarial | half (half of each batch adversarial) | trades
 bn_mode = "eval"  # the model's mode while the training attack runs: eval | train
 max_steps = None  # optimizer steps; None takes the profile's
 precision = "auto"  # auto | bf16 | fp32
 variant = (
     None  # restricted_imagenet only: "paper" (96 classes) | "robustness" (203); None: the profile's
 )
+beta = None  # TRADES' weight of the KL term, with mix "trades" only (e.g. 6.0)
 device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 
 # %%
@@ -68,6 +69,7 @@ config = runs.RunConfig(
     seed=seed,
     precision=precision,
     variant=variant,
+    beta=beta,
 )
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)

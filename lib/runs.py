@@ -22,6 +22,7 @@ from lib import models, profiles, runtime
 from lib.attacks import check_bn_mode, check_eps, check_norm
 from lib.data import load_split
 from lib.store import Run, Store, key_of
+from lib.trades import TradesAttack
 from lib.train import balanced_accuracy, check_mix, outcomes, train
 
 
@@ -31,7 +32,7 @@ class RunConfig:
 
     dataset: str  # a name of lib.data.DATASETS
     profile: str = "cpu"  # a name of lib.profiles.PROFILES
-    mix: str = "clean"  # "clean", "adversarial" or "half"
+    mix: str = "clean"  # "clean", "adversarial", "half" or "trades"
     norm: str | int = "inf"  # threat model of training and evaluation: "inf" or 2
     eps_train: float = 0.0  # training eps, [0, 1] pixel space; 0 with mix="clean"
     eps_eval: float | None = None  # evaluation eps; None: eps_train, or Table 2's if that is 0
@@ -41,6 +42,7 @@ class RunConfig:
     seed: int = 0  # seeds model initialization, batch order, augmentation, attack starts
     precision: str = "auto"  # "auto", "bf16" or "fp32"
     variant: str | None = None  # Restricted ImageNet: "paper" or "robustness"; None: the profile's
+    beta: float | None = None  # TRADES' weight of the KL term, with mix="trades" only
 
     def __post_init__(self):
         data_lib.check_dataset(self.dataset)
@@ -66,12 +68,17 @@ class RunConfig:
                     f"variant is a Restricted ImageNet option; {self.dataset} has none: use None"
                 )
             data_lib.check_variant(self.variant)
+        if (self.mix == "trades") != (self.beta is not None):
+            raise ValueError("beta is TRADES' weight: set it with mix='trades' only")
+        if self.beta is not None and not self.beta >= 0:
+            raise ValueError(f"beta must be >= 0, got {self.beta!r}")
 
     def key_dict(self) -> dict:
         """The fields that key the store (see :func:`_key_settings`)."""
         d = dict(self.__dict__)
-        if d["variant"] is None:
-            del d["variant"]
+        for name in ("variant", "beta"):  # added later: keys of older runs unchanged
+            if d[name] is None:
+                del d[name]
         return d
 
 
@@ -251,6 +258,8 @@ def train_run(
         attack = None
         if config.mix != "clean":
             attack = settings.attack(config.eps_train, config.norm, kind="train")
+            if config.mix == "trades":  # the KL adversary with the training PGD's geometry
+                attack = TradesAttack.like(attack)
         start = time.perf_counter()
         history = train(
             model,
@@ -271,6 +280,7 @@ def train_run(
             bn_mode=config.bn_mode,
             progress=progress,
             eps_ramp=settings.eps_ramp,
+            beta=config.beta,
         )
         train_seconds = time.perf_counter() - start
         eval_attack = settings.attack(plan.eps_eval, config.norm, kind="eval")

@@ -22,8 +22,9 @@ from tqdm.auto import tqdm
 from lib import data as data_lib
 from lib import runtime
 from lib.attacks import PGD, Attack, check_bn_mode
+from lib.trades import TradesAttack, trades_loss
 
-MIXES = ("clean", "adversarial", "half")
+MIXES = ("clean", "adversarial", "half", "trades")
 OPTIMIZERS = ("sgd", "adam")
 
 
@@ -83,6 +84,7 @@ def train(
     bn_mode: str = "eval",
     progress: bool = True,
     eps_ramp: float = 0.0,
+    beta: float | None = None,
 ) -> list[dict]:
     """Train ``model`` in place and return its history (one dict per epoch).
 
@@ -98,7 +100,10 @@ def train(
         optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
         mix: ``"clean"``; ``"adversarial"`` (every example replaced by
             ``attack``'s); ``"half"`` (half of each batch adversarial, the
-            other half clean: Table 4 of the paper).
+            other half clean: Table 4 of the paper); ``"trades"`` (the
+            TRADES loss, :func:`lib.trades.trades_loss`, with ``beta`` and a
+            :class:`lib.trades.TradesAttack`; the history's accuracy is then
+            on the clean batch).
         attack: ``(model, x, y) -> x_adv``, e.g. a :class:`lib.attacks.PGD`.
         precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see lib.runtime).
         eval_data: if given, standard accuracy on it is recorded each epoch.
@@ -118,6 +123,10 @@ def train(
     check_bn_mode(bn_mode)
     if mix != "clean" and attack is None:
         raise ValueError(f"mix={mix!r} needs an attack")
+    if (mix == "trades") != (beta is not None):
+        raise ValueError(f"beta is TRADES' weight: give it with mix='trades' only (mix={mix!r})")
+    if mix == "trades" and not isinstance(attack, TradesAttack):
+        raise ValueError("mix='trades' needs a lib.trades.TradesAttack (the KL adversary)")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
     if not isinstance(epochs, int) or epochs < 0:
@@ -176,10 +185,15 @@ def train(
                     step_attack, model, x[k:], y[k:], precision, attack_generator, bn_mode
                 )
                 x = torch.cat([x[:k], x_adv])
+            elif mix == "trades":
+                x_adv = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
             model.train()
-            with runtime.autocast(device, precision):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y)
+            if mix == "trades":
+                loss, logits = trades_loss(model, x, x_adv, y, beta=beta, precision=precision)
+            else:
+                with runtime.autocast(device, precision):
+                    logits = model(x)
+                loss = F.cross_entropy(logits.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -23,7 +23,13 @@ import torch
 
 from lib import claims, plots, profiles, runtime
 
-VERDICTS = ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
+VERDICTS = (
+    "reproduced",
+    "qualitatively reproduced",
+    "not reproduced",
+    "inconclusive",  # lib.verdicts: within the noise
+    "not run",
+)
 
 
 class Timer:

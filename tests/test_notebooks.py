@@ -202,6 +202,23 @@ def check_unexpected_benefits(g):
         assert 0 <= g[f"B3_{ri}_{m}_switches"] <= 19
 
 
+def check_trade_off_inherent(g):
+    for d in ("mnist", "cifar10"):
+        # smoke: a 2,000-image reference subset; the seeded query samples of SEARCH
+        assert g[f"X1_{d}_refs"] == 2000
+        assert (g[f"X1_{d}_test_queries"], g[f"X1_{d}_train_queries"]) == (
+            (50, 50) if d == "mnist" else (20, 20)
+        )
+        assert 0 < g[f"X1_{d}_test_train"] <= 1 and 0 < g[f"X1_{d}_train_train"] <= 1
+        assert 0 <= g[f"X2_{d}_cert_paper_eps"] <= g[f"X2_{d}_std"] <= 1
+    assert g["X2_D_population_sep"] < 2 * g["X2_D_eps"]
+    for b in ("1", "6"):
+        assert 0 <= g[f"X3_beta{b}_adv"] <= 1 and 0 <= g[f"X3_beta{b}_std"] <= 1
+    assert g["X3_verdict"] in ("reproduced", "not reproduced", "inconclusive")
+    assert g["frontier_n_models"] >= 2  # the TRADES runs, plus any stored price-grid model
+    assert g["X4_n_series"] >= 0
+
+
 def check_performance(g):
     assert g["perf_result_files"] >= 1  # the committed measurements
     assert g["perf_live_rows"] == 4  # tiny: 2 models x 1 batch x 2 norms, measured live
@@ -249,6 +266,7 @@ def check_scorecard(g):
 
 CHECKS = {
     "performance": check_performance,
+    "trade_off_inherent": check_trade_off_inherent,
     "scorecard": check_scorecard,
     "unexpected_benefits": check_unexpected_benefits,
     "setup": check_setup,
@@ -301,4 +319,4 @@ def test_chapter_writes_its_claims(executed, chapter):
     assert (record["chapter"], record["profile"], record["seed"]) == (chapter, "smoke", 0)
     assert record["seconds"] > 0 and record["device"] and record["commit"]
     ids = {r["claim"] for r in record["rows"]}
-    assert ids == {c for c, claim in claims.CLAIMS.items() if chapter in claim.chapters}
+    assert ids == {c for c, claim in claims.ALL.items() if chapter in claim.chapters}

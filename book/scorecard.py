@@ -96,7 +96,26 @@ glue("scorecard_chapters_run", len(records), display=False)
 glue("scorecard_chapters", len(claims.chapters()), display=False)
 
 # %% [markdown]
-# Of the {glue:text}`scorecard_rows` rows above,
+# ## Beyond the paper
+#
+# Claims of later work that the chapter {ref}`Is the trade-off inherent?
+# <trade_off_inherent-reproduction>` tests on the book's own data and models
+# (X1-X4 of the second ledger, `CLAIMS_BEYOND.md`). They are not the
+# paper's, and the counts below leave them out.
+
+# %% tags=["remove-input"]
+beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)
+lines = ["| claim | later work | ours | verdict |", "|---|---|---|---|"]
+for r in beyond:
+    lines.append(
+        f"| **{r['claim']}** | {cell(claims.BEYOND[r['claim']].section)}: {cell(r['paper'])} "
+        f"| {cell(r['ours'])} | {VERDICT_LOOK.get(r['verdict'], r['verdict'])} |"
+    )
+display(Markdown("\n".join(lines)))
+glue("scorecard_beyond_ids", sorted({r["claim"] for r in beyond}), display=False)
+
+# %% [markdown]
+# Of the {glue:text}`scorecard_rows` rows of the paper's claims,
 # {glue:text}`scorecard_reproduced` are reproduced,
 # {glue:text}`scorecard_qualitatively_reproduced` qualitatively reproduced,
 # {glue:text}`scorecard_not_reproduced` not reproduced and

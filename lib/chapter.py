@@ -253,15 +253,18 @@ def load_results(profile: str, root: Path | str | None = None) -> dict[str, dict
     return records
 
 
-def scorecard_rows(records: dict[str, dict]) -> list[dict]:
+def scorecard_rows(records: dict[str, dict], ledger: dict | None = None) -> list[dict]:
     """One row per claim of the ledger and chapter that reports it, in ledger order.
+
+    ``ledger``: the claims to list, :data:`lib.claims.CLAIMS` (the paper's)
+    by default; :data:`lib.claims.BEYOND` for X1-X4.
 
     A claim with no saved record in any of its chapters gets one row with
     verdict ``"not run"``, saying which chapter would report it; a chapter
     that ran but has no row for a claim it should report says so too.
     """
     out = []
-    for claim_id, claim in claims.CLAIMS.items():
+    for claim_id, claim in (claims.CLAIMS if ledger is None else ledger).items():
         for chapter in claim.chapters:
             record = records.get(chapter)
             found = [r for r in (record or {}).get("rows", []) if r["claim"] == claim_id]

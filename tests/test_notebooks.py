@@ -237,9 +237,11 @@ def check_scorecard(g):
     assert g["scorecard_ids"] == sorted(claims.CLAIMS)  # every claim of the ledger is listed
     counts = [
         g[f"scorecard_{v.replace(' ', '_')}"]
-        for v in ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
+        for v in ("reproduced", "qualitatively reproduced", "not reproduced", "inconclusive")
+        + ("not run",)
     ]
     assert sum(counts) == g["scorecard_rows"] >= len(claims.CLAIMS)
+    assert g["scorecard_beyond_ids"] == sorted(claims.BEYOND)  # X1-X4, in their own table
     # a claim is "not run" exactly when none of its chapters wrote a claim file with its row
     folder = Path(os.environ["ODDS_RESULTS"]) / "claims" / "smoke"
     reported = {

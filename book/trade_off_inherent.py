@@ -401,16 +401,33 @@ m, c = results["mnist"], results["cifar10"]
 mn = (float(m["nc"].d_other.min()), m["tt"].min_dist)
 cf = (float(c["nc"].d_other.min()), c["tt"].min_dist)
 # X1: each separation within 0.02 of the published one (exact search: no SE)
-# and above 2 eps. A minimum over a sample is an upper bound on the full one.
+# and above 2 eps. A minimum over a sample is an upper bound on the full one:
+# a sampled minimum above the published one says nothing against it.
+
+
+def x1_part(ours, pub, sampled, name):
+    judged = verdicts.matches(ours, pub, tol=0.02, name=name)
+    if sampled and ours > pub + 0.02:
+        why = "a sampled search's minimum only bounds the full minimum from above"
+        return verdicts.Judgement(verdicts.INCONCLUSIVE, judged.numbers, why)
+    return judged
+
+
+def sampled(res, kind):
+    if kind == "train-train":
+        return res["tt"].queries < res["tt"].of
+    return len(res["nc"].d_other) < res["n_test"]
+
+
 x1 = verdicts.all_hold(
     {
         **{
-            f"{ds} {kind}": verdicts.matches(ours, pub, tol=0.02, name=f"{ds} {kind}")
-            for ds, kind, ours, pub in [
-                ("MNIST", "train-train", mn[1], PUBLISHED["mnist"][0]),
-                ("MNIST", "test-train", mn[0], PUBLISHED["mnist"][1]),
-                ("CIFAR-10", "train-train", cf[1], PUBLISHED["cifar10"][0]),
-                ("CIFAR-10", "test-train", cf[0], PUBLISHED["cifar10"][1]),
+            f"{ds} {kind}": x1_part(ours, pub, sampled(res, kind), f"{ds} {kind}")
+            for ds, res, kind, ours, pub in [
+                ("MNIST", m, "train-train", mn[1], PUBLISHED["mnist"][0]),
+                ("MNIST", m, "test-train", mn[0], PUBLISHED["mnist"][1]),
+                ("CIFAR-10", c, "train-train", cf[1], PUBLISHED["cifar10"][0]),
+                ("CIFAR-10", c, "test-train", cf[0], PUBLISHED["cifar10"][1]),
             ]
         },
         "MNIST > 2 eps": verdicts.exceeds(min(mn), 2 * PAPER_EPS["mnist"], name="MNIST sep"),

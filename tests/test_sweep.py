@@ -205,3 +205,52 @@ def test_ray_lists_a_point_whose_worker_died_without_retries(local_ray, tmp_path
     assert result.ran == [] and [c for c, _ in result.failed] == [point]
     assert "died" in result.failed[0][1] or "Crashed" in result.failed[0][1]
     assert not store.root.exists() or not list(store.root.iterdir()), "nothing half-written"
+
+
+def test_a_grids_own_profile_is_respected_or_conflicts(tmp_path, capsys):
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(GRID))  # fixes profile "smoke"
+    assert {c.profile for c in sweep.load_grid(str(path))} == {"smoke"}
+    assert {c.profile for c in sweep.load_grid(str(path), "smoke")} == {"smoke"}
+    with pytest.raises(ValueError, match="sets profile \\['smoke'\\] but --profile is 'cpu'"):
+        sweep.load_grid(str(path), "cpu")
+    assert sweep.main(["--grid", str(path), "--list"]) == 0
+    assert all("profile='smoke'" in line for line in capsys.readouterr().out.splitlines())
+    with pytest.raises(SystemExit) as err:
+        sweep.main(["--grid", str(path), "--profile", "paper", "--list"])
+    assert err.value.code == 2 and "--profile is 'paper'" in capsys.readouterr().err
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"fixed": {"dataset": "mnist"}, "vary": {"seed": [0, 1]}}))
+    assert {c.profile for c in sweep.load_grid(str(plain))} == {"cpu"}
+    assert {c.profile for c in sweep.load_grid(str(plain), "smoke")} == {"smoke"}
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [
+        ([GRID], "a JSON grid is an object .* got a list"),
+        ("fig1", "got a str"),
+        ({"fixed": [], "vary": {}}, "'fixed' must be an object"),
+        ({"fixed": {"dataset": "mnist", "seed": 0}, "vary": {"seed": [1]}}, "both fixed and"),
+        ({"fixed": {"dataset": "mnist"}, "vary": {"seed": [0, -1]}}, "seed must be an int"),
+        ({"fixed": {"dataset": "mnist"}, "vary": {"seed": [0, 1.5]}}, "seed must be an int"),
+        ({"fixed": {"dataset": "mnist"}, "vary": {"seed": ["1"]}}, "seed must be an int"),
+        ({"fixed": {"dataset": "mnist", "seed": True}}, "seed must be an int"),
+    ],
+)
+def test_bad_json_grids_give_clear_errors(tmp_path, capsys, spec, match):
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match=match) as err:
+        sweep.load_grid(str(path))
+    assert str(path) in str(err.value)
+    with pytest.raises(SystemExit) as err:
+        sweep.main(["--grid", str(path), "--list"])
+    assert err.value.code == 2 and "Traceback" not in capsys.readouterr().err
+
+
+def test_unparsable_json_grid(tmp_path):
+    path = tmp_path / "grid.json"
+    path.write_text("{fixed: ")
+    with pytest.raises(ValueError, match="is not readable JSON"):
+        sweep.load_grid(str(path))

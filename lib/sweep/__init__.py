@@ -74,6 +74,7 @@ __all__ = [
     "unique",
 ]
 EXECUTORS = ("local", "ray")
+DEFAULT_PROFILE = "cpu"  # of a named grid, or a JSON grid that names none
 
 
 # --------------------------------------------------------------------------
@@ -86,21 +87,43 @@ def unique(configs) -> list[RunConfig]:
 
 
 def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
-    """Points of a JSON grid: the product of ``vary``'s lists, each with ``fixed``."""
-    fixed, vary = dict(spec.get("fixed", {})), dict(spec.get("vary", {}))
+    """Points of a JSON grid: the product of ``vary``'s lists, each with ``fixed``.
+
+    ``profile`` (``--profile``) applies where the grid names none; a grid that
+    names another one is refused, not silently overridden.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(
+            'a JSON grid is an object {"fixed": {...}, "vary": {"name": [...]}}, '
+            f"got a {type(spec).__name__}"
+        )
     unknown = set(spec) - {"fixed", "vary"}
     if unknown:
         raise ValueError(f"a grid has the keys 'fixed' and 'vary'; unknown: {sorted(unknown)}")
-    if profile is not None:
-        fixed["profile"] = profile
+    for part in ("fixed", "vary"):
+        if not isinstance(spec.get(part, {}), dict):
+            raise ValueError(f"a grid's {part!r} must be an object, got {spec[part]!r}")
+    fixed, vary = dict(spec.get("fixed", {})), dict(spec.get("vary", {}))
     bad = (set(fixed) | set(vary)) - set(CONFIG_FIELDS)
     if bad:
         raise ValueError(
             f"unknown grid parameters {sorted(bad)}; allowed: {', '.join(CONFIG_FIELDS)}"
         )
+    both = set(fixed) & set(vary)
+    if both:
+        raise ValueError(f"grid parameters both fixed and varied: {sorted(both)}")
     for name, values in vary.items():
         if not isinstance(values, list) or not values:
             raise ValueError(f"vary[{name!r}] must be a non-empty list, got {values!r}")
+    if profile is not None:
+        named = set(vary.get("profile", [fixed.get("profile", profile)]))
+        if named != {profile}:
+            raise ValueError(
+                f"the grid sets profile {sorted(named)} but --profile is {profile!r}: "
+                "drop one of them"
+            )
+        if "profile" not in vary:
+            fixed["profile"] = profile
     names = list(vary)
     return [
         RunConfig(**fixed, **dict(zip(names, combo, strict=True)))
@@ -108,16 +131,30 @@ def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
     ]
 
 
-def load_grid(grid: str, profile: str) -> list[RunConfig]:
-    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated."""
+def load_grid(grid: str, profile: str | None = None) -> list[RunConfig]:
+    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated.
+
+    A named grid runs at ``profile`` (default ``"cpu"``); a JSON grid at the
+    profile it names, else at ``profile``, else ``"cpu"``.
+    """
     if grid in grids.GRIDS:
+        profile = profile or DEFAULT_PROFILE
         return unique(c for part in grids.GRIDS[grid](profile).values() for c in part)
     path = Path(grid)
     if not path.is_file():
         raise ValueError(
             f"unknown grid {grid!r}: not one of {sorted(grids.GRIDS)} and not a JSON file"
         )
-    return unique(grid_from_spec(json.loads(path.read_text()), profile))
+    try:
+        spec = json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise ValueError(f"grid file {path} is not readable JSON: {err}") from err
+    if isinstance(spec, dict) and profile is None and "profile" not in spec.get("vary", {}):
+        profile = dict(spec.get("fixed") or {}).get("profile", DEFAULT_PROFILE)
+    try:
+        return unique(grid_from_spec(spec, profile))
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"grid file {path}: {err}") from err
 
 
 # --------------------------------------------------------------------------
@@ -245,7 +282,12 @@ def main(argv=None) -> int:
         default="price",
         help=f"a named grid ({', '.join(grids.GRIDS)}) or a JSON grid file",
     )
-    parser.add_argument("--profile", default="cpu", choices=profiles.PROFILES)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        choices=profiles.PROFILES,
+        help=f"default: a JSON grid's own, else {DEFAULT_PROFILE!r}",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -292,7 +334,8 @@ def main(argv=None) -> int:
         for config in configs:
             print(run_key(config), config)
         return 0
-    print(f"{len(configs)} runs in grid {args.grid!r} at profile {args.profile!r}", file=sys.stderr)
+    at = sorted({c.profile for c in configs})
+    print(f"{len(configs)} runs in grid {args.grid!r} at profile {', '.join(at)}", file=sys.stderr)
     try:
         result = sweep(
             configs, jobs=args.jobs, retries=args.retries, executor=args.executor, **ray_options

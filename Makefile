@@ -55,7 +55,7 @@ JOBS ?=
 EXECUTOR ?= local
 ADDRESS ?=
 sweep: install
-	$(BIN)/python -m lib.sweep --grid $(GRID) --profile $(or $(PROFILE),cpu) $(if $(JOBS),--jobs $(JOBS)) \
+	$(BIN)/python -m lib.sweep --grid $(GRID) $(if $(PROFILE),--profile $(PROFILE)) $(if $(JOBS),--jobs $(JOBS)) \
 	  --executor $(EXECUTOR) $(if $(ADDRESS),--address $(ADDRESS))
 
 # make bench [SIZE=full|quick|tiny] [BENCH_ARGS="--compile reduce-overhead ..."]:

@@ -58,6 +58,9 @@ class RunConfig:
             raise ValueError("mix='clean' trains without an attack: set eps_train=0")
         if self.mix != "clean" and self.eps_train == 0:
             raise ValueError(f"mix={self.mix!r} needs eps_train > 0")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
         for name in ("n_train", "max_steps"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):

@@ -303,3 +303,65 @@ def test_norm_spellings():
     assert attacks.check_norm("2") == 2
     with pytest.raises(ValueError):
         PGD(eps=0.1, norm=3, steps=1, step_size=0.1)
+
+
+class _Threshold(torch.nn.Module):
+    """1-D: class 1 only above 0.59, a flat (zero-gradient) logit below it.
+
+    From x = 0.5 with eps = 0.1, a PGD step cannot move (the gradient is 0), so
+    an example is broken only by a random start above 0.59: 1 in 20 per start.
+    One start breaks ~5% of a batch; 100 restarts ~99%.
+    """
+
+    def forward(self, x):
+        above = 100 * torch.relu(x[:, :1] - 0.59)
+        return torch.cat([torch.full_like(above, 0.5), above], dim=1)
+
+
+def test_restarts_find_what_one_start_misses():
+    """Fails when restarts are disabled or rerun the same start."""
+    x, y = torch.full((500, 1), 0.5), torch.zeros(500, dtype=torch.long)
+    kwargs = dict(eps=0.1, norm="inf", steps=3, step_size=0.03, precision="fp32")
+    rates = {}
+    for restarts in (1, 100):
+        g = torch.Generator().manual_seed(3)
+        x_adv = pgd(_Threshold(), x, y, **kwargs, restarts=restarts, generator=g)
+        assert ((x_adv - x).abs() <= 0.1 + 1e-6).all()
+        rates[restarts] = (_Threshold()(x_adv).argmax(1) != y).float().mean().item()
+    assert 0.01 < rates[1] < 0.15, rates
+    assert rates[100] > 0.95, rates
+
+
+@pytest.mark.parametrize("x", [torch.rand(4, 4) * 2 - 1, torch.rand(4, 4) + 0.5])
+def test_pgd_refuses_inputs_outside_pixel_space(x):
+    model = models.LinearModel(4)
+    with pytest.raises(ValueError, match=r"\[0, 1\] pixel space.*normalization belongs inside"):
+        pgd(model, x, torch.tensor([0, 1, 0, 1]), eps=0.1, norm="inf", steps=2, step_size=0.05)
+
+
+def test_pgd_refuses_integer_inputs():
+    model = models.LinearModel(4)
+    x = torch.randint(0, 255, (2, 4), dtype=torch.uint8)
+    with pytest.raises(TypeError, match="floating-point inputs"):
+        pgd(model, x, torch.tensor([0, 1]), eps=0.1, norm="inf", steps=2, step_size=0.05)
+
+
+def test_pgd_range_check_is_once_per_call(monkeypatch):
+    calls = []
+    aminmax = torch.aminmax
+    monkeypatch.setattr(torch, "aminmax", lambda *a, **k: calls.append(1) or aminmax(*a, **k))
+    model = models.LinearModel(4)
+    x, y = torch.rand(8, 4), torch.randint(0, 2, (8,))
+    pgd(model, x, y, eps=0.1, norm="inf", steps=7, step_size=0.05, restarts=3)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("norm", ["inf", 2])
+@pytest.mark.parametrize("size", [float("inf"), float("nan")])
+def test_pgd_refuses_non_finite_step_sizes(norm, size):
+    model = models.LinearModel(4)
+    x, y = torch.rand(2, 4), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match="step_size must be a finite number"):
+        pgd(model, x, y, eps=0.5, norm=norm, steps=2, step_size=size)
+    with pytest.raises(ValueError, match="step_size must be a finite number"):
+        PGD(eps=0.5, norm=norm, steps=2, step_size=size)

@@ -166,3 +166,65 @@ def test_feature_label_correlation():
     assert corr[0].item() == 0  # a corner pixel is always black
     with pytest.raises(ValueError, match="needs a binary data set"):
         data.feature_label_correlation(data.load("mnist", "test"))
+
+
+def _cifar_npz(path, **override):
+    x = np.random.default_rng(0).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    arrays = dict(x_train=x, y_train=np.arange(20) % 10, x_test=x[:10], y_test=np.arange(10))
+    arrays.update(override)
+    np.savez(path / "cifar10.npz", **arrays)
+    return path / "cifar10.npz"
+
+
+_X = np.random.default_rng(1).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        (dict(x_train=_X.astype(np.float32) / 255), "x_train has dtype float32"),
+        (dict(x_train=_X.astype(np.int16)), "x_train has dtype int16"),
+        (dict(x_train=_X.transpose(0, 3, 1, 2).copy()), r"shape \(20, 3, 32, 32\) \(NCHW"),
+        (dict(x_train=_X[:, :28, :28]), r"shape \(20, 28, 28, 3\)"),
+        (dict(y_train=np.arange(20) % 10 + 10), "labels 10..19"),
+        (dict(y_train=-(np.arange(20) % 10)), r"labels -9..0"),
+        (dict(y_train=np.arange(19) % 10), r"y_train has shape \(19,\) for 20 images"),
+        (dict(y_train=(np.arange(20) % 10).astype(np.float64)), "y_train has dtype float64"),
+    ],
+)
+def test_cifar10_npz_is_validated(tmp_path, override, match):
+    path = _cifar_npz(tmp_path, **override)
+    with pytest.raises(ValueError, match=match) as err:
+        data.load("cifar10", "train", root=tmp_path, download=False)
+    assert str(path) in str(err.value) and "expected x_train uint8" in str(err.value)
+
+
+def test_cifar10_npz_without_the_split(tmp_path):
+    x = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    np.savez(tmp_path / "cifar10.npz", x_test=x, y_test=np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"cifar10.npz is unusable: it has no array \['x_train'"):
+        data.load("cifar10", "train", root=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip file at all", b"PK\x03\x04truncated"])
+def test_corrupt_cifar10_npz_names_the_file(tmp_path, content):
+    (tmp_path / "cifar10.npz").write_bytes(content)
+    with pytest.raises(ValueError, match="corrupt or unreadable") as err:
+        data.load("cifar10", "test", root=tmp_path, download=False)
+    assert str(tmp_path / "cifar10.npz") in str(err.value)
+
+
+@pytest.mark.parametrize("broken", ["empty", "junk"])
+def test_cifar10_npz_is_tried_when_the_torchvision_folder_is_broken(tmp_path, broken):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    if broken == "junk":  # an interrupted download
+        (folder / "data_batch_1").write_bytes(b"\x80junk")
+    _cifar_npz(tmp_path)
+    c = data.load("cifar10", "test", root=tmp_path, download=False)
+    assert c.x.shape == (10, 3, 32, 32) and c.source == str(tmp_path / "cifar10.npz")
+    (tmp_path / "cifar10.npz").unlink()
+    if broken == "junk":
+        with pytest.raises(ValueError, match="incomplete or corrupt") as err:
+            data.load("cifar10", "train", root=tmp_path, download=False)
+        assert str(folder) in str(err.value)

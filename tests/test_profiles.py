@@ -65,3 +65,27 @@ def test_every_chapter_grid_exists_at_every_profile():
         sizes = grids.benefits_sizes(profile)
         assert sizes.profile == profile and set(sizes.autoattack) == {"steps", "targets", "queries"}
         assert set(grids.GRIDS) == {"price", "ri"}
+
+
+def _budget(a) -> int:
+    return a.steps * a.restarts
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_evaluation_attacks_are_at_least_as_strong_as_training(profile):
+    """Steps x restarts: a weakened evaluation (or audit) attack would overstate robustness."""
+    from lib import grids
+
+    evals = []
+    for dataset in ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"]:
+        s = profiles.settings(dataset, profile)
+        for norm, train in s.train_attack.items():
+            assert norm in s.eval_attack, (dataset, profile, norm)
+            ev = s.eval_attack[norm]
+            assert _budget(ev) >= _budget(train), (dataset, profile, norm, train, ev)
+            assert ev.steps >= train.steps, (dataset, profile, norm, train, ev)
+            evals.append(ev)
+    assert evals
+    b = grids.benefits_sizes(profile)
+    strongest = max(_budget(ev) for ev in evals)
+    assert b.strong_steps * b.strong_restarts >= strongest, (profile, b)

@@ -64,6 +64,7 @@ def pgd(
     generator: torch.Generator | None = None,
     bn_mode: str = "eval",
     cuda_graph: bool = False,
+    check_range: bool = True,
 ) -> torch.Tensor:
     """Projected gradient descent on the loss, within the eps-ball of ``x``.
 
@@ -102,12 +103,17 @@ def pgd(
             The graph is cached per model, shapes and settings, so the
             capture is paid once. Needs ``bn_mode="eval"``; ignored on the
             CPU. Same kernels, same results as the eager loop.
+        check_range: refuse ``x`` outside [0, 1] (an already-normalized
+            batch would make the ball and the clamp meaningless). Costs one
+            host sync per call, none per step; ``False`` skips it, for a
+            caller whose inputs are in [0, 1] by construction.
 
     Returns:
         ``x_adv``, detached, same shape and dtype as ``x``.
     """
     eps, norm = check_attack(eps, norm, steps, step_size, restarts)
     check_bn_mode(bn_mode)
+    check_pixels(x, check_range)
     if cuda_graph and bn_mode != "eval":
         raise ValueError('cuda_graph=True needs bn_mode="eval" (batch statistics change in place)')
     graphed = cuda_graph and x.device.type == "cuda"
@@ -158,6 +164,22 @@ def pgd(
                 for k, v in model.named_buffers():
                     v.copy_(buffers[k])
     return best_x
+
+
+def check_pixels(x: torch.Tensor, check_range: bool = True) -> None:
+    """Refuse inputs that are not floating point, or (``check_range``) not in [0, 1]."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(
+            "pgd needs floating-point inputs in [0, 1] pixel space, got "
+            f"{getattr(x, 'dtype', type(x).__name__)}"
+        )
+    if check_range and x.numel():
+        lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # the one sync
+        if not 0.0 <= lo <= hi <= 1.0:  # also False for NaN
+            raise ValueError(
+                f"pgd inputs must be in [0, 1] pixel space, got values in [{lo:.4g}, {hi:.4g}]: "
+                "normalization belongs inside the model, not in its inputs"
+            )
 
 
 def _one_run(

@@ -46,8 +46,12 @@ def check_attack(eps, norm, steps, step_size, restarts):
     eps = check_eps(eps)
     if not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if not isinstance(step_size, (int, float)) or not step_size >= 0:
-        raise ValueError(f"step_size must be a number >= 0, got {step_size!r}")
+    if (
+        isinstance(step_size, bool)
+        or not isinstance(step_size, (int, float))
+        or not 0 <= step_size < math.inf
+    ):
+        raise ValueError(f"step_size must be a finite number >= 0, got {step_size!r}")
     if not isinstance(restarts, int) or restarts < 1:
         raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
     return eps, norm

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -70,21 +71,70 @@ def _load_cifar10(root: Path, split: str, download: bool) -> TensorData:
     from torchvision.datasets import CIFAR10
 
     train = split == "train"
-    if (root / "cifar-10-batches-py").is_dir():
-        ds = CIFAR10(str(root), train=train, download=False)
-        return _cifar_tensors(ds.data, ds.targets, split, str(root / "cifar-10-batches-py"))
-    npz = root / "cifar10.npz"
+    folder, npz = root / "cifar-10-batches-py", root / "cifar10.npz"
+    folder_error = None
+    if folder.is_dir() and any(folder.iterdir()):
+        try:
+            ds = CIFAR10(str(root), train=train, download=False)
+            return _cifar_tensors(ds.data, ds.targets, split, str(folder))
+        except Exception as err:  # an interrupted download, a corrupt batch: try the npz
+            folder_error = err
     if npz.is_file():
-        with np.load(npz, allow_pickle=False) as f:
-            x, y = f[f"x_{split}"], f[f"y_{split}"]
+        x, y = _read_npz(npz, split)
         return _cifar_tensors(x, y, split, str(npz))
+    if folder_error is not None:
+        raise ValueError(
+            f"CIFAR-10 in {folder} is incomplete or corrupt ({type(folder_error).__name__}: "
+            f"{folder_error}) and there is no {npz} to fall back on: delete the folder to "
+            "download it again"
+        ) from folder_error
     if download:
         try:
             ds = CIFAR10(str(root), train=train, download=True)
         except Exception as err:
             raise _missing("cifar10", root) from err
-        return _cifar_tensors(ds.data, ds.targets, split, str(root / "cifar-10-batches-py"))
+        return _cifar_tensors(ds.data, ds.targets, split, str(folder))
     raise _missing("cifar10", root)
+
+
+def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x_<split>``, ``y_<split>`` of a CIFAR-10 npz, checked: uint8 NHWC images of
+    shape (N, 32, 32, 3) and N integer labels in 0..9. Errors name the file."""
+    names = (f"x_{split}", f"y_{split}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"CIFAR-10 file {path} is corrupt or unreadable: not a zip archive")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [n for n in names if n not in f.files]
+            if missing:
+                raise ValueError(f"it has no array {missing} (it holds {sorted(f.files)})")
+            x, y = (f[n] for n in names)
+    except ValueError as err:  # also pickled objects, refused
+        raise ValueError(f"CIFAR-10 file {path} is unusable: {err}") from err
+    except Exception as err:  # a truncated or corrupt zip, an unreadable file
+        raise ValueError(
+            f"CIFAR-10 file {path} is corrupt or unreadable ({type(err).__name__}: {err})"
+        ) from err
+    expected = (
+        f"expected x_{split} uint8 of shape (N, 32, 32, 3) (NHWC, pixels 0-255) and "
+        f"y_{split} N integer labels in 0-9"
+    )
+
+    def bad(what: str) -> ValueError:
+        return ValueError(f"CIFAR-10 file {path}: {what}; {expected}")
+
+    if x.dtype != np.uint8:
+        raise bad(f"x_{split} has dtype {x.dtype}")
+    if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
+        layout = " (NCHW? transpose it to NHWC)" if x.shape[1:] == (3, 32, 32) else ""
+        raise bad(f"x_{split} has shape {x.shape}{layout}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise bad(f"y_{split} has shape {y.shape} for {len(x)} images")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise bad(f"y_{split} has dtype {y.dtype}")
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise bad(f"y_{split} holds labels {int(y.min())}..{int(y.max())}")
+    return x, y
 
 
 def _cifar_tensors(x, y, split: str, source: str) -> TensorData:

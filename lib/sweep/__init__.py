@@ -34,6 +34,8 @@ import itertools
 import json
 import os
 import sys
+import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +46,7 @@ from tqdm.auto import tqdm
 from lib import grids, profiles
 from lib.runs import RunConfig, run_key
 from lib.store import Store
+from lib.sweep import runner
 from lib.sweep.runner import (
     CONFIG_FIELDS,
     ONE_RUN,
@@ -74,6 +77,7 @@ __all__ = [
     "unique",
 ]
 EXECUTORS = ("local", "ray")
+DEFAULT_PROFILE = "cpu"  # of a named grid, or a JSON grid that names none
 
 
 # --------------------------------------------------------------------------
@@ -86,21 +90,43 @@ def unique(configs) -> list[RunConfig]:
 
 
 def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
-    """Points of a JSON grid: the product of ``vary``'s lists, each with ``fixed``."""
-    fixed, vary = dict(spec.get("fixed", {})), dict(spec.get("vary", {}))
+    """Points of a JSON grid: the product of ``vary``'s lists, each with ``fixed``.
+
+    ``profile`` (``--profile``) applies where the grid names none; a grid that
+    names another one is refused, not silently overridden.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError(
+            'a JSON grid is an object {"fixed": {...}, "vary": {"name": [...]}}, '
+            f"got a {type(spec).__name__}"
+        )
     unknown = set(spec) - {"fixed", "vary"}
     if unknown:
         raise ValueError(f"a grid has the keys 'fixed' and 'vary'; unknown: {sorted(unknown)}")
-    if profile is not None:
-        fixed["profile"] = profile
+    for part in ("fixed", "vary"):
+        if not isinstance(spec.get(part, {}), dict):
+            raise ValueError(f"a grid's {part!r} must be an object, got {spec[part]!r}")
+    fixed, vary = dict(spec.get("fixed", {})), dict(spec.get("vary", {}))
     bad = (set(fixed) | set(vary)) - set(CONFIG_FIELDS)
     if bad:
         raise ValueError(
             f"unknown grid parameters {sorted(bad)}; allowed: {', '.join(CONFIG_FIELDS)}"
         )
+    both = set(fixed) & set(vary)
+    if both:
+        raise ValueError(f"grid parameters both fixed and varied: {sorted(both)}")
     for name, values in vary.items():
         if not isinstance(values, list) or not values:
             raise ValueError(f"vary[{name!r}] must be a non-empty list, got {values!r}")
+    if profile is not None:
+        named = set(vary.get("profile", [fixed.get("profile", profile)]))
+        if named != {profile}:
+            raise ValueError(
+                f"the grid sets profile {sorted(named)} but --profile is {profile!r}: "
+                "drop one of them"
+            )
+        if "profile" not in vary:
+            fixed["profile"] = profile
     names = list(vary)
     return [
         RunConfig(**fixed, **dict(zip(names, combo, strict=True)))
@@ -108,16 +134,30 @@ def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
     ]
 
 
-def load_grid(grid: str, profile: str) -> list[RunConfig]:
-    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated."""
+def load_grid(grid: str, profile: str | None = None) -> list[RunConfig]:
+    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated.
+
+    A named grid runs at ``profile`` (default ``"cpu"``); a JSON grid at the
+    profile it names, else at ``profile``, else ``"cpu"``.
+    """
     if grid in grids.GRIDS:
+        profile = profile or DEFAULT_PROFILE
         return unique(c for part in grids.GRIDS[grid](profile).values() for c in part)
     path = Path(grid)
     if not path.is_file():
         raise ValueError(
             f"unknown grid {grid!r}: not one of {sorted(grids.GRIDS)} and not a JSON file"
         )
-    return unique(grid_from_spec(json.loads(path.read_text()), profile))
+    try:
+        spec = json.loads(path.read_text())
+    except (ValueError, OSError) as err:
+        raise ValueError(f"grid file {path} is not readable JSON: {err}") from err
+    if isinstance(spec, dict) and profile is None and "profile" not in spec.get("vary", {}):
+        profile = dict(spec.get("fixed") or {}).get("profile", DEFAULT_PROFILE)
+    try:
+        return unique(grid_from_spec(spec, profile))
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"grid file {path}: {err}") from err
 
 
 # --------------------------------------------------------------------------
@@ -170,6 +210,7 @@ def sweep(
     store = store or Store()
     out_dir = Path(out_dir) if out_dir is not None else RUNS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
+    runner.sweep_hidden_notebooks(out_dir)  # left by killed runs
     result = SweepResult()
     pending = []
     for config in configs:
@@ -205,34 +246,55 @@ def sweep(
 
 
 def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, retries: int):
-    """The local executor: ``jobs`` threads, each running papermill executions in turn."""
+    """The local executor: ``jobs`` threads, each running papermill executions in turn.
+
+    Ctrl-C (or closing this generator) cancels the queued points and
+    interrupts the running kernels, then removes what they left half-written:
+    only complete runs stay in the store.
+    """
     gpus = torch.cuda.device_count()
     jobs = jobs or max(gpus, 1)
+    cancel = threading.Event()
 
     def work(slot: int, key: str, config: RunConfig) -> Outcome:
         device = f"cuda:{slot % gpus}" if gpus else None
-        error = None
+        error = "interrupted"
         for _ in range(1 + retries):
+            if cancel.is_set():
+                return Outcome(key, config, "interrupted")
             try:
                 execute(notebook, out_dir / f"{key}.ipynb", parameters_of(config, device))
                 return Outcome(key, config)
             except Exception as err:  # a failed run must not stop the grid
-                error = short_error(err)
+                error = "interrupted" if cancel.is_set() else short_error(err)
         return Outcome(key, config, error)
 
-    # The kernels papermill starts inherit the environment: point them at our store.
-    previous = os.environ.get("ODDS_STORE")
-    os.environ["ODDS_STORE"] = str(store.root)
+    # The kernels papermill starts inherit the environment: point them at our
+    # store, and mark them as ours (they run in their own sessions).
+    token = uuid.uuid4().hex
+    previous = {name: os.environ.get(name) for name in ("ODDS_STORE", runner.SWEEP_TOKEN)}
+    os.environ.update({"ODDS_STORE": str(store.root), runner.SWEEP_TOKEN: token})
+    pool, futures = ThreadPoolExecutor(max_workers=jobs), []
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(work, i, key, config) for i, (key, config) in enumerate(pending)]
-            for future in as_completed(futures):
-                yield future.result()
+        for i, (key, config) in enumerate(pending):
+            futures.append(pool.submit(work, i, key, config))
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:  # Ctrl-C, or the caller stopped early
+        cancel.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        runner.interrupt_kernels(token, lambda: all(f.done() for f in futures))
+        raise
     finally:
-        if previous is None:
-            os.environ.pop("ODDS_STORE", None)
-        else:
-            os.environ["ODDS_STORE"] = previous
+        pool.shutdown(wait=True)
+        if cancel.is_set():
+            store.sweep_temporary()
+            runner.sweep_hidden_notebooks(out_dir)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def main(argv=None) -> int:
@@ -245,7 +307,12 @@ def main(argv=None) -> int:
         default="price",
         help=f"a named grid ({', '.join(grids.GRIDS)}) or a JSON grid file",
     )
-    parser.add_argument("--profile", default="cpu", choices=profiles.PROFILES)
+    parser.add_argument(
+        "--profile",
+        default=None,
+        choices=profiles.PROFILES,
+        help=f"default: a JSON grid's own, else {DEFAULT_PROFILE!r}",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -254,6 +321,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--retries", type=int, default=1, help="retries of a failed run")
     parser.add_argument("--list", action="store_true", help="list the grid's points and exit")
+    parser.add_argument(
+        "--out-dir", type=Path, default=None, help=f"the runs' notebooks (default: {RUNS_DIR})"
+    )
     parser.add_argument(
         "--executor", default="local", choices=EXECUTORS, help="where the runs go (default: local)"
     )
@@ -292,12 +362,21 @@ def main(argv=None) -> int:
         for config in configs:
             print(run_key(config), config)
         return 0
-    print(f"{len(configs)} runs in grid {args.grid!r} at profile {args.profile!r}", file=sys.stderr)
+    at = sorted({c.profile for c in configs})
+    print(f"{len(configs)} runs in grid {args.grid!r} at profile {', '.join(at)}", file=sys.stderr)
     try:
         result = sweep(
-            configs, jobs=args.jobs, retries=args.retries, executor=args.executor, **ray_options
+            configs,
+            jobs=args.jobs,
+            retries=args.retries,
+            executor=args.executor,
+            out_dir=args.out_dir,
+            **ray_options,
         )
     except ConnectionError as err:  # Ray could not reach the cluster
         parser.exit(2, f"error: {err}\n")
+    except KeyboardInterrupt:
+        print("interrupted: the runs that finished are stored; rerun to resume", file=sys.stderr)
+        return 130
     print(result.summary())
     return 1 if result.failed else 0

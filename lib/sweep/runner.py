@@ -8,8 +8,11 @@ of each other.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+import time
 import traceback
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -18,9 +21,16 @@ from typing import NamedTuple
 from lib import runtime
 from lib.runs import RunConfig
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None
+
 ONE_RUN = runtime.PROJECT_ROOT / "book" / "one_run.py"
 RUNS_DIR = runtime.PROJECT_ROOT / "runs" / "sweep"
 CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
+#: Set in the environment the kernels of one sweep inherit, so it can find them.
+SWEEP_TOKEN = "ODDS_SWEEP_TOKEN"
 
 
 def notebook_of(source: Path = ONE_RUN, out_dir: Path | None = None) -> Path:
@@ -42,23 +52,95 @@ def parameters_of(config: RunConfig, device: str | None) -> dict:
 
 
 def execute(notebook: Path, out: Path, params: dict, cwd: Path = ONE_RUN.parent) -> None:
-    """One papermill execution; the log is written to a temporary name, then renamed."""
+    """One papermill execution; the log is written to a temporary name, then renamed.
+
+    The temporary (hidden) notebook is locked while it runs, so
+    :func:`sweep_hidden_notebooks` removes only those a killed sweep left.
+    """
     import papermill
 
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".ipynb")
-    os.close(fd)
     try:
-        papermill.execute_notebook(
-            str(notebook),
-            tmp,
-            parameters=params,
-            kernel_name="python3",
-            cwd=str(cwd),
-            progress_bar=False,
-        )
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            papermill.execute_notebook(
+                str(notebook),
+                tmp,
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(cwd),
+                progress_bar=False,
+            )
+        finally:
+            # The executed notebook is the run's log, kept even when it failed.
+            os.replace(tmp, out)
     finally:
-        # The executed notebook is the run's log, kept even when it failed.
-        os.replace(tmp, out)
+        os.close(fd)
+
+
+def sweep_hidden_notebooks(out_dir: Path) -> int:
+    """Remove the hidden temporary notebooks of killed runs (unlocked); how many."""
+    removed = 0
+    for path in Path(out_dir).glob(".*.ipynb"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live run's
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _kernels(token: str) -> list:
+    """This process's descendants started with ``SWEEP_TOKEN=token``: the sweep's kernels."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get(SWEEP_TOKEN) == token:
+                found.append(proc)
+    return found
+
+
+def _signal(pid: int, sig: int) -> None:
+    """``sig`` to a kernel, and to its process group when it leads one (its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def interrupt_kernels(token: str, done, *, grace: float = 5.0, poll: float = 0.2) -> None:
+    """Interrupt the sweep's kernels until ``done()``: SIGINT first (the cell stops,
+    papermill reports it), SIGKILL after ``grace`` seconds or a second Ctrl-C.
+
+    The kernels run in their own sessions, so a Ctrl-C at the terminal never
+    reaches them; they are signalled here by pid.
+    """
+    start, interrupted = time.monotonic(), set()
+    while not done():
+        try:
+            late = time.monotonic() - start > grace
+            for proc in _kernels(token):
+                if late:
+                    _signal(proc.pid, signal.SIGKILL)
+                elif proc.pid not in interrupted:
+                    interrupted.add(proc.pid)
+                    _signal(proc.pid, signal.SIGINT)
+            time.sleep(poll)
+        except KeyboardInterrupt:  # asked again: no more grace
+            grace = 0.0
 
 
 class Outcome(NamedTuple):

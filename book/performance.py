@@ -98,6 +98,7 @@ glue("perf_result_files", len(results), display=False)
 # %% tags=["hide-input"]
 VARIANT_NAMES = {
     "ours": "ours",
+    "ours_plain": "ours plain model",
     "ours_fp32": "ours fp32",
     "ours_graph": "ours CUDA graph",
     "ours_compiled": "ours compiled",

@@ -101,6 +101,12 @@ class Target:
 
 TARGETS = (
     Target("fast path vs torchattacks", "ours/torchattacks", 2.5, device="cpu"),
+    Target(
+        "plain-model pgd (README call) vs torchattacks",
+        "ours_plain/torchattacks",
+        2.5,
+        device="cpu",
+    ),
     Target("fast path vs the fp32 floor", "ours/floor_fp32", 2.5, device="cpu"),
     Target("fp32 path vs the fp32 floor", "ours_fp32/floor_fp32", 0.97, device="cpu"),
     Target("fp32 path vs torchattacks", "ours_fp32/torchattacks", 1.0, device="cpu"),

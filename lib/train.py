@@ -11,6 +11,7 @@ streamed from image files (:class:`lib.data.imagenet.FolderData`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import replace
@@ -22,6 +23,8 @@ from tqdm.auto import tqdm
 from lib import data as data_lib
 from lib import runtime
 from lib.attacks import PGD, Attack, check_bn_mode
+from lib.attacks import cuda_graph as graphs
+from lib.attacks.fast import CL, attack_view
 from lib.trades import TradesAttack, trades_loss
 
 MIXES = ("clean", "adversarial", "half", "trades")
@@ -142,7 +145,13 @@ def train(
         generator if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
     )
     batch_size = batch_size or len(data)
-    runtime.fast_model(model, device, precision)  # channels_last where it helps
+    # channels_last where it helps, given back in the caller's layout at the end
+    relayout = [
+        t
+        for t in (*model.parameters(), *model.buffers())
+        if t.dim() == 4 and not t.is_contiguous(memory_format=CL)
+    ]
+    runtime.fast_model(model, device, precision)
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -177,16 +186,19 @@ def train(
             if done < ramp_steps:
                 f = (done + 1) / ramp_steps
                 step_attack = replace(attack, eps=attack.eps * f, step_size=attack.step_size * f)
-            if mix == "adversarial":
-                x = _perturb(step_attack, model, x, y, precision, attack_generator, bn_mode)
-            elif mix == "half":
-                k = len(x) // 2
-                x_adv = _perturb(
-                    step_attack, model, x[k:], y[k:], precision, attack_generator, bn_mode
-                )
-                x = torch.cat([x[:k], x_adv])
-            elif mix == "trades":
-                x_adv = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
+            # A ramp changes eps every step: a CUDA graph per step would not pay.
+            ramping = step_attack is not attack and graphs.graph_mode() == "auto"
+            with graphs.cuda_graphs("off") if ramping else contextlib.nullcontext():
+                if mix == "adversarial":
+                    x = _perturb(step_attack, model, x, y, precision, attack_generator, bn_mode)
+                elif mix == "half":
+                    k = len(x) // 2
+                    x_adv = _perturb(
+                        step_attack, model, x[k:], y[k:], precision, attack_generator, bn_mode
+                    )
+                    x = torch.cat([x[:k], x_adv])
+                elif mix == "trades":
+                    x_adv = _perturb(attack, model, x, y, precision, attack_generator, bn_mode)
             model.train()
             if mix == "trades":
                 loss, logits = trades_loss(model, x, x_adv, y, beta=beta, precision=precision)
@@ -217,6 +229,9 @@ def train(
         bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['acc']:.3f}")
     bar.close()
     model.eval()
+    with torch.no_grad():
+        for t in relayout:
+            t.data = t.data.contiguous()
     return history
 
 
@@ -267,18 +282,26 @@ def outcomes(
     precision = runtime.resolve_precision(precision, device)
     was_training = model.training
     model.eval()
+    # CUDA graphs want static shapes: attack the whole batch, count the clean-correct.
+    whole = isinstance(attack, PGD) and graphs.graphs_by_default(device)
     oks, ys = [], []
     try:
-        for x, y in _eval_batches(data, batch_size):
-            with torch.no_grad(), runtime.autocast(x.device, precision):
-                ok = model(x).argmax(1) == y
-            if attack is not None and ok.any():
-                keep = ok.nonzero().flatten()
-                x_adv = _perturb(attack, model, x[keep], y[keep], precision, generator)
+        # On the CPU: the folded (conv+BN) copy or channels_last, once for all batches.
+        with attack_view(model, device, "eval") as net:
+            for x, y in _eval_batches(data, batch_size):
                 with torch.no_grad(), runtime.autocast(x.device, precision):
-                    ok[keep] = model(x_adv).argmax(1) == y[keep]
-            oks.append(ok)
-            ys.append(y)
+                    ok = net(x).argmax(1) == y
+                if attack is not None and whole:
+                    x_adv = _perturb(attack, model, x, y, precision, generator)
+                    with torch.no_grad(), runtime.autocast(x.device, precision):
+                        ok &= net(x_adv).argmax(1) == y
+                elif attack is not None and ok.any():
+                    keep = ok.nonzero().flatten()
+                    x_adv = _perturb(attack, model, x[keep], y[keep], precision, generator)
+                    with torch.no_grad(), runtime.autocast(x.device, precision):
+                        ok[keep] = net(x_adv).argmax(1) == y[keep]
+                oks.append(ok)
+                ys.append(y)
     finally:
         model.train(was_training)
     return torch.cat(oks), torch.cat(ys)

@@ -27,6 +27,10 @@ def test_tiny_bench_writes_every_section(tmp_path):
         assert all(v is None or v > 0 for v in row["ratios"].values())
     assert {r["path"] for r in saved["train"]} == {"auto", "fp32"}
     assert all(r["overhead"] > 0 for r in saved["train"])
+    assert [r["model"] for r in saved["train_throughput"]] == list(settings.models)
+    for r in saved["train_throughput"]:
+        assert r["variants"]["torchattacks"]["images_per_s"] > 0
+        assert r["ratios"]["ours/torchattacks"] > 0
     assert len(saved["equal"]) == 2
     assert saved["targets"] and all(isinstance(t["met"], bool) for t in saved["targets"])
     assert "attack throughput" in bench.table(saved)

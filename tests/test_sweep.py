@@ -68,7 +68,7 @@ def test_price_grid_covers_the_chapter():
     parts = grids.price_configs("cpu")
     table4 = parts["table4"]
     assert sum(c.mix == "half" for c in table4) == 12  # 2 data sets x 2 norms x 3 eps
-    assert sum(c.mix == "clean" for c in parts["fig"]) == 7  # MNIST 4 sizes (100 to all 60,000) + CIFAR-10 3
+    assert sum(c.mix == "clean" for c in parts["fig"]) == 7  # MNIST 4 sizes + CIFAR-10 3
     assert all(c.bn_mode == "train" for c in parts["bn"])
     assert len(sweep.load_grid("price", "smoke")) == len(set(sweep.load_grid("price", "smoke")))
 

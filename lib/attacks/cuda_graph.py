@@ -9,12 +9,59 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import weakref
 
 import torch
 
 from lib import runtime
 from lib.attacks.geometry import expand, is_better, project, score, start_delta, step
+
+#: ``"auto"``: the CUDA-graph step by default on a CUDA device (eval-mode
+#: BatchNorm, first run of the restarts: static shapes); ``"on"``: always
+#: where it can run; ``"off"``: the eager loop. ``$ODDS_CUDA_GRAPH`` sets it.
+GRAPH_MODES = ("auto", "on", "off")
+_mode = [os.environ.get("ODDS_CUDA_GRAPH", "auto")]
+
+
+def graph_mode() -> str:
+    """The current switch (see :data:`GRAPH_MODES`)."""
+    if _mode[-1] not in GRAPH_MODES:
+        raise ValueError(f"ODDS_CUDA_GRAPH must be one of {GRAPH_MODES}, got {_mode[-1]!r}")
+    return _mode[-1]
+
+
+@contextlib.contextmanager
+def cuda_graphs(mode: str):
+    """Force the CUDA-graph step ``"on"``, ``"off"`` or back to ``"auto"`` in a block."""
+    if mode not in GRAPH_MODES:
+        raise ValueError(f"mode must be one of {GRAPH_MODES}, got {mode!r}")
+    _mode.append(mode)
+    try:
+        yield
+    finally:
+        _mode.pop()
+
+
+def use_graph(cuda_graph: bool | None, device, bn_mode: str, restart: int = 0) -> bool:
+    """Whether a PGD run replays the CUDA-graph step.
+
+    ``cuda_graph`` True/False forces it; None follows :func:`graph_mode`. Never
+    on the CPU; never with ``bn_mode="train"``; under ``"auto"`` only the
+    first run (later restarts attack subsets of varying size).
+    """
+    if torch.device(device).type != "cuda" or bn_mode != "eval":
+        return False
+    if cuda_graph is not None:
+        return bool(cuda_graph)
+    mode = graph_mode()
+    return mode == "on" or (mode == "auto" and restart == 0)
+
+
+def graphs_by_default(device) -> bool:
+    """True where an attack with ``cuda_graph=None`` replays a graph (for callers
+    that keep their batch shapes static to benefit, e.g. :func:`lib.train.outcomes`)."""
+    return use_graph(None, device, "eval")
 
 
 class _StepGraph:

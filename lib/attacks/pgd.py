@@ -16,6 +16,7 @@ Conventions the tests check:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -23,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from lib import runtime
-from lib.attacks.cuda_graph import graphed_run
+from lib.attacks.cuda_graph import graphed_run, use_graph
+from lib.attacks.fast import attack_view, fast_input
 from lib.attacks.geometry import expand, is_better, project, score, start_delta, step
 from lib.attacks.protocol import Loss, check_attack, check_bn_mode
 
@@ -63,7 +65,8 @@ def pgd(
     precision: str = "auto",
     generator: torch.Generator | None = None,
     bn_mode: str = "eval",
-    cuda_graph: bool = False,
+    cuda_graph: bool | None = None,
+    fold: bool = True,
     check_range: bool = True,
 ) -> torch.Tensor:
     """Projected gradient descent on the loss, within the eps-ball of ``x``.
@@ -102,11 +105,22 @@ def pgd(
             hundreds, which is what small models on a fast GPU are bound by.
             The graph is cached per model, shapes and settings, so the
             capture is paid once. Needs ``bn_mode="eval"``; ignored on the
-            CPU. Same kernels, same results as the eager loop.
+            CPU. Same kernels, same results as the eager loop. None (the
+            default) follows the switch of :mod:`lib.attacks.cuda_graph`:
+            ``"auto"`` uses the graph on CUDA with eval-mode BatchNorm for
+            the first run; ``cuda_graphs("off")`` or ``ODDS_CUDA_GRAPH=off``
+            forces the eager loop.
         check_range: refuse ``x`` outside [0, 1] (an already-normalized
             batch would make the ball and the clamp meaningless). Costs one
             host sync per call, none per step; ``False`` skips it, for a
             caller whose inputs are in [0, 1] by construction.
+        fold: on the CPU with ``bn_mode="eval"``, run the forward passes on
+            a cached copy with each conv+BatchNorm folded into one conv, in
+            channels_last (:mod:`lib.attacks.fast`); a plain conv model is
+            put in channels_last for the call and given back unchanged.
+
+    The fast layout is applied here, so a plain ``nn.Module`` gets the fast
+    path without the caller's help; its parameters are left as they were.
 
     Returns:
         ``x_adv``, detached, same shape and dtype as ``x``.
@@ -116,14 +130,16 @@ def pgd(
     check_pixels(x, check_range)
     if cuda_graph and bn_mode != "eval":
         raise ValueError('cuda_graph=True needs bn_mode="eval" (batch statistics change in place)')
-    graphed = cuda_graph and x.device.type == "cuda"
     loss_fn = loss or _per_example_ce
     precision = runtime.resolve_precision(precision, x.device)
-    x = x.detach()
+    x_in = x.detach()
+    x = fast_input(x_in, model)
     was_training = model.training
     buffers = {k: v.clone() for k, v in model.named_buffers()} if bn_mode == "train" else None
     model.train(bn_mode == "train")
+    views = contextlib.ExitStack()
     try:
+        net = views.enter_context(attack_view(model, x.device, bn_mode, fold=fold))
         best_x = x.clone()
         best_ok = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         best_obj = torch.full((len(x),), -math.inf, device=x.device)
@@ -135,8 +151,9 @@ def pgd(
             if idx is not None and len(idx) == 0:
                 break
             xs, ys = (x, y) if idx is None else (x[idx], y[idx])
+            graphed = use_graph(cuda_graph, x.device, bn_mode, restart)
             run = (graphed_run if graphed else _one_run)(
-                model,
+                net,
                 xs,
                 ys,
                 eps=eps,
@@ -158,12 +175,13 @@ def pgd(
                 best_obj[idx] = torch.where(better, robj, best_obj[idx])
                 best_ok[idx] = best_ok[idx] | rok
     finally:
+        views.close()
         model.train(was_training)
         if buffers is not None:
             with torch.no_grad():
                 for k, v in model.named_buffers():
                     v.copy_(buffers[k])
-    return best_x
+    return best_x if x is x_in else best_x.contiguous()
 
 
 def check_pixels(x: torch.Tensor, check_range: bool = True) -> None:
@@ -236,7 +254,10 @@ class PGD:
     step_size: float
     random_start: bool = True
     restarts: int = 1
-    cuda_graph: bool = False  # how it runs, not what it computes (see pgd)
+    # How it runs, not what it computes: True forces the CUDA-graph step;
+    # False leaves it to the switch of lib.attacks.cuda_graph (default "auto").
+    # The field stays a bool: it is part of the store's keys.
+    cuda_graph: bool = False
 
     def __post_init__(self):
         eps, norm = check_attack(self.eps, self.norm, self.steps, self.step_size, self.restarts)
@@ -254,7 +275,9 @@ class PGD:
         return cls(eps=eps, norm=norm, steps=steps, step_size=step_size(eps, steps), **kwargs)
 
     def __call__(self, model, x, y, *, precision: str = "auto", generator=None, **kwargs):
-        return pgd(model, x, y, **asdict(self), precision=precision, generator=generator, **kwargs)
+        settings = asdict(self)
+        settings["cuda_graph"] = kwargs.pop("cuda_graph", True if self.cuda_graph else None)
+        return pgd(model, x, y, **settings, precision=precision, generator=generator, **kwargs)
 
     def describe(self) -> str:
         name = "l_inf" if self.norm == "inf" else "l2"

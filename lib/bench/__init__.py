@@ -49,6 +49,7 @@ from lib.bench.settings import (
     build_model,
     settings_for,
 )
+from lib.bench.throughput import bench_train_throughput, torchattacks_train_epoch
 
 __all__ = [
     "MODELS",
@@ -64,6 +65,7 @@ __all__ = [
     "bench_attack",
     "bench_equal",
     "bench_train",
+    "bench_train_throughput",
     "build_model",
     "check_sections",
     "check_targets",
@@ -79,6 +81,7 @@ __all__ = [
     "table",
     "timed",
     "torchattacks_pgd",
+    "torchattacks_train_epoch",
 ]
 
 
@@ -98,6 +101,12 @@ class Target:
 
 TARGETS = (
     Target("fast path vs torchattacks", "ours/torchattacks", 2.5, device="cpu"),
+    Target(
+        "plain-model pgd (README call) vs torchattacks",
+        "ours_plain/torchattacks",
+        2.5,
+        device="cpu",
+    ),
     Target("fast path vs the fp32 floor", "ours/floor_fp32", 2.5, device="cpu"),
     Target("fp32 path vs the fp32 floor", "ours_fp32/floor_fp32", 0.97, device="cpu"),
     Target("fp32 path vs torchattacks", "ours_fp32/torchattacks", 1.0, device="cpu"),
@@ -105,6 +114,13 @@ TARGETS = (
     Target("CUDA-graph path vs torchattacks (fp32)", "ours_graph/torchattacks", 2.0, device="cuda"),
     Target("adversarial epoch / (k+1) standard", "overhead", 1.10, False, "cpu", "train"),
     Target("adversarial epoch / (k+1) standard", "overhead", 1.05, False, "cuda", "train"),
+    Target(
+        "PGD-k training vs the torchattacks loop",
+        "ours/torchattacks",
+        2.5,
+        device="cpu",
+        section="train_throughput",
+    ),
     Target("|fast - fp32| robust accuracy (points)", "equal", 0.5, False, "any", "equal"),
 )
 
@@ -123,6 +139,9 @@ def check_targets(result: dict) -> list[dict]:
             elif t.section == "train":
                 value = r["overhead"]
                 where = f"{r['model']} {r['path']}"
+            elif t.section == "train_throughput":
+                value = r["ratios"].get(t.key)
+                where = f"{r['model']} PGD-{r['k']} batch {r['batch']}"
             else:
                 value = abs(r["fast_minus_fp32_points"])
                 where = f"{r['arch']} {r['dataset']} l{r['norm']} eps {r['eps']:.3g}"
@@ -153,6 +172,7 @@ class BenchResult:
     device_type: str
     attack: list[dict] = field(default_factory=list)
     train: list[dict] = field(default_factory=list)
+    train_throughput: list[dict] = field(default_factory=list)
     equal: list[dict] = field(default_factory=list)
     skipped: dict = field(default_factory=dict)
     gpu_checks: dict = field(default_factory=dict)
@@ -228,6 +248,8 @@ def run(
                 bench_attack(settings, device, progress, rows=result.attack, on_row=snapshot)
             elif section == "train":
                 result.train = bench_train(settings, device, progress)
+            elif section == "train_throughput":
+                result.train_throughput = bench_train_throughput(settings, device, progress)
             else:
                 result.equal = bench_equal(settings, device, equal_dataset, progress)
         except data_lib.DataNotFoundError as e:
@@ -297,6 +319,22 @@ def table(result: dict) -> str:
                 f"{r['model']:<13}{r['path']:>11}{r['k']:>3}{r['standard_epoch_s']:>9.2f}"
                 f"{r['adversarial_epoch_s']:>9.2f}{r['overhead']:>9.3f}"
                 f"{r['standard_images_per_s']:>11.0f}"
+            )
+    if result.get("train_throughput"):
+        lines.append("\ntraining throughput: adversarial images / s, ours vs the torchattacks loop")
+        lines.append(
+            f"{'model':<13}{'k':>3}{'batch':>6}{'ours':>9}{'fp32':>9}{'t.attk':>9}{'o/ta':>7}"
+        )
+        for r in result["train_throughput"]:
+            v = r["variants"]
+
+            def ips(name, v=v):
+                return _f(v[name].get("images_per_s"), ".0f")
+
+            lines.append(
+                f"{r['model']:<13}{r['k']:>3}{r['batch']:>6}{ips('ours'):>9}"
+                f"{ips('ours_fp32'):>9}{ips('torchattacks'):>9}"
+                f"{_f(r['ratios']['ours/torchattacks']):>7}"
             )
     if result["equal"]:
         lines.append("\nequal results: robust accuracy, fast path vs fp32")

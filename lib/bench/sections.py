@@ -84,6 +84,8 @@ def _attack_variants(reference, fast, plain, compiled, x, y, kw, fast_precision)
     peer = torchattacks_pgd(reference, **kw)
     variants = {
         "ours": lambda: attacks.pgd(fast, x, y, **kw, precision="auto"),
+        # the README's call: a plain model (default layout), no preparation
+        "ours_plain": lambda: attacks.pgd(reference, x, y, **kw),
         "ours_fp32": lambda: attacks.pgd(plain, x, y, **kw, precision="fp32"),
         "torchattacks": lambda: peer(x, y),
         "floor_fp32": lambda: floor_pgd(reference, x, y, **kw),
@@ -154,6 +156,7 @@ def attack_ratios(timing: dict) -> dict[str, float | None]:
     out = {
         "ours/torchattacks": _ratio(timing, "ours", "torchattacks"),
         "ours/floor_fp32": _ratio(timing, "ours", "floor_fp32"),
+        "ours_plain/torchattacks": _ratio(timing, "ours_plain", "torchattacks"),
         "ours/floor_ours": _ratio(timing, "ours", "floor_ours"),
         "ours_fp32/torchattacks": _ratio(timing, "ours_fp32", "torchattacks"),
         "ours_fp32/floor_fp32": _ratio(timing, "ours_fp32", "floor_fp32"),

@@ -30,7 +30,7 @@ TINY_KWARGS = {
     "resnet50": {},
 }
 
-SECTIONS = ("attack", "train", "equal")
+SECTIONS = ("attack", "train", "train_throughput", "equal")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,169 @@
+"""The attack's forward on the fast path, without the caller's help.
+
+:func:`attack_view` is what :func:`lib.attacks.pgd` runs its forward passes
+through. On the CPU, for a convolutional model:
+
+- with ``bn_mode="eval"`` and BatchNorm layers: a **folded copy** of the model
+  (each conv followed only by a BatchNorm becomes one conv,
+  ``torch.fx.experimental.optimization.fuse``), in channels_last, with no
+  parameter gradients. It is cached per model and rebuilt when any parameter
+  or buffer changed (its version or address), so a training step's attack
+  folds once and an evaluation folds once for all its batches. The caller's
+  model is not touched.
+- otherwise: the caller's model itself, its 4-D parameters and buffers put in
+  channels_last (oneDNN's native layout) for the call and given back in the
+  layout they had (same parameter objects, same values).
+
+On CUDA the model runs as it is (the layout there is the caller's choice:
+:func:`lib.runtime.fast_model`; CUDA graphs read parameters at fixed
+addresses). ``fold=False`` / ``layout=False`` switch either off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import weakref
+
+import torch
+import torch.fx
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+CL = torch.channels_last
+
+#: Per model (weakly held): its :class:`_Folded`, or None when it cannot be traced.
+_FOLDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _tensors(model: nn.Module):
+    return (*model.parameters(), *model.buffers())
+
+
+def is_conv_model(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def has_conv_bn(model: nn.Module) -> bool:
+    mods = list(model.modules())
+    return any(isinstance(m, nn.Conv2d) for m in mods) and any(
+        isinstance(m, nn.BatchNorm2d) for m in mods
+    )
+
+
+def _state_key(model: nn.Module) -> tuple:
+    return tuple((t.data_ptr(), t._version, t.dtype) for t in _tensors(model))
+
+
+def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
+    """``(conv, bn)`` module names where the conv's output feeds only that BatchNorm."""
+    gm = torch.fx.symbolic_trace(model)
+    mods = dict(model.named_modules())
+    pairs = []
+    for node in gm.graph.nodes:
+        if node.op != "call_module" or not isinstance(mods.get(node.target), nn.BatchNorm2d):
+            continue
+        src = node.args[0]
+        if (
+            isinstance(src, torch.fx.Node)
+            and src.op == "call_module"
+            and isinstance(mods.get(src.target), nn.Conv2d)
+            and len(src.users) == 1
+        ):
+            pairs.append((src.target, node.target))
+    return pairs
+
+
+class _Folded:
+    """A copy of a model with its conv+BN pairs folded, refreshed from the model."""
+
+    def __init__(self, model: nn.Module):
+        self.pairs = conv_bn_pairs(model)
+        self.net = copy.deepcopy(model).eval()
+        for conv_name, bn_name in self.pairs:
+            conv = self.net.get_submodule(conv_name)
+            if conv.bias is None:
+                conv.bias = nn.Parameter(torch.zeros(conv.out_channels, device=conv.weight.device))
+            parent, _, leaf = bn_name.rpartition(".")
+            setattr(self.net.get_submodule(parent) if parent else self.net, leaf, nn.Identity())
+        self.net.requires_grad_(False)
+        self.net.to(memory_format=CL)
+        self.key = None
+
+    @torch.no_grad()
+    def refresh(self, model: nn.Module) -> nn.Module:
+        key = _state_key(model)
+        if key == self.key:
+            return self.net
+        mine = dict(self.net.named_parameters()) | dict(self.net.named_buffers())
+        theirs = dict(model.named_parameters()) | dict(model.named_buffers())
+        for name, t in mine.items():
+            if name in theirs:
+                t.copy_(theirs[name])
+        for conv_name, bn_name in self.pairs:
+            conv, bn = model.get_submodule(conv_name), model.get_submodule(bn_name)
+            w, b = fuse_conv_bn_weights(
+                conv.weight,
+                conv.bias,
+                bn.running_mean,
+                bn.running_var,
+                bn.eps,
+                bn.weight,
+                bn.bias,
+            )
+            target = self.net.get_submodule(conv_name)
+            target.weight.copy_(w)
+            target.bias.copy_(b)
+        self.key = key
+        return self.net
+
+
+def folded(model: nn.Module) -> nn.Module | None:
+    """The eval-mode copy of ``model`` with conv+BN folded, in channels_last (cached).
+
+    None where the model cannot be traced by ``torch.fx`` or has no foldable
+    pair (then the caller attacks the model itself).
+    """
+    hit = _FOLDED.get(model, ...)
+    if hit is ...:
+        try:
+            hit = _Folded(model)
+            if not hit.pairs:
+                hit = None
+        except Exception:  # noqa: BLE001 (not traceable: the unfolded model is used)
+            hit = None
+        _FOLDED[model] = hit
+    return None if hit is None else hit.refresh(model)
+
+
+@contextlib.contextmanager
+def attack_view(model: nn.Module, device, bn_mode: str, *, fold: bool = True, layout: bool = True):
+    """The module to run the attack's forward passes on (see the module doc)."""
+    if torch.device(device).type != "cpu" or not is_conv_model(model):
+        yield model
+        return
+    if fold and bn_mode == "eval" and has_conv_bn(model):
+        net = folded(model)
+        if net is not None:
+            yield net
+            return
+    moved = []
+    if layout:
+        with torch.no_grad():
+            for t in _tensors(model):
+                if t.dim() == 4 and not t.is_contiguous(memory_format=CL):
+                    moved.append(t)
+                    t.data = t.data.contiguous(memory_format=CL)
+    try:
+        yield model
+    finally:
+        with torch.no_grad():
+            for t in moved:
+                t.data = t.data.contiguous()
+
+
+def fast_input(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """``x`` in channels_last for a conv model on the CPU, else unchanged."""
+    if x.device.type == "cpu" and x.dim() == 4 and is_conv_model(model):
+        return x.contiguous(memory_format=CL)
+    return x

@@ -111,6 +111,8 @@ def check_theory(g):
     assert g["T4_bound_at_99"] == pytest.approx(0.19) and g["T4_bound_at_96"] == pytest.approx(0.76)
     assert g["T4_tight_at_p"] == pytest.approx(0.95) == g["T4_bound_at_p"]
     assert g["T4_max_excess"] <= 1e-12
+    assert g["T4_slack_at_p"] == 0 < g["T4_min_slack_elsewhere"]
+    assert g["T4_slack_at_96"] < g["T4_slack_at_99"] < g["T4_slack_at_bayes"] < 0.01
     # T5: Theorem 2.2 at eta = 4/sqrt(d), trained on samples
     assert g["T5_std_acc_svm"] > 0.99 and g["T5_adv_acc_svm"] < 0.01
     assert g["T5_v_svm"] >= 2**-0.5 and g["T5_v_exact"] >= 2**-0.5

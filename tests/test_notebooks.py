@@ -220,11 +220,15 @@ def check_scorecard(g):
     from lib import claims
 
     assert g["scorecard_ids"] == sorted(claims.CLAIMS)  # every claim of the ledger is listed
-    counts = [
-        g[f"scorecard_{v.replace(' ', '_')}"]
-        for v in ("reproduced", "qualitatively reproduced", "not reproduced", "not run")
-    ]
-    assert sum(counts) == g["scorecard_rows"] >= len(claims.CLAIMS)
+    from lib import verdicts
+
+    counts = [g[f"scorecard_{v.replace(' ', '_')}"] for v in verdicts.VOCABULARY]
+    setup = [g[f"scorecard_setup_{v.replace(' ', '_')}"] for v in verdicts.VOCABULARY]
+    assert g["scorecard_checked"] == 0  # "checked" is for setup facts only
+    assert sum(counts) == g["scorecard_claim_rows"] and sum(setup) == g["scorecard_setup_rows"]
+    assert sum(counts) + sum(setup) == g["scorecard_rows"] >= len(claims.CLAIMS)
+    by_claim = [g[f"scorecard_claims_{v.replace(' ', '_')}"] for v in verdicts.VOCABULARY]
+    assert sum(by_claim) == g["scorecard_claims"] == len(claims.CLAIMS)
     # a claim is "not run" exactly when none of its chapters wrote a claim file with its row
     folder = Path(os.environ["ODDS_RESULTS"]) / "claims" / "smoke"
     reported = {

@@ -13,12 +13,34 @@ from __future__ import annotations
 
 import torch
 
-from lib import saliency, verdicts
+from lib import grids, profiles, saliency, verdicts
+from lib import runs as runs_lib
 from lib.judging import PathReport, Rate
 
 #: The judge of a panel (attacked model, attack norm): the robust model trained
 #: with the other norm, so it is neither the attacked model nor its twin.
 JUDGE = {"inf": "l2", 2: "linf"}
+
+NORM = {"l2": 2, "linf": "inf"}
+
+
+def train_eps(dataset: str, norm, profile: str) -> float:
+    """The robust models' training eps: of the price chapter's Table 4 runs at
+    ``profile``, the one closest to Table 2's (no new training)."""
+    table2 = profiles.table2_eps(dataset, norm)
+    return min(grids.price_grid(profile).table4_eps[(dataset, norm)], key=lambda e: abs(e - table2))
+
+
+def run_config(dataset: str, model: str, profile: str, seed: int) -> runs_lib.RunConfig:
+    """The price chapter's run of ``model`` (standard, l2 or linf) on ``dataset``."""
+    if model == "standard":
+        return runs_lib.RunConfig(dataset, profile, seed=seed)
+    norm = NORM[model]
+    eps = train_eps(dataset, norm, profile)
+    return runs_lib.RunConfig(
+        dataset, profile, mix="adversarial", norm=norm, eps_train=eps, seed=seed
+    )
+
 
 PROXY = "a model judge is a proxy for how the images look; see the figures"
 

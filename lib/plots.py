@@ -126,3 +126,20 @@ def prediction_rows(
     if suptitle:
         fig.suptitle(suptitle)
     return fig
+
+
+def gradient_rows(x, grads: dict, *, style: str, suptitle: str | None = None):
+    """Figure 2: the images in the first row, then one row of input gradients per model
+    (``grads``: model name -> [N, C, H, W]), displayed with :func:`show_gradient`."""
+    n = len(x)
+    fig, axes = plt.subplots(1 + len(grads), n, figsize=(1.3 * n, 1.4 * (1 + len(grads))))
+    axes = np.asarray(axes).reshape(1 + len(grads), n)
+    for j in range(n):
+        show_image(axes[0, j], x[j])
+    for i, (name, g) in enumerate(grads.items(), start=1):
+        for j in range(n):
+            show_gradient(axes[i, j], g[j], style=style)
+        axes[i, 0].text(-0.1, 0.5, name, transform=axes[i, 0].transAxes, ha="right", va="center")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

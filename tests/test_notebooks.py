@@ -196,7 +196,12 @@ def check_unexpected_benefits(g):
         for m in ("l2", "linf", "standard_l2", "standard_linf"):
             rate = g[f"B2_{d}_{m}_transfer_rate"]
             assert rate != rate or 0 <= rate <= 1  # NaN when no class changed
-            assert 0 <= g[f"B3_{d}_{m}_switches"] <= 19
+            sw = g[f"B3_{d}_{m}_switches"]
+            assert sw != sw or 0 <= sw <= 19  # NaN when no path changed class
+            one = g[f"B3_{d}_{m}_one_step"]
+            assert one != one or 0 <= one <= 1  # NaN when no path changed class
+        # the positive control: a gradient made of the image's edges scores above 0
+        assert 0 < g[f"B1_{d}_control_edge_alignment"] <= 1
         for m in ("l2", "linf"):
             accs = {
                 a: g[f"B4_{d}_{m}_{a}_acc"]

@@ -21,15 +21,10 @@ from pathlib import Path
 
 import torch
 
-from lib import claims, plots, profiles, runtime
+from lib import claims, plots, profiles, rules, runtime
 
-VERDICTS = (
-    "reproduced",
-    "qualitatively reproduced",
-    "not reproduced",
-    "inconclusive",  # lib.verdicts: within the noise
-    "not run",
-)
+#: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
+VERDICTS = rules.VOCABULARY
 
 
 class Timer:
@@ -135,7 +130,9 @@ def check_verdict(verdict: str) -> str:
 
 
 def verdict(ok: bool, partly: bool = False) -> str:
-    """The verdict of a reproduction-table row.
+    """Deprecated: a verdict from two booleans, with no noise. Use the rules of
+    :mod:`lib.verdicts` (a ``Judgement`` and its ``row``) instead; kept only
+    until the last chapter moves off it.
 
     "reproduced" when ``ok``, else "qualitatively reproduced" when
     ``partly``, else "not reproduced".
@@ -146,7 +143,8 @@ def verdict(ok: bool, partly: bool = False) -> str:
 
 
 def reproduction_table(rows: list[dict]):
-    """A table of claims: each row has ``claim``, ``paper``, ``ours``, ``verdict``.
+    """A table of claims: each row has ``claim``, ``paper``, ``ours``, ``verdict``
+    (and may have ``reason``, the one line of the rule that gave the verdict).
 
     Returned as a pandas DataFrame indexed by claim ID, for display.
     """
@@ -208,6 +206,8 @@ def save_results(
     The file is written atomically (a temporary file, then a rename), so a
     reader such as the scorecard never sees half a file. Returns the record
     written; its ``seconds`` is the chapter's wall time up to this call.
+    ``rules`` records the version of the verdict rules (:data:`lib.rules.RULES_VERSION`);
+    each row keeps its ``reason`` ("" when the chapter gave none).
     """
     reproduction_table(rows)  # validates every row
     rows = [_split_scope(row) for row in rows]
@@ -222,7 +222,11 @@ def save_results(
         "commit": runtime.git_commit(),
         "seconds": round(float(timer.seconds), 1),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "rows": [{k: str(row[k]) for k in ("claim", "paper", "ours", "verdict")} for row in rows],
+        "rules": rules.RULES_VERSION,
+        "rows": [
+            {k: str(row.get(k, "")) for k in ("claim", "paper", "ours", "verdict", "reason")}
+            for row in rows
+        ],
     }
     folder = claims_dir(profile, root)
     folder.mkdir(parents=True, exist_ok=True)

@@ -78,3 +78,68 @@ def show_gradient(ax, g: torch.Tensor, *, style: str) -> None:
     else:
         ax.imshow(img)
     ax.axis("off")
+
+
+def prediction_rows(
+    rows,
+    classes,
+    *,
+    labels=None,
+    truth=None,
+    size: tuple[float, float] = (1.3, 1.55),
+    fontsize: int = 7,
+    suptitle: str | None = None,
+):
+    """Rows of images, each titled with its predicted class; returns the figure.
+
+    ``rows``: a list of (images [N, C, H, W], predicted classes [N]) pairs,
+    one per row; ``labels``: a text left of each row; ``truth``: the true
+    classes [N], a title in red where the prediction differs (Figures 3, 4).
+    """
+    n = max(len(x) for x, _ in rows)
+    fig, axes = plt.subplots(
+        len(rows), n, figsize=(size[0] * n, size[1] * len(rows)), squeeze=False
+    )
+    for i, (x, pred) in enumerate(rows):
+        for j in range(n):
+            if j >= len(x):
+                axes[i, j].axis("off")
+                continue
+            wrong = truth is not None and int(pred[j]) != int(truth[j])
+            show_image(
+                axes[i, j],
+                x[j],
+                classes[int(pred[j])],
+                fontsize=fontsize,
+                color="C3" if wrong else "k",
+            )
+        if labels is not None and labels[i]:
+            axes[i, 0].text(
+                -0.1,
+                0.5,
+                labels[i],
+                transform=axes[i, 0].transAxes,
+                ha="right",
+                va="center",
+                fontsize=8,
+            )
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def gradient_rows(x, grads: dict, *, style: str, suptitle: str | None = None):
+    """Figure 2: the images in the first row, then one row of input gradients per model
+    (``grads``: model name -> [N, C, H, W]), displayed with :func:`show_gradient`."""
+    n = len(x)
+    fig, axes = plt.subplots(1 + len(grads), n, figsize=(1.3 * n, 1.4 * (1 + len(grads))))
+    axes = np.asarray(axes).reshape(1 + len(grads), n)
+    for j in range(n):
+        show_image(axes[0, j], x[j])
+    for i, (name, g) in enumerate(grads.items(), start=1):
+        for j in range(n):
+            show_gradient(axes[i, j], g[j], style=style)
+        axes[i, 0].text(-0.1, 0.5, name, transform=axes[i, 0].transAxes, ha="right", va="center")
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import chapter, claims
+from lib import chapter, claims, verdicts
 
 
 def test_verdicts():
@@ -41,6 +41,17 @@ def test_save_results_writes_atomically_under_odds_results(tmp_path, monkeypatch
     assert [p.name for p in path.parent.iterdir()] == ["theory.json"]  # no temporary file left
     assert chapter.load_results("smoke") == {"theory": record}
     assert chapter.load_results("cpu") == {}  # another profile's folder is separate
+    assert record["rules"] == verdicts.RULES_VERSION
+    assert [r["reason"] for r in record["rows"]] == ["", ""]  # no reason given: kept empty
+
+
+def test_save_results_keeps_a_judgements_reason(tmp_path):
+    j = verdicts.signed_effect(verdicts.Estimate(0.1, 0.01), name="gain")
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=chapter.Timer(), root=tmp_path)
+    record = chapter.save_results("theory", [j.row("T1", "p")], **kw)
+    assert record["rows"][0]["reason"] == j.reason and "gain" in j.reason
+    for v in ("inconclusive", "checked"):  # the whole vocabulary is accepted
+        chapter.reproduction_table([{**_rows()[0], "verdict": v}])
 
 
 def test_save_results_rejects_bad_input(tmp_path):
@@ -79,7 +90,9 @@ def test_claims_ledger_matches_the_books_chapters():
         assert f"({name}-reproduction)=" in text, f"{name} needs a reproduction label"
         for claim_id, claim in claims.CLAIMS.items():
             if name in claim.chapters:
-                assert f'"claim": "{claim_id}"' in text, f"{name} has no row for {claim_id}"
+                # a row as a dict, a Judgement's row(...), or a key of a dict of judgements
+                forms = (f'"claim": "{claim_id}"', f'"{claim_id}"', f'"{claim_id} (')
+                assert any(f in text for f in forms), f"{name} has no row for {claim_id}"
 
 
 def test_claims_ledger_matches_claims_md():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from lib import frontier as F
 from lib import theory as T
 
 DIST = T.Distribution.scaled(0.95, 1000, 3.0)  # the chapter's running example
@@ -29,7 +30,7 @@ def _thresholds(a):
 def test_linear_family_is_the_symmetric_threshold_family(a):
     w, (tp, tm) = T.w_tradeoff(DIST, a), _thresholds(a)
     for eps in (0.0, EPS, 3 * DIST.eta):
-        assert T.threshold_accuracy(DIST, tp, tm, eps) == pytest.approx(
+        assert F.threshold_accuracy(DIST, tp, tm, eps) == pytest.approx(
             T.linear_accuracy(w, DIST, eps), abs=1e-12
         )
 
@@ -43,38 +44,38 @@ def test_threshold_accuracy_against_monte_carlo():
         m = x[:, 1:].mean(1) - eps * y
         pred = torch.where(x[:, 0] > 0, m > tp, m > tm).double() * 2 - 1
         mc = (pred == y).double().mean().item()
-        exact = T.threshold_accuracy(DIST, tp, tm, eps)
+        exact = F.threshold_accuracy(DIST, tp, tm, eps)
         assert abs(mc - exact) < 4 * math.sqrt(exact * (1 - exact) / len(y))
 
 
 def test_bound_slack_is_exact():
     rng = np.random.default_rng(0)
     tp, tm = rng.normal(0, 0.1, 500), rng.normal(0, 0.1, 500)
-    std = T.threshold_accuracy(DIST, tp, tm)
-    rob = T.threshold_accuracy(DIST, tp, tm, EPS)
-    slack = T.bound_slack(DIST, tp, tm)
+    std = F.threshold_accuracy(DIST, tp, tm)
+    rob = F.threshold_accuracy(DIST, tp, tm, EPS)
+    slack = F.bound_slack(DIST, tp, tm)
     np.testing.assert_allclose(_uncapped_bound(std) - rob, slack, atol=1e-12)
     # Every threshold classifier lies on or below the bound (Theorem 2.1) ...
     assert (rob <= np.minimum(1, _uncapped_bound(std)) + 1e-12).all()
     # ... and strictly below with a finite threshold; on it only for sign(x1).
     assert (slack > 0).all()
-    assert T.bound_slack(DIST, -math.inf, math.inf) == 0
-    assert T.threshold_accuracy(DIST, -math.inf, math.inf) == pytest.approx(P)
-    assert T.threshold_accuracy(DIST, -math.inf, math.inf, EPS) == pytest.approx(P)
+    assert F.bound_slack(DIST, -math.inf, math.inf) == 0
+    assert F.threshold_accuracy(DIST, -math.inf, math.inf) == pytest.approx(P)
+    assert F.threshold_accuracy(DIST, -math.inf, math.inf, EPS) == pytest.approx(P)
 
 
 def test_exact_frontier_touches_the_bound_only_at_delta_1_minus_p():
     bayes = T.linear_accuracy(T.w_bayes(DIST), DIST)
-    rob, slack = T.frontier_at_2eta(DIST, P)
+    rob, slack = F.frontier_at_2eta(DIST, P)
     assert (rob, slack) == (P, 0.0)
     for c in np.linspace(P, bayes, 50)[1:]:
-        rob, slack = T.frontier_at_2eta(DIST, c)
+        rob, slack = F.frontier_at_2eta(DIST, c)
         assert slack > 0
         assert rob == pytest.approx(_uncapped_bound(c) - slack, abs=1e-12)
     with pytest.raises(ValueError):
-        T.frontier_at_2eta(DIST, P - 0.01)
+        F.frontier_at_2eta(DIST, P - 0.01)
     with pytest.raises(ValueError):
-        T.frontier_at_2eta(DIST, bayes + 1e-6)
+        F.frontier_at_2eta(DIST, bayes + 1e-6)
 
 
 def test_but_it_is_nearly_tight_up_to_99_percent():
@@ -84,33 +85,33 @@ def test_but_it_is_nearly_tight_up_to_99_percent():
     classifier falls short of 76% and 19% robust accuracy by < 1e-10 and
     < 3e-6; the gap only opens near the Bayes classifier.
     """
-    assert 0 < T.frontier_at_2eta(DIST, 0.96)[1] < 1e-10
-    assert 0 < T.frontier_at_2eta(DIST, 0.99)[1] < 3e-6
-    assert T.frontier_at_2eta(DIST, 0.99)[0] == pytest.approx(0.19, abs=3e-6)
+    assert 0 < F.frontier_at_2eta(DIST, 0.96)[1] < 1e-10
+    assert 0 < F.frontier_at_2eta(DIST, 0.99)[1] < 3e-6
+    assert F.frontier_at_2eta(DIST, 0.99)[0] == pytest.approx(0.19, abs=3e-6)
     bayes = T.linear_accuracy(T.w_bayes(DIST), DIST)
-    assert T.frontier_at_2eta(DIST, bayes)[1] > 1e-3
+    assert F.frontier_at_2eta(DIST, bayes)[1] > 1e-3
 
 
 def test_two_threshold_grid_never_beats_the_symmetric_exact_frontier():
     # The exact frontier assumes t_minus = -t_plus; asymmetric pairs must not do better.
     bayes = T.linear_accuracy(T.w_bayes(DIST), DIST)
     cs = np.linspace(P, bayes - 1e-5, 40)
-    grid = T.threshold_frontier(DIST, EPS, cs)
-    exact = np.array([T.frontier_at_2eta(DIST, c)[0] for c in cs])
+    grid = F.threshold_frontier(DIST, EPS, cs)
+    exact = np.array([F.frontier_at_2eta(DIST, c)[0] for c in cs])
     assert (grid <= exact + 1e-12).all()
     assert np.nanmax(exact - grid) < 5e-4  # the grid's resolution
     rng = np.random.default_rng(1)
     tp = rng.normal(-0.05, 0.05, 3000)
     tm = rng.normal(0.05, 0.05, 3000)
-    std = T.threshold_accuracy(DIST, tp, tm)
-    rob = T.threshold_accuracy(DIST, tp, tm, EPS)
+    std = F.threshold_accuracy(DIST, tp, tm)
+    rob = F.threshold_accuracy(DIST, tp, tm, EPS)
     keep = (std >= P) & (std <= bayes)
     for s, r in zip(std[keep][:300], rob[keep][:300], strict=True):
-        assert r <= T.frontier_at_2eta(DIST, s)[0] + 1e-12
+        assert r <= F.frontier_at_2eta(DIST, s)[0] + 1e-12
 
 
 def test_grid_frontier_below_p_is_sign_x1():
     # With standard accuracy <= p the best is sign(x1), robust accuracy p: below the bound.
-    assert T.threshold_frontier(DIST, EPS, 0.9) == pytest.approx(P)
+    assert F.threshold_frontier(DIST, EPS, 0.9) == pytest.approx(P)
     assert T.tradeoff_bound(0.9, P) - P > 0.04
-    assert math.isnan(T.threshold_frontier(DIST, EPS, 0.99999))
+    assert math.isnan(F.threshold_frontier(DIST, EPS, 0.99999))

@@ -1,0 +1,131 @@
+"""The measurements and verdicts of the unexpected-benefits chapter (B1-B4), as functions.
+
+B1: per-image gradient scores (:func:`gradient_scores`) and their verdict
+with paired standard errors (:func:`b1_judgement`). B2 / B3: the judge of
+another kind (:data:`JUDGE`: the robust model of the *other* norm), the
+predictions along the straight path to a large-eps example
+(:func:`path_predictions`) and the two verdicts (:func:`b2_judgement`,
+:func:`b3_judgement`), capped at qualitatively reproduced because a model
+judge is only a proxy for how an image looks. B4: :func:`b4_judgement`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lib import grids, profiles, saliency, verdicts
+from lib import runs as runs_lib
+from lib.judging import PathReport, Rate
+
+#: The judge of a panel (attacked model, attack norm): the robust model trained
+#: with the other norm, so it is neither the attacked model nor its twin.
+JUDGE = {"inf": "l2", 2: "linf"}
+
+NORM = {"l2": 2, "linf": "inf"}
+
+
+def train_eps(dataset: str, norm, profile: str) -> float:
+    """The robust models' training eps: of the price chapter's Table 4 runs at
+    ``profile``, the one closest to Table 2's (no new training)."""
+    table2 = profiles.table2_eps(dataset, norm)
+    return min(grids.price_grid(profile).table4_eps[(dataset, norm)], key=lambda e: abs(e - table2))
+
+
+def run_config(dataset: str, model: str, profile: str, seed: int) -> runs_lib.RunConfig:
+    """The price chapter's run of ``model`` (standard, l2 or linf) on ``dataset``."""
+    if model == "standard":
+        return runs_lib.RunConfig(dataset, profile, seed=seed)
+    norm = NORM[model]
+    eps = train_eps(dataset, norm, profile)
+    return runs_lib.RunConfig(
+        dataset, profile, mix="adversarial", norm=norm, eps_train=eps, seed=seed
+    )
+
+
+PROXY = "a model judge is a proxy for how the images look; see the figures"
+
+
+def gradient_scores(net, x, y, *, batch: int = 250) -> dict[str, torch.Tensor]:
+    """Per image: the input gradient's sparsity and edge alignment (lib.saliency)."""
+    g = torch.cat(
+        [
+            saliency.input_gradient(net, xb, yb)
+            for xb, yb in zip(x.split(batch), y.split(batch), strict=True)
+        ]
+    )
+    return {
+        "sparsity": saliency.sparsity(g).double().cpu(),
+        "edge alignment": saliency.edge_alignment(g, x).double().cpu(),
+        "zero gradients": torch.tensor(saliency.zero_gradient_fraction(g)),
+    }
+
+
+def edge_control(x, *, batch: int = 250) -> torch.Tensor:
+    """B1's positive control on the same images: the edge alignment of a gradient known
+    to follow the edges (:class:`lib.saliency.EdgeEnergyModel`), per image."""
+    y = torch.zeros(len(x), dtype=torch.long, device=x.device)
+    return gradient_scores(saliency.EdgeEnergyModel(), x, y, batch=batch)["edge alignment"]
+
+
+def paired(a: torch.Tensor, b: torch.Tensor) -> verdicts.Estimate:
+    """mean(a - b) over the same images, with the paired standard error."""
+    return verdicts.Estimate(float((a - b).mean()), verdicts.paired_diff_se(a, b))
+
+
+def b1_judgement(scores: dict[str, dict[str, torch.Tensor]]) -> verdicts.Judgement:
+    """B1 on one data set: both robust models' gradients align with edges more than the
+    standard model's, and the l_inf model's are sparser than the l2 model's; all three
+    beyond 2 paired SEs. ``scores[model]`` is :func:`gradient_scores` of that model."""
+    al = {m: s["edge alignment"] for m, s in scores.items()}
+    sp = {m: s["sparsity"] for m, s in scores.items()}
+    return verdicts.all_hold(
+        {
+            "l2 aligns": verdicts.signed_effect(
+                paired(al["l2"], al["standard"]), name="alignment l2 - standard"
+            ),
+            "linf aligns": verdicts.signed_effect(
+                paired(al["linf"], al["standard"]), name="alignment linf - standard"
+            ),
+            "linf sparser": verdicts.signed_effect(
+                paired(sp["linf"], sp["l2"]), name="sparsity linf - l2"
+            ),
+        }
+    )
+
+
+def path_predictions(net, x, x_adv, frames, *, batch: int = 2000) -> torch.Tensor:
+    """[N, T]: the class ``net`` predicts at each frame x + t (x_adv - x), t in ``frames``."""
+    t = torch.as_tensor(frames, dtype=x.dtype, device=x.device)
+    t = t.view(1, -1, *([1] * (x.dim() - 1)))
+    path = (x[:, None] + t * (x_adv - x)[:, None]).flatten(0, 1)
+    with torch.no_grad():
+        pred = torch.cat([net(p).argmax(1) for p in path.split(batch)])
+    return pred.view(len(x), len(frames)).cpu()
+
+
+def b2_judgement(robust: Rate, standard: Rate, *, name: str) -> verdicts.Judgement:
+    """B2 for one data set and norm: the judge sees the new class of the robust model's
+    examples more often than of the standard model's (binomial SEs), at most
+    qualitatively reproduced (a proxy)."""
+    j = verdicts.signed_effect(robust.estimate - standard.estimate, name=name)
+    return verdicts.at_most(j, verdicts.QUALITATIVE, PROXY)
+
+
+def b3_judgement(robust: PathReport, standard: PathReport, *, name: str) -> verdicts.Judgement:
+    """B3 for one data set and norm: along the paths that change class, the judge goes
+    from the true class to the new one in one change more often for the robust model's
+    paths than for the standard model's; at most qualitatively reproduced."""
+    effect = robust.judge_one_step.estimate - standard.judge_one_step.estimate
+    j = verdicts.signed_effect(effect, name=name)
+    return verdicts.at_most(j, verdicts.QUALITATIVE, "smoothness of the look: " + PROXY)
+
+
+def b4_judgement(accs: dict, *, flagged: bool, n_images: int) -> verdicts.Judgement:
+    """B4 for one robust model (lib.verdicts.no_masking): no masking flag, strong PGD
+    within PGD_GAP of all attacks, enough images, and residual robustness above 0."""
+    return verdicts.no_masking(
+        flagged=flagged,
+        strong_pgd=verdicts.accuracy(accs["strong PGD"], n_images),
+        worst=verdicts.accuracy(accs["all"], n_images),
+        n_images=n_images,
+    )

@@ -3,7 +3,8 @@
 :class:`RunConfig` names a run; the profile's settings resolve it into a
 :class:`_Plan` (what will run, on which device); :func:`train_run` returns
 the stored run of a configuration or trains it with :func:`lib.train.train`;
-:func:`robust_eval` evaluates it at another eps. :func:`run_data` is the one
+:func:`robust_eval` evaluates it at another eps, :func:`strong_eval` under the
+strong evaluation (:mod:`lib.attacks.strong`). :func:`run_data` is the one
 place that says which data a run trains and is evaluated on.
 :class:`Results` queries the stored runs of a grid for the chapters.
 """
@@ -19,7 +20,7 @@ import torch
 
 from lib import data as data_lib
 from lib import models, profiles, runtime
-from lib.attacks import check_bn_mode, check_eps, check_norm
+from lib.attacks import check_bn_mode, check_eps, check_norm, strong
 from lib.data import load_split
 from lib.store import Run, Store, key_of
 from lib.trades import TradesAttack
@@ -377,3 +378,36 @@ def robust_eval(
         return {"metrics": metrics}
 
     return store.get_or_run(key, compute).metrics["adv_acc"]
+
+
+def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
+    """Robust accuracy of ``config``'s model under the strong evaluation, stored (a dict).
+
+    On the first ``n_test_robust`` test images: the profile's evaluation PGD
+    (as in :func:`train_run`, same seed), then the cascade of
+    :mod:`lib.attacks.strong` with :func:`lib.profiles.strong_budget` on the
+    images it leaves robust; see :func:`lib.attacks.strong.evaluate` for the
+    metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
+    """
+    store, plan = store or Store(), _plan(config, device)
+    eps = plan.eps_eval if eps is None else check_eps(eps)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(eps, norm, kind="eval")
+    budget = profiles.strong_budget(config.profile)
+    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
+
+    def compute() -> dict:
+        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        test_set = _head(_split(plan, "test"), plan.settings.n_test_robust)
+        kw = dict(precision=plan.precision, batch_size=plan.settings.eval_batch_size)
+        start = time.perf_counter()
+        g = torch.Generator().manual_seed(config.seed)
+        pgd_ok, y = outcomes(model, test_set, attack, generator=g, **kw)
+        x = test_set.inputs()
+        m = strong.evaluate(
+            model, x, y, pgd_ok, eps=eps, norm=norm, budget=budget, seed=config.seed, **kw
+        )
+        m.update(attack=attack.describe(), seconds=time.perf_counter() - start)
+        return {"metrics": m}
+
+    return store.get_or_run(key, compute).metrics

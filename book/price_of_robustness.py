@@ -42,7 +42,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, grids, runs, sweep
+from lib import chapter, evals, grids, runs, sweep
 from lib.data import imagenet
 from lib.results import Results
 from lib.store import Store
@@ -321,7 +321,7 @@ for dataset in grid.datasets:
                 "robust": std_acc(dataset, norm, eps)[0],
             }
             rob = {
-                "standard": runs.robust_eval(
+                "standard": evals.robust_eval(
                     clean_config, eps, norm=norm, device=device, progress=False
                 ),
                 "half": float(

@@ -38,7 +38,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from lib import chapter, data, grids, separation, theory, verdicts
+from lib import chapter, data, evals, grids, separation, theory, verdicts
 from lib import runs as runs_lib
 from lib.store import Store
 
@@ -276,7 +276,7 @@ def stored_point(config) -> dict | None:
     if abs(m["eps_eval"] - 0.3) < 1e-9:
         adv, n_adv = m["adv_acc"], m["n_test_robust"]
     else:
-        ev = store.load(runs_lib.robust_eval_key(config, 0.3, norm="inf", device=device))
+        ev = store.load(evals.robust_eval_key(config, 0.3, norm="inf", device=device))
         if ev is None:
             return None
         adv, n_adv = ev.metrics["adv_acc"], m["n_test_robust"]

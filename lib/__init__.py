@@ -7,7 +7,8 @@ chapters -> chapter/grids/runs -> train/attacks/data/models -> runtime/store.
 - ``models``: linear, the mnist_challenge CNN, the cifar10_challenge ResNet, ResNet-50
 - ``attacks``: the Attack protocol, PGD (l_inf, l2), the exact linear worst case, the audit
 - ``train``: clean, adversarial and half-half training; ``evaluate``
-- ``runs``: RunConfig, the store-key schema, ``train_run``, ``robust_eval``
+- ``runs``: RunConfig, the store-key schema, ``train_run``
+- ``evals``: ``robust_eval`` and ``strong_eval`` of a stored run
 - ``profiles``: the smoke / cpu / paper profiles, Tables 2 and 3
 - ``grids``: what each chapter runs at each profile
 - ``chapter``: a chapter's start and finish, claim files, labels

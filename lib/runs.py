@@ -1,7 +1,7 @@
 """One configuration, end to end, through the store.
 
 :class:`RunConfig` names a run; the profile's settings resolve it into a
-:class:`_Plan` (what will run, on which device); :func:`train_run` returns
+:class:`Plan` (what will run, on which device); :func:`train_run` returns
 the stored run of a configuration or trains it with :func:`lib.train.train`;
 :func:`robust_eval` evaluates it at another eps, :func:`strong_eval` under the
 strong evaluation (:mod:`lib.attacks.strong`). :func:`run_data` is the one
@@ -11,7 +11,6 @@ place that says which data a run trains and is evaluated on.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import torch
 
 from lib import data as data_lib
 from lib import models, profiles, runtime
-from lib.attacks import check_bn_mode, check_eps, check_norm, strong
+from lib.attacks import check_bn_mode, check_eps, check_norm
 from lib.data import load_split
 from lib.store import Run, Store, key_of
 from lib.trades import TradesAttack
@@ -87,7 +86,7 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     """A RunConfig resolved against its profile and device: what will run, and its key."""
 
     config: RunConfig
@@ -147,7 +146,7 @@ def _settings_dict(settings: profiles.DatasetSettings) -> dict:
     return d
 
 
-def _key_settings(plan: _Plan) -> dict:
+def _key_settings(plan: Plan) -> dict:
     run = plan.config.key_dict()  # variant only when set
     if "variant" in run and run["variant"] == plan.settings.data.get("variant"):
         del run["variant"]  # the profile's own variant, named: the same run
@@ -168,24 +167,14 @@ def _key_settings(plan: _Plan) -> dict:
     }
 
 
-def _robust_eval_settings(config: RunConfig, plan: _Plan, attack) -> dict:
-    return {
-        "robust_eval_of": key_of(plan.key_settings),
-        # the attack's exact fields: its description rounds eps to 4 digits
-        "attack": {"kind": type(attack).__name__, **dataclasses.asdict(attack)},
-        "n_test": plan.settings.n_test,
-        "n_test_robust": plan.settings.n_test_robust,
-        "seed": config.seed,
-    }
-
-
-def _plan(config: RunConfig, device=None) -> _Plan:
+def plan_of(config: RunConfig, device=None) -> Plan:
+    """``config`` resolved against its profile and device: what will run, and its key."""
     device = torch.device(device) if device is not None else runtime.default_device()
     settings = profiles.settings(config.dataset, config.profile)
     eps_eval = config.eps_eval
     if eps_eval is None:
         eps_eval = config.eps_train or profiles.table2_eps(config.dataset, config.norm)
-    return _Plan(
+    return Plan(
         config=config,
         settings=settings,
         device=device,
@@ -199,7 +188,7 @@ def _plan(config: RunConfig, device=None) -> _Plan:
 
 def run_key(config: RunConfig, device=None) -> str:
     """The store key of ``config`` on ``device``, without training anything."""
-    return key_of(_plan(config, device).key_settings)
+    return key_of(plan_of(config, device).key_settings)
 
 
 def run_data(
@@ -214,10 +203,10 @@ def run_data(
     ``whole=True``: the whole split, read the same way (for figures that pick
     their own images), instead of the run's subset.
     """
-    return _split(_plan(config, device), split, whole=whole)
+    return _split(plan_of(config, device), split, whole=whole)
 
 
-def _split(plan: _Plan, split: str, *, whole: bool = False) -> data_lib.Batches:
+def _split(plan: Plan, split: str, *, whole: bool = False) -> data_lib.Batches:
     # The one choice of a run's data: the seeded training subset of n_train,
     # and the profile's first-n_test test subset (seed 0, the same for every run).
     if data_lib.check_split(split) == "train":
@@ -228,6 +217,11 @@ def _split(plan: _Plan, split: str, *, whole: bool = False) -> data_lib.Batches:
     return load_split(
         plan.config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options
     )
+
+
+def robust_images(test_set, n: int | None):
+    """The test images robust accuracy is measured on: the first ``n`` (None: all)."""
+    return test_set if n is None else test_set.head(n)
 
 
 def train_run(
@@ -246,7 +240,7 @@ def train_run(
     epochs of a small set), else its epochs.
     """
     store = store or Store()
-    plan = _plan(config, device)
+    plan = plan_of(config, device)
     settings, device = plan.settings, plan.device
 
     def compute() -> dict:
@@ -291,7 +285,7 @@ def train_run(
         g = torch.Generator().manual_seed(config.seed)
         kw = dict(precision=plan.precision, batch_size=settings.eval_batch_size)
         std_ok, std_y = outcomes(model, test_set, **kw)
-        robust_set = _head(test_set, settings.n_test_robust)
+        robust_set = robust_images(test_set, settings.n_test_robust)
         adv_ok, adv_y = outcomes(model, robust_set, eval_attack, generator=g, **kw)
         metrics = {
             "std_acc": int(std_ok.sum()) / len(std_ok),
@@ -320,94 +314,3 @@ def train_run(
     model = models.build(settings.arch, **settings.model_kwargs)
     model.load_state_dict(run.state_dict())
     return model.to(device).eval(), run
-
-
-def _head(test_set, n: int | None):
-    """The test images robust accuracy is measured on: the first ``n`` (None: all)."""
-    return test_set if n is None else test_set.head(n)
-
-
-def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
-    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
-    plan = _plan(config, device)
-    norm = check_norm(norm) if norm is not None else config.norm
-    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
-    return key_of(_robust_eval_settings(config, plan, attack))
-
-
-def robust_eval(
-    config: RunConfig,
-    eps: float,
-    *,
-    norm=None,
-    store: Store | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-) -> float:
-    """Robust test accuracy of ``config``'s model at another ``eps`` (and ``norm``), stored too.
-
-    ``norm`` defaults to the config's own; a standard model (``mix="clean"``)
-    has no threat model of its own, so pass the one to evaluate. The
-    evaluation attack is the profile's (as in :func:`train_run`); the model
-    is trained first if it is not in the store.
-    """
-    store = store or Store()
-    plan = _plan(config, device)
-    norm = check_norm(norm) if norm is not None else config.norm
-    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
-    key = _robust_eval_settings(config, plan, attack)
-
-    def compute() -> dict:
-        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
-        test_set = _head(_split(plan, "test"), plan.settings.n_test_robust)
-        g = torch.Generator().manual_seed(config.seed)
-        ok, y = outcomes(
-            model,
-            test_set,
-            attack,
-            precision=plan.precision,
-            generator=g,
-            batch_size=plan.settings.eval_batch_size,
-        )
-        metrics = {
-            "adv_acc": int(ok.sum()) / len(ok),
-            "adv_acc_balanced": balanced_accuracy(ok, y),
-            "eps": eps,
-            "attack": attack.describe(),
-        }
-        return {"metrics": metrics}
-
-    return store.get_or_run(key, compute).metrics["adv_acc"]
-
-
-def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
-    """Robust accuracy of ``config``'s model under the strong evaluation, stored (a dict).
-
-    On the first ``n_test_robust`` test images: the profile's evaluation PGD
-    (as in :func:`train_run`, same seed), then the cascade of
-    :mod:`lib.attacks.strong` with :func:`lib.profiles.strong_budget` on the
-    images it leaves robust; see :func:`lib.attacks.strong.evaluate` for the
-    metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
-    """
-    store, plan = store or Store(), _plan(config, device)
-    eps = plan.eps_eval if eps is None else check_eps(eps)
-    norm = check_norm(norm) if norm is not None else config.norm
-    attack = plan.settings.attack(eps, norm, kind="eval")
-    budget = profiles.strong_budget(config.profile)
-    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
-
-    def compute() -> dict:
-        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
-        test_set = _head(_split(plan, "test"), plan.settings.n_test_robust)
-        kw = dict(precision=plan.precision, batch_size=plan.settings.eval_batch_size)
-        start = time.perf_counter()
-        g = torch.Generator().manual_seed(config.seed)
-        pgd_ok, y = outcomes(model, test_set, attack, generator=g, **kw)
-        x = test_set.inputs()
-        m = strong.evaluate(
-            model, x, y, pgd_ok, eps=eps, norm=norm, budget=budget, seed=config.seed, **kw
-        )
-        m.update(attack=attack.describe(), seconds=time.perf_counter() - start)
-        return {"metrics": m}
-
-    return store.get_or_run(key, compute).metrics

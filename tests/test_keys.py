@@ -17,7 +17,8 @@ from __future__ import annotations
 import pytest
 
 from lib import runs
-from lib.runs import RunConfig, robust_eval_key, run_key
+from lib.evals import robust_eval_key
+from lib.runs import RunConfig, run_key
 
 
 def key(config: RunConfig, eps: float | None = None, norm=None) -> str:

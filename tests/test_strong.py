@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lib import runs
+from lib import evals, runs
 from lib.attacks import PGD, strong
 from lib.runs import RunConfig
 from lib.store import Store
@@ -89,11 +89,11 @@ def test_strong_eval_is_stored_and_matches_the_run(tmp_path):
     store = Store(tmp_path)
     config = RunConfig("mnist", "smoke", mix="adversarial", eps_train=0.3)
     _, run = runs.train_run(config, store=store, progress=False)
-    m = runs.strong_eval(config, store=store, progress=False)
+    m = evals.strong_eval(config, store=store, progress=False)
     assert m["pgd_acc"] == run.metrics["adv_acc"]  # the profile's PGD, same images and seed
     assert m["adv_acc"] <= m["pgd_acc"] and m["n"] == run.metrics["n_test_robust"]
-    assert runs.strong_eval(config, store=store, progress=False) == m  # from the store
+    assert evals.strong_eval(config, store=store, progress=False) == m  # from the store
     assert len(store.runs()) == 2
     clean = RunConfig("mnist", "smoke")
-    other = runs.strong_eval(clean, 0.1, norm=2, store=store, progress=False)
+    other = evals.strong_eval(clean, 0.1, norm=2, store=store, progress=False)
     assert other["norm"] == "2" and other["eps"] == 0.1

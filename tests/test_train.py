@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import models, runs, train
+from lib import evals, models, runs, train
 from lib.attacks import PGD
 from lib.runs import RunConfig, train_run
 from lib.store import Store
@@ -232,10 +232,10 @@ def test_train_loop_passes_bn_mode_to_the_attack(mnist_small):
 def test_paper_profile_models_train_two_steps(dataset, eps):
     """The paper's models, eps, PGD and schedule wiring, two steps on the CPU."""
     from lib import data, profiles
-    from lib.runs import _plan
+    from lib.runs import plan_of
 
     s = profiles.settings(dataset, "paper")
-    plan = _plan(RunConfig(dataset, "paper", mix="adversarial", eps_train=eps))
+    plan = plan_of(RunConfig(dataset, "paper", mix="adversarial", eps_train=eps))
     assert plan.steps == {"mnist": 100_000, "cifar10": 80_000}[dataset]
     if dataset == "cifar10":
         assert [round(f * plan.steps) for f in s.lr_milestones] == [40_000, 60_000]
@@ -282,11 +282,11 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
     store = Store(tmp_path)
     config = RunConfig("mnist", "smoke")
     _, run = train_run(config, store=store, progress=False)
-    linf = runs.robust_eval(config, 0.5, norm="inf", store=store, progress=False)
-    l2 = runs.robust_eval(config, 0.5, norm=2, store=store, progress=False)
+    linf = evals.robust_eval(config, 0.5, norm="inf", store=store, progress=False)
+    l2 = evals.robust_eval(config, 0.5, norm=2, store=store, progress=False)
     # l_inf 0.5 lets every pixel flip to mid-grey: nothing survives. l2 0.5 is small.
     assert linf == 0.0 and l2 > linf
-    assert runs.robust_eval(config, 0.5, norm=2, store=store, progress=False) == l2  # stored
+    assert evals.robust_eval(config, 0.5, norm=2, store=store, progress=False) == l2  # stored
     assert len(store.runs()) == 3
 
 

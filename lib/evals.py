@@ -1,0 +1,122 @@
+"""Evaluations of a stored run at other eps and norms, stored too.
+
+:func:`robust_eval`: the profile's evaluation PGD at another eps or norm;
+:func:`strong_eval`: the strong evaluation (the profile's PGD, then the
+cascade of :mod:`lib.attacks.strong` on the images it leaves robust). Both
+are keyed by the run's key (recipe version and data fingerprint included)
+and the attack's exact fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import torch
+
+from lib import profiles
+from lib.attacks import check_eps, check_norm, strong
+from lib.runs import Plan, RunConfig, plan_of, robust_images, run_data, train_run
+from lib.store import Store, key_of
+from lib.train import balanced_accuracy, outcomes
+
+
+def _robust_eval_settings(config: RunConfig, plan: Plan, attack) -> dict:
+    return {
+        "robust_eval_of": key_of(plan.key_settings),
+        # the attack's exact fields: its description rounds eps to 4 digits
+        "attack": {"kind": type(attack).__name__, **dataclasses.asdict(attack)},
+        "n_test": plan.settings.n_test,
+        "n_test_robust": plan.settings.n_test_robust,
+        "seed": config.seed,
+    }
+
+
+def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
+    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
+    plan = plan_of(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
+    return key_of(_robust_eval_settings(config, plan, attack))
+
+
+def robust_eval(
+    config: RunConfig,
+    eps: float,
+    *,
+    norm=None,
+    store: Store | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> float:
+    """Robust test accuracy of ``config``'s model at another ``eps`` (and ``norm``), stored too.
+
+    ``norm`` defaults to the config's own; a standard model (``mix="clean"``)
+    has no threat model of its own, so pass the one to evaluate. The
+    evaluation attack is the profile's (as in :func:`train_run`); the model
+    is trained first if it is not in the store.
+    """
+    store = store or Store()
+    plan = plan_of(config, device)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
+    key = _robust_eval_settings(config, plan, attack)
+
+    def compute() -> dict:
+        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        test_set = robust_images(
+            run_data(config, "test", device=plan.device), plan.settings.n_test_robust
+        )
+        g = torch.Generator().manual_seed(config.seed)
+        ok, y = outcomes(
+            model,
+            test_set,
+            attack,
+            precision=plan.precision,
+            generator=g,
+            batch_size=plan.settings.eval_batch_size,
+        )
+        metrics = {
+            "adv_acc": int(ok.sum()) / len(ok),
+            "adv_acc_balanced": balanced_accuracy(ok, y),
+            "eps": eps,
+            "attack": attack.describe(),
+        }
+        return {"metrics": metrics}
+
+    return store.get_or_run(key, compute).metrics["adv_acc"]
+
+
+def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
+    """Robust accuracy of ``config``'s model under the strong evaluation, stored (a dict).
+
+    On the first ``n_test_robust`` test images: the profile's evaluation PGD
+    (as in :func:`train_run`, same seed), then the cascade of
+    :mod:`lib.attacks.strong` with :func:`lib.profiles.strong_budget` on the
+    images it leaves robust; see :func:`lib.attacks.strong.evaluate` for the
+    metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
+    """
+    store, plan = store or Store(), plan_of(config, device)
+    eps = plan.eps_eval if eps is None else check_eps(eps)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(eps, norm, kind="eval")
+    budget = profiles.strong_budget(config.profile)
+    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
+
+    def compute() -> dict:
+        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        test_set = robust_images(
+            run_data(config, "test", device=plan.device), plan.settings.n_test_robust
+        )
+        kw = dict(precision=plan.precision, batch_size=plan.settings.eval_batch_size)
+        start = time.perf_counter()
+        g = torch.Generator().manual_seed(config.seed)
+        pgd_ok, y = outcomes(model, test_set, attack, generator=g, **kw)
+        x = test_set.inputs()
+        m = strong.evaluate(
+            model, x, y, pgd_ok, eps=eps, norm=norm, budget=budget, seed=config.seed, **kw
+        )
+        m.update(attack=attack.describe(), seconds=time.perf_counter() - start)
+        return {"metrics": m}
+
+    return store.get_or_run(key, compute).metrics

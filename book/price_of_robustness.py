@@ -42,7 +42,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, evals, grids, runs, sweep
+from lib import chapter, evals, grids, runs, sweep, verdicts
 from lib.data import imagenet
 from lib.results import Results
 from lib.store import Store
@@ -296,76 +296,109 @@ p2
 # attack. For the standard model, that means one evaluation per row.
 
 # %%
-PAPER_TABLE4 = {  # CLAIMS.md, Table 4: (std: standard, half, robust), (rob: standard, half, robust), in %
-    ("mnist", "inf", 0.1): ((99.31, 99.43, 99.36), (29.45, 95.29, 95.05)),
-    ("mnist", "inf", 0.2): ((99.31, 99.22, 98.99), (0.05, 90.79, 92.86)),
-    ("mnist", "inf", 0.3): ((99.31, 99.17, 97.37), (0.00, 89.51, 89.92)),
-    ("mnist", 2, 0.5): ((99.31, 99.35, 99.41), (94.67, 97.60, 97.70)),
-    ("mnist", 2, 1.5): ((99.31, 99.29, 99.24), (56.42, 87.71, 88.59)),
-    ("mnist", 2, 2.5): ((99.31, 99.12, 97.79), (46.36, 60.27, 63.73)),
-    ("cifar10", "inf", 2 / 255): ((92.20, 90.13, 89.64), (0.99, 69.10, 69.92)),
-    ("cifar10", "inf", 4 / 255): ((92.20, 88.27, 86.54), (0.08, 55.60, 57.79)),
-    ("cifar10", "inf", 8 / 255): ((92.20, 84.72, 79.57), (0.00, 37.56, 41.93)),
-    ("cifar10", 2, 20 / 255): ((92.20, 92.04, 91.77), (45.60, 83.94, 84.70)),
-    ("cifar10", 2, 80 / 255): ((92.20, 88.95, 88.38), (8.80, 67.29, 68.69)),
-    ("cifar10", 2, 320 / 255): ((92.20, 81.74, 75.75), (3.30, 34.45, 39.76)),
-}
-rows, agree_std, agree_rob = [], 0, 0
+PAPER_TABLE4 = verdicts.PAPER_TABLE4  # CLAIMS.md, Table 4, in %: (std: S, H, R), (rob: S, H, R)
+MODELS = ("standard", "half", "robust")
+MIX = {"standard": "clean", "half": "half", "robust": "adversarial"}
+
+
+def table4_configs(dataset, norm, eps, model):
+    """The Table 4 runs of one cell (one per seed)."""
+    mix = MIX[model]
+    return [
+        c
+        for c in parts["table4"]
+        if c.dataset == dataset
+        and c.mix == mix
+        and (mix == "clean" or (c.norm == norm and np.isclose(c.eps_train, eps)))
+    ]
+
+
+def strong_cell(dataset, norm, eps, model):
+    """Robust accuracy at the row's eps: the strong evaluation (worst case of the
+    profile's PGD, strong PGD, APGD-CE, APGD-T) and the profile's PGD, mean over seeds."""
+    ms = [
+        evals.strong_eval(c, eps, norm=norm, device=device, progress=False)
+        for c in table4_configs(dataset, norm, eps, model)
+    ]
+    return (
+        float(np.mean([m["adv_acc"] for m in ms])),
+        float(np.mean([m["pgd_acc"] for m in ms])),
+        ms[0]["n"],
+    )
+
+
+rows, cells, gaps, mnist_dist = [], {}, [], []
 for dataset in grid.datasets:
-    clean_config = runs.RunConfig(dataset, profile, seed=seed)
+    n_std = sizes(dataset)[1]
     for norm in ("inf", 2):
         for eps in grid.table4_eps[(dataset, norm)]:
-            std = {
-                "standard": std_acc(dataset)[0],
-                "half": std_acc(dataset, norm, eps, mix="half")[0],
-                "robust": std_acc(dataset, norm, eps)[0],
-            }
-            rob = {
-                "standard": evals.robust_eval(
-                    clean_config, eps, norm=norm, device=device, progress=False
-                ),
-                "half": float(
-                    np.mean([m["adv_acc"] for m in metrics(dataset, norm, eps, mix="half")])
-                ),
-                "robust": float(np.mean([m["adv_acc"] for m in metrics(dataset, norm, eps)])),
-            }
-            for kind, values in (("std", std), ("rob", rob)):
-                for model, value in values.items():
-                    glue(
-                        f"P3_{dataset}_{chapter.norm_key(norm)}_{chapter.eps_key(dataset, eps)}_{kind}_{model}",
-                        value,
-                        display=False,
-                    )
-            agree_std += std["half"] >= std["robust"]
-            agree_rob += rob["half"] <= rob["robust"]
             paper = PAPER_TABLE4.get((dataset, norm, eps))
+            std = {m: std_acc(dataset, norm, eps, mix=MIX[m])[0] for m in MODELS}
+            std["standard"] = std_acc(dataset)[0]
+            strong = {m: strong_cell(dataset, norm, eps, m) for m in MODELS}
+            rob = {m: strong[m][0] for m in MODELS}
             row = {
                 "data set": dataset,
                 "norm": chapter.norm_key(norm),
                 "eps": chapter.eps_label(dataset, eps),
             }
-            for kind, values, ref in (
-                ("std", std, paper[0] if paper else None),
-                ("rob", rob, paper[1] if paper else None),
-            ):
-                for i, model in enumerate(("standard", "half", "robust")):
-                    row[(kind, model, "ours")] = 100 * values[model]
-                    row[(kind, model, "paper")] = ref[i] if ref else np.nan
+            for kind, values, n_of in (("std", std, None), ("rob", rob, strong)):
+                for i, model in enumerate(MODELS):
+                    n = n_std if n_of is None else n_of[model][2]
+                    est = verdicts.accuracy(values[model], n)
+                    cells[(dataset, norm, eps, kind, model)] = est
+                    key = f"P3_{dataset}_{chapter.norm_key(norm)}_{chapter.eps_key(dataset, eps)}_{kind}_{model}"
+                    glue(key, values[model], display=False)
+                    ref = paper[0 if kind == "std" else 1][i] if paper else None
+                    row[(kind, model, "ours")] = est.format(100, 1)
+                    row[(kind, model, "paper")] = f"{ref:.2f}" if ref is not None else "-"
+                    if dataset == "mnist" and paper and (kind == "std" or model != "standard"):
+                        mnist_dist.append(abs(100 * values[model] - ref))
+            for model in ("half", "robust"):
+                gap = strong[model][1] - strong[model][0]
+                gaps.append((dataset, norm, eps, model, gap))
+                row[("PGD - strong", model, "")] = f"{100 * gap:.1f}" + (
+                    " (!)" if gap > 0.03 else ""
+                )
             rows.append(row)
 table4 = pd.DataFrame(rows).set_index(["data set", "norm", "eps"])
 table4.columns = pd.MultiIndex.from_tuples(table4.columns, names=["accuracy", "training", ""])
 n_rows = len(rows)
+flagged = [g for g in gaps if g[-1] > 0.03]
 glue("P3_rows", n_rows, display=False)
-glue("P3_half_std_at_least_robust", int(agree_std), display=False)
-glue("P3_half_rob_at_most_robust", int(agree_rob), display=False)
-table4.style.format("{:.2f}", na_rep="-")
+glue(
+    "P3_mnist_mean_distance",
+    float(np.mean(mnist_dist)) if mnist_dist else float("nan"),
+    display=False,
+)
+glue("P3_mnist_cells", len(mnist_dist), display=False)
+glue("P3_max_gap", max(g[-1] for g in gaps), display=False)
+glue("P3_flagged", len(flagged), display=False)
+table4
 
 # %% [markdown]
-# In {glue:text}`P3_half_std_at_least_robust` of {glue:text}`P3_rows` rows
-# the half-half model's standard accuracy is at least the robust model's. In
-# {glue:text}`P3_half_rob_at_most_robust` of {glue:text}`P3_rows` rows its
-# robust accuracy is at most the robust model's. The paper finds both in
-# every row.
+# Accuracies are in % with their binomial standard errors (± one SE, from
+# the number of test images). Robust accuracy ("rob") is the strong
+# evaluation: per image, the worst case of the profile's PGD, a strong PGD
+# with restarts, APGD-CE and APGD-T (torchattacks), each run on the images
+# still robust. The last columns give how much the profile's PGD alone
+# overstates it; (!) flags a gap over 3 points, a model whose training-time
+# attack is too weak to measure it. Here the largest gap is
+# {glue:text}`P3_max_gap:.1%` and {glue:text}`P3_flagged` models are flagged.
+# Over the {glue:text}`P3_mnist_cells` MNIST cells the paper's Table 4 reports
+# for the three models' standard accuracy and the half-half and robust models'
+# robust accuracy, our numbers are {glue:text}`P3_mnist_mean_distance:.1f`
+# points from the paper's on average.
+#
+# At the `cpu` profile MNIST is trained on all 60,000 images for one epoch
+# (the mnist_challenge CNN narrowed to 256 hidden units, PGD-5 training with
+# the eps ramped up over the first 30% of the steps), and CIFAR-10 on all
+# 50,000 images for one epoch with one-step training from a random start
+# (ResNet-8): the small-compute regime, where the standard model stays far
+# below the paper's 92% (the setup chapter gives every setting). The paper's
+# Table 4 itself does not show the half-half effects in every row: in 11 of
+# its 12 rows each way (MNIST l2 0.5: 99.35 < 99.41 standard; MNIST l_inf
+# 0.1: 95.29 > 95.05 robust).
 #
 # **What BatchNorm's mode during the attack changes.** In PyTorch it is
 # natural to build the training attack with the model in eval mode, so that
@@ -407,63 +440,142 @@ pd.DataFrame(bn_rows).set_index(
 # (price_of_robustness-reproduction)=
 # ## Reproduction table
 #
-# The verdicts compare *trends*, not numbers: at the `cpu` profile the
-# models are smaller and trained for a few hundred steps, on subsets of the
-# data, so their accuracies are far below the paper's.
+# Every verdict judges a difference against its noise (2 standard errors;
+# rules in `lib/verdicts.py`), one row per data set where the claim spans
+# data sets. At the `cpu` profile the models are smaller and trained for one
+# epoch, so their accuracies are below the paper's: the verdicts compare
+# directions, and Table 4's distance to the paper is shown above.
+
 
 # %%
-# Many images: every robust model below the standard one. Few images: on MNIST
-# adversarial training helps (for at least one norm).
-large_n_ok = bool((p1.iloc[:, -1] < 0).all())
-small_n_ok = bool((p1.loc["mnist"].iloc[:, -2] > 0).any())
-p2_ok = bool((p2["total drop"] > 0).all())
-rows_out = [
-    {
-        "claim": "P1",
-        "paper": "few samples: adversarial training helps standard accuracy (most on MNIST); "
-        "many samples: robust models below the standard one",
-        "ours": "; ".join(
-            f"{d} {n}: {r.iloc[-2]:+.1%} at fewest, {r.iloc[-1]:+.1%} at most images"
-            for (d, n), r in p1.iterrows()
-        ),
-        "verdict": "reproduced"
-        if large_n_ok and small_n_ok
-        else ("qualitatively reproduced" if large_n_ok else "not reproduced"),
-    },
-    {
-        "claim": "P2",
-        "paper": "standard accuracy falls steadily as eps_train grows",
-        "ours": "; ".join(
-            f"{d} {n}: drop {r['total drop']:.1%} ({r['steps that drop']} steps down)"
-            for (d, n), r in p2.iterrows()
-        ),
-        "verdict": "reproduced"
-        if p2_ok
-        and all(
-            r["steps that drop"].split()[0] == r["steps that drop"].split()[-1]
-            for _, r in p2.iterrows()
+# P1, one row per data set: with many images every robust model is below the
+# standard one (beyond 2 SE); with few, on MNIST, adversarial training helps.
+def std_est(dataset, norm="inf", eps=0.0, n=None, mix=None):
+    mean, _ = std_acc(dataset, norm, eps, n=n, mix=mix)
+    return verdicts.accuracy(mean, sizes(dataset)[1])
+
+
+p1_rows = {}
+for dataset in grid.datasets:
+    ns = grid.n_values[dataset]
+    parts_p1 = {}
+    for norm in ("inf", 2):
+        eps = grid.fig_eps[(dataset, norm)][-1]
+        below = std_est(dataset) - std_est(dataset, norm, eps)  # many images: > 0 expected
+        parts_p1[f"{chapter.norm_key(norm)}, most images"] = verdicts.signed_effect(
+            below, name=f"{chapter.norm_key(norm)}: standard - robust, n={ns[-1] or 'all'}"
         )
-        else ("qualitatively reproduced" if p2_ok else "not reproduced"),
-    },
+    if dataset == "mnist":
+        helps = {
+            norm: std_est(dataset, norm, grid.fig_eps[(dataset, norm)][-1], n=ns[0])
+            - std_est(dataset, n=ns[0])
+            for norm in ("inf", 2)
+        }
+        best = max(helps, key=lambda k: helps[k].value)
+        parts_p1["fewest images"] = verdicts.signed_effect(
+            helps[best], name=f"{chapter.norm_key(best)}: robust - standard, n={ns[0]}"
+        )
+    p1_rows[dataset] = verdicts.all_hold(parts_p1)
+
+# P2, one row per data set: standard accuracy falls from eps 0 to the largest
+# eps (beyond 2 SE), and no step of the sweep goes up beyond its noise.
+p2_rows = {}
+for dataset in grid.datasets:
+    parts_p2 = {}
+    for norm in ("inf", 2):
+        axis = (0.0, *grid.table4_eps[(dataset, norm)])
+        accs = [std_est(dataset, norm, e) if e else std_est(dataset) for e in axis]
+        judged = verdicts.signed_effect(accs[0] - accs[-1], name=f"{chapter.norm_key(norm)} drop")
+        ups = [
+            j
+            for a, b in zip(accs, accs[1:], strict=False)
+            if (j := verdicts.signed_effect(b - a)).verdict == verdicts.REPRODUCED
+        ]
+        if ups:
+            judged = verdicts.at_most(
+                judged, verdicts.QUALITATIVE, f"{len(ups)} step(s) up beyond the noise"
+            )
+        parts_p2[chapter.norm_key(norm)] = judged
+    p2_rows[dataset] = verdicts.combine(parts_p2)
+
+# P3: the count of rows showing each half-half effect against the paper's own
+# count (11 of 12 each way), and "roughly proportional" row by row.
+keys = [(d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]]
+gains = [cells[(*k, "std", "half")] - cells[(*k, "std", "robust")] for k in keys]
+losses = [cells[(*k, "rob", "robust")] - cells[(*k, "rob", "half")] for k in keys]
+labels = [f"{d} {chapter.norm_key(n)} {chapter.eps_label(d, e)}" for d, n, e in keys]
+paper_effects = [verdicts.paper_half_half().get(k) for k in keys]
+have_paper = all(p is not None for p in paper_effects)
+p3 = verdicts.combine(
     {
-        "claim": "P3",
-        "paper": "half-half: standard accuracy slightly up, robust accuracy down, in every row",
-        "ours": f"std up in {agree_std} of {n_rows} rows, robust down in {agree_rob} of {n_rows}",
-        "verdict": "reproduced"
-        if agree_std == agree_rob == n_rows
-        else (
-            "qualitatively reproduced"
-            if min(agree_std, agree_rob) > n_rows / 2
-            else "not reproduced"
+        "standard up": verdicts.count_rule(
+            gains,
+            paper_k=verdicts.paper_count([p[0] for p in paper_effects])
+            if have_paper
+            else len(keys),
+            labels=labels,
         ),
-    },
-    {
-        "claim": "P4",
-        "paper": "Table 2 eps; PGD with a random start; images in [0, 1]",
-        "ours": "every run uses the eps of Tables 2 and 4 in [0, 1] pixel space and PGD with a random start "
-        "(settings: the setup chapter)",
-        "verdict": "reproduced",
-    },
+        "robust down": verdicts.count_rule(
+            losses,
+            paper_k=verdicts.paper_count([p[1] for p in paper_effects])
+            if have_paper
+            else len(keys),
+            labels=labels,
+        ),
+        **(
+            {
+                "roughly proportional": verdicts.roughly_proportional(
+                    gains,
+                    losses,
+                    [p[0] for p in paper_effects],
+                    [p[1] for p in paper_effects],
+                    labels=labels,
+                )
+            }
+            if have_paper
+            else {}
+        ),
+    }
+)
+
+# P4, a setup fact: computed from each stored run's own description of its
+# training attack (eps and random start), not typed.
+p4_facts = {}
+for c in parts["table4"]:
+    if c.mix == "clean":
+        continue
+    described = results.runs[c]["train_attack"]
+    name = f"{c.dataset} {c.mix} {chapter.norm_key(c.norm)} {chapter.eps_label(c.dataset, c.eps_train)}"
+    p4_facts[f"{name}: eps"] = (f"eps={c.eps_train:.4g}" in described, True)
+    p4_facts[f"{name}: random start"] = ("random start" in described, True)
+p4 = verdicts.checked(p4_facts)
+
+rows_out = [
+    *(
+        j.row(
+            f"P1 ({dataset})",
+            "few samples: adversarial training helps standard accuracy (most on MNIST); "
+            "many samples: robust models below the standard one",
+        )
+        for dataset, j in p1_rows.items()
+    ),
+    *(
+        j.row(f"P2 ({dataset})", "standard accuracy falls steadily as eps_train grows")
+        for dataset, j in p2_rows.items()
+    ),
+    p3.row(
+        "P3",
+        "half-half: standard accuracy slightly up, robust accuracy down by a roughly "
+        "proportional amount (Table 4: 11 of 12 rows each way)",
+        ours=f"{sum(g.z() > verdicts.Z for g in gains)} of {n_rows} rows up beyond 2 SE, "
+        f"{sum(loss.z() > verdicts.Z for loss in losses)} of {n_rows} down beyond 2 SE",
+    ),
+    p4.row(
+        "P4",
+        "Table 2 eps; PGD with a random start; images in [0, 1]",
+        ours=f"{len(p4_facts) // 2} adversarial runs: eps and random start read from each run's "
+        "stored attack",
+    ),
 ]
 record = chapter.finish(
     "price_of_robustness",

@@ -385,9 +385,7 @@ STRONG_BUDGETS = {
     "smoke": StrongBudget(
         pgd_steps=4, pgd_restarts=2, apgd_steps=4, apgdt_targets=2, apgdt_steps=4
     ),
-    # cpu: measured about 80 s per robust MNIST model with 20 x 2 PGD, 25 APGD-CE and
-    # 3 x 25 APGD-T on one loaded core; one target (the runner-up class, APGD-T's
-    # first) and 20 steps each keep the build's ~30 evaluations near 20 minutes.
+    # cpu: 20 x 2 PGD, 25 APGD-CE, 3 x 25 APGD-T took ~80 s per robust MNIST model
     "cpu": StrongBudget(
         pgd_steps=20, pgd_restarts=1, apgd_steps=20, apgdt_targets=1, apgdt_steps=20
     ),

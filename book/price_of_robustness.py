@@ -42,7 +42,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, evals, grids, runs, sweep, verdicts
+from lib import chapter, grids, price, runs, sweep, verdicts
 from lib.data import imagenet
 from lib.results import Results
 from lib.store import Store
@@ -297,53 +297,26 @@ p2
 
 # %%
 PAPER_TABLE4 = verdicts.PAPER_TABLE4  # CLAIMS.md, Table 4, in %: (std: S, H, R), (rob: S, H, R)
-MODELS = ("standard", "half", "robust")
-MIX = {"standard": "clean", "half": "half", "robust": "adversarial"}
-
-
-def table4_configs(dataset, norm, eps, model):
-    """The Table 4 runs of one cell (one per seed)."""
-    mix = MIX[model]
-    return [
-        c
-        for c in parts["table4"]
-        if c.dataset == dataset
-        and c.mix == mix
-        and (mix == "clean" or (c.norm == norm and np.isclose(c.eps_train, eps)))
-    ]
-
-
-def strong_cell(dataset, norm, eps, model):
-    """Robust accuracy at the row's eps: the strong evaluation (worst case of the
-    profile's PGD, strong PGD, APGD-CE, APGD-T) and the profile's PGD, mean over seeds."""
-    ms = [
-        evals.strong_eval(c, eps, norm=norm, device=device, progress=False)
-        for c in table4_configs(dataset, norm, eps, model)
-    ]
-    return (
-        float(np.mean([m["adv_acc"] for m in ms])),
-        float(np.mean([m["pgd_acc"] for m in ms])),
-        ms[0]["n"],
-    )
-
-
 rows, cells, gaps, mnist_dist = [], {}, [], []
 for dataset in grid.datasets:
     n_std = sizes(dataset)[1]
     for norm in ("inf", 2):
         for eps in grid.table4_eps[(dataset, norm)]:
             paper = PAPER_TABLE4.get((dataset, norm, eps))
-            std = {m: std_acc(dataset, norm, eps, mix=MIX[m])[0] for m in MODELS}
+            std = {m: std_acc(dataset, norm, eps, mix=price.MIX[m])[0] for m in price.MODELS}
             std["standard"] = std_acc(dataset)[0]
-            strong = {m: strong_cell(dataset, norm, eps, m) for m in MODELS}
-            rob = {m: strong[m][0] for m in MODELS}
+            strong = {
+                m: price.strong_cell(parts["table4"], dataset, norm, eps, m, device)
+                for m in price.MODELS
+            }
+            rob = {m: strong[m][0] for m in price.MODELS}
             row = {
                 "data set": dataset,
                 "norm": chapter.norm_key(norm),
                 "eps": chapter.eps_label(dataset, eps),
             }
             for kind, values, n_of in (("std", std, None), ("rob", rob, strong)):
-                for i, model in enumerate(MODELS):
+                for i, model in enumerate(price.MODELS):
                     n = n_std if n_of is None else n_of[model][2]
                     est = verdicts.accuracy(values[model], n)
                     cells[(dataset, norm, eps, kind, model)] = est
@@ -448,107 +421,18 @@ pd.DataFrame(bn_rows).set_index(
 
 
 # %%
-# P1, one row per data set: with many images every robust model is below the
-# standard one (beyond 2 SE); with few, on MNIST, adversarial training helps.
 def std_est(dataset, norm="inf", eps=0.0, n=None, mix=None):
+    """Standard accuracy (mean over seeds) with its binomial SE."""
     mean, _ = std_acc(dataset, norm, eps, n=n, mix=mix)
     return verdicts.accuracy(mean, sizes(dataset)[1])
 
 
-p1_rows = {}
-for dataset in grid.datasets:
-    ns = grid.n_values[dataset]
-    parts_p1 = {}
-    for norm in ("inf", 2):
-        eps = grid.fig_eps[(dataset, norm)][-1]
-        below = std_est(dataset) - std_est(dataset, norm, eps)  # many images: > 0 expected
-        parts_p1[f"{chapter.norm_key(norm)}, most images"] = verdicts.signed_effect(
-            below, name=f"{chapter.norm_key(norm)}: standard - robust, n={ns[-1] or 'all'}"
-        )
-    if dataset == "mnist":
-        helps = {
-            norm: std_est(dataset, norm, grid.fig_eps[(dataset, norm)][-1], n=ns[0])
-            - std_est(dataset, n=ns[0])
-            for norm in ("inf", 2)
-        }
-        best = max(helps, key=lambda k: helps[k].value)
-        parts_p1["fewest images"] = verdicts.signed_effect(
-            helps[best], name=f"{chapter.norm_key(best)}: robust - standard, n={ns[0]}"
-        )
-    p1_rows[dataset] = verdicts.all_hold(parts_p1)
-
-# P2, one row per data set: standard accuracy falls from eps 0 to the largest
-# eps (beyond 2 SE), and no step of the sweep goes up beyond its noise.
-p2_rows = {}
-for dataset in grid.datasets:
-    parts_p2 = {}
-    for norm in ("inf", 2):
-        axis = (0.0, *grid.table4_eps[(dataset, norm)])
-        accs = [std_est(dataset, norm, e) if e else std_est(dataset) for e in axis]
-        judged = verdicts.signed_effect(accs[0] - accs[-1], name=f"{chapter.norm_key(norm)} drop")
-        ups = [
-            j
-            for a, b in zip(accs, accs[1:], strict=False)
-            if (j := verdicts.signed_effect(b - a)).verdict == verdicts.REPRODUCED
-        ]
-        if ups:
-            judged = verdicts.at_most(
-                judged, verdicts.QUALITATIVE, f"{len(ups)} step(s) up beyond the noise"
-            )
-        parts_p2[chapter.norm_key(norm)] = judged
-    p2_rows[dataset] = verdicts.combine(parts_p2)
-
-# P3: the count of rows showing each half-half effect against the paper's own
-# count (11 of 12 each way), and "roughly proportional" row by row.
+p1_rows = price.judge_p1(grid, std_est)
+p2_rows = price.judge_p2(grid, std_est)
 keys = [(d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]]
-gains = [cells[(*k, "std", "half")] - cells[(*k, "std", "robust")] for k in keys]
-losses = [cells[(*k, "rob", "robust")] - cells[(*k, "rob", "half")] for k in keys]
 labels = [f"{d} {chapter.norm_key(n)} {chapter.eps_label(d, e)}" for d, n, e in keys]
-paper_effects = [verdicts.paper_half_half().get(k) for k in keys]
-have_paper = all(p is not None for p in paper_effects)
-p3 = verdicts.combine(
-    {
-        "standard up": verdicts.count_rule(
-            gains,
-            paper_k=verdicts.paper_count([p[0] for p in paper_effects])
-            if have_paper
-            else len(keys),
-            labels=labels,
-        ),
-        "robust down": verdicts.count_rule(
-            losses,
-            paper_k=verdicts.paper_count([p[1] for p in paper_effects])
-            if have_paper
-            else len(keys),
-            labels=labels,
-        ),
-        **(
-            {
-                "roughly proportional": verdicts.roughly_proportional(
-                    gains,
-                    losses,
-                    [p[0] for p in paper_effects],
-                    [p[1] for p in paper_effects],
-                    labels=labels,
-                )
-            }
-            if have_paper
-            else {}
-        ),
-    }
-)
-
-# P4, a setup fact: computed from each stored run's own description of its
-# training attack (eps and random start), not typed.
-p4_facts = {}
-for c in parts["table4"]:
-    if c.mix == "clean":
-        continue
-    described = results.runs[c]["train_attack"]
-    name = f"{c.dataset} {c.mix} {chapter.norm_key(c.norm)} {chapter.eps_label(c.dataset, c.eps_train)}"
-    p4_facts[f"{name}: eps"] = (f"eps={c.eps_train:.4g}" in described, True)
-    p4_facts[f"{name}: random start"] = ("random start" in described, True)
-p4 = verdicts.checked(p4_facts)
+p3, gains, losses = price.judge_p3(keys, cells, labels)
+p4, p4_facts = price.judge_p4(parts["table4"], results.runs)
 
 rows_out = [
     *(

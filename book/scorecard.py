@@ -136,7 +136,7 @@ glue("scorecard_ids", sorted({r["claim"] for r in rows}), display=False)
 not_run = sorted({r["claim"] for r in rows if r["verdict"] == "not run"})
 glue("scorecard_not_run_ids", not_run, display=False)
 glue("scorecard_not_run_text", ", ".join(not_run) or "none", display=False)
-glue("scorecard_chapters_run", len(records), display=False)
+glue("scorecard_chapters_run", len(set(records) & set(claims.chapters())), display=False)
 glue("scorecard_chapters", len(claims.chapters()), display=False)
 
 # %% [markdown]

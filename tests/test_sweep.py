@@ -282,22 +282,23 @@ def test_ctrl_c_stops_a_local_sweep_leaving_only_complete_runs(tmp_path):
     kernels = []
 
     def kernel_started():
-        """A kernel past its start-up (which ignores SIGINT): a cell has run."""
+        """A point's kernel is running (its start-up ignores SIGINT; the sweep then
+        kills it after a grace period, so the test need not wait for a cell)."""
         assert proc.poll() is None, proc.communicate()[1][-3000:]
         kernels[:] = [
             p
             for p in psutil.Process(proc.pid).children(recursive=True)
             if "ipykernel" in " ".join(p.cmdline())
         ]
-        logs = [p.read_text() for p in out.glob(".*.ipynb") if p.name != ".stale-key.abc123.ipynb"]
-        return kernels and any('"execution_count": 1' in log for log in logs)
+        return bool(kernels)
 
     try:
         end = time.monotonic() + 600
         while not kernel_started():
             assert time.monotonic() < end, "no kernel started"
-            time.sleep(0.5)
-        time.sleep(3)
+            time.sleep(0.2)
+        # a point takes ~8 s on an idle machine: interrupt the first one while it runs
+        time.sleep(2)
         proc.send_signal(signal.SIGINT)
         start = time.monotonic()
         _, err = proc.communicate(timeout=90)

@@ -309,9 +309,9 @@ def test_ctrl_c_stops_a_local_sweep_leaving_only_complete_runs(tmp_path):
                 p.kill()
         proc.wait()
     assert proc.returncode == 130, err[-3000:]
-    # Measured 51-55 s on a 2-core machine at load 10 under nice 15 (papermill's
-    # kernel shutdown; not yet "seconds"); before, every remaining point ran.
-    assert elapsed < 120, elapsed
+    # Measured a few seconds on the idle 2-core machine (51-55 s at load 10 under
+    # nice 15); before, every remaining point ran.
+    assert elapsed < 30, elapsed
     assert "interrupted" in err and "Traceback" not in err, err[-3000:]
     assert not [k for k in kernels if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
     assert not list(out.glob(".*.ipynb"))  # the running one's and the stale one

@@ -146,7 +146,9 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # The claim files a build writes under results/ are its output, not
+            # a change to the code that made them: they do not make the tree dirty.
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(exclude)results"],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,

@@ -277,7 +277,14 @@ def test_ctrl_c_stops_a_local_sweep_leaving_only_complete_runs(tmp_path):
     env = dict(os.environ, ODDS_STORE=str(store_dir), PYTHONPATH=str(root))
     cmd = [sys.executable, "-m", "lib.sweep", "--grid", str(grid), "--jobs", "1"]
     proc = subprocess.Popen(
-        [*cmd, "--out-dir", str(out)], cwd=root, env=env, stderr=subprocess.PIPE, text=True
+        [*cmd, "--out-dir", str(out)],
+        cwd=root,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a test run in the background (nohup ... &) inherits
+        # SIGINT ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     kernels = []
 

@@ -196,10 +196,9 @@ def _train_epoch(initial, data, batch_size, attack, mix: str, precision: str) ->
     return history[0]["seconds"]
 
 
-def bench_train(s: BenchSettings, device: torch.device, progress: bool = True) -> list[dict]:
-    """One PGD-k adversarial epoch vs (k + 1) standard epochs, per model and precision."""
-    rows = []
-    k = s.train_steps
+def training_setups(s: BenchSettings, device: torch.device):
+    """Per model of ``s``: (name, random training data, initial model, its PGD-k l_inf
+    attack at the model's eps), the same for every training section."""
     for name in s.models:
         _, shape, classes, eps_of = MODELS[name]
         # ResNet-50 at 224 px costs ~100x a small model per image: cap its epoch.
@@ -207,8 +206,15 @@ def bench_train(s: BenchSettings, device: torch.device, progress: bool = True) -
         data = _random_data(images, shape, classes, device)
         torch.manual_seed(0)
         initial = build_model(name, s.tiny).to(device)
-        eps = eps_of["inf"]
-        attack = attacks.PGD.madry(eps, "inf", k)
+        yield name, data, initial, attacks.PGD.madry(eps_of["inf"], "inf", s.train_steps)
+
+
+def bench_train(s: BenchSettings, device: torch.device, progress: bool = True) -> list[dict]:
+    """One PGD-k adversarial epoch vs (k + 1) standard epochs, per model and precision."""
+    rows = []
+    k = s.train_steps
+    for name, data, initial, attack in training_setups(s, device):
+        images = len(data)
 
         # (path, precision, attack): auto first, the default a user gets.
         paths = [("auto", "auto", attack), ("fp32", "fp32", attack)]

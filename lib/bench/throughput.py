@@ -10,10 +10,9 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from lib import attacks
 from lib.bench.measure import interleaved, peak_rss_mb, torchattacks_pgd
-from lib.bench.sections import _random_data, _train_epoch
-from lib.bench.settings import MODELS, BenchSettings, build_model
+from lib.bench.sections import _train_epoch, training_setups
+from lib.bench.settings import BenchSettings
 
 
 def torchattacks_train_epoch(initial, data, batch_size: int, *, eps, steps, step_size) -> None:
@@ -38,14 +37,8 @@ def bench_train_throughput(
     """Per model: adversarial images/s of ours (default path) and the torchattacks loop."""
     rows = []
     k = s.train_steps
-    for name in s.models:
-        _, shape, classes, eps_of = MODELS[name]
-        images = s.train_images if name != "resnet50" else min(s.train_images, 1024)
-        data = _random_data(images, shape, classes, device)
-        torch.manual_seed(0)
-        initial = build_model(name, s.tiny).to(device)
-        eps = eps_of["inf"]
-        attack = attacks.PGD.madry(eps, "inf", k)
+    for name, data, initial, attack in training_setups(s, device):
+        images, eps = len(data), attack.eps
         variants = {
             "ours": functools.partial(
                 _train_epoch, initial, data, s.train_batch, attack, "adversarial", "auto"

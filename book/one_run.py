@@ -28,10 +28,10 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, profiles, runs
+from lib import chapter, convergence, profiles, runs, verdicts
 from lib.store import Store
 
 timer = chapter.start()
@@ -52,6 +52,7 @@ variant = (
     None  # restricted_imagenet only: "paper" (96 classes) | "robustness" (203); None: the profile's
 )
 beta = None  # TRADES' weight of the KL term, with mix "trades" only (e.g. 6.0)
+eval_every = 25  # record standard test accuracy every this many steps; None: no curve
 device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 
 # %%
@@ -70,6 +71,7 @@ config = runs.RunConfig(
     precision=precision,
     variant=variant,
     beta=beta,
+    eval_every=eval_every,
 )
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)
@@ -142,6 +144,74 @@ axes[1].plot(hist["steps"], hist["acc"], "o-", ms=3)
 axes[1].set(xlabel="optimizer step", ylabel="training accuracy", title="accuracy", ylim=(0, 1))
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ## Converged, or still moving? The standard model beside this one
+#
+# The price of robustness is the standard-accuracy gap between a standard
+# and an adversarially trained model of the same recipe. Adversarial
+# training converges more slowly, so a gap read while the robust model is
+# still catching up would count slow convergence as a price. When this page
+# records a curve (`eval_every`), it trains the standard model of the same
+# recipe too, with the same curve, and asks whether their gap still moved
+# over the last fifth of training: the drift from the first to the last
+# point of that fifth, against its noise (the binomial errors of the four
+# accuracies it combines; a drift counts beyond 2 SE).
+
+# %%
+compare = eval_every is not None and mix != "clean"
+if compare:
+    twin = runs.RunConfig(
+        **{**config.__dict__, "mix": "clean", "eps_train": 0.0, "beta": None, "bn_mode": "eval"}
+    )
+    _, twin_run = runs.train_run(twin, device=device)
+    curves = {
+        "standard": convergence.curve_of(twin_run.history),
+        f"this run ({mix}, eps {eps_train:g})": convergence.curve_of(run.history),
+    }
+    drift = convergence.gap_drift(*curves.values(), m["n_test"])
+    judged = verdicts.signed_effect(drift.drift, name="drift")
+    moved = judged.verdict != verdicts.INCONCLUSIVE
+    status = "unmeasured" if len(drift.steps) < 2 else ("still moving" if moved else "settled")
+    glue("run_gap_points", len(drift.steps), display=False)
+    glue("run_gap_drift", drift.drift.value, display=False)
+    glue("run_gap_drift_se", drift.drift.se, display=False)
+    glue("run_gap_spread", drift.spread, display=False)
+    glue("run_gap_end", drift.gaps[-1], display=False)
+    glue("run_gap_status", status, display=False)
+    display(
+        Markdown(
+            f"Standard-accuracy gap at the end: **{drift.gaps[-1]:.2%}**. Over the last fifth "
+            f"({len(drift.steps)} points, steps {drift.steps[0]}-{drift.steps[-1]}) it moved by "
+            f"{drift.drift.format(100, 2)} points (spread {drift.spread:.2%}): "
+            + {
+                "still moving": "**still moving** beyond the noise, so part of this gap is "
+                "unequal convergence.",
+                "settled": "within the noise, so the gap had **settled**; it is not an "
+                "artefact of unequal convergence at this recipe.",
+                "unmeasured": "one point only in the last fifth (set a smaller `eval_every`): "
+                "the drift **cannot be measured**.",
+            }[status]
+        )
+    )
+else:
+    display(Markdown("No curve recorded (`eval_every` is None) or a standard run: no comparison."))
+
+# %% mystnb={"figure": {"caption": "Standard test accuracy along training of this run and of the standard model of the same recipe (left), and their gap with the last fifth of training shaded (right); not a figure of the paper."}}
+if compare:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for name, curve in curves.items():
+        axes[0].plot(*zip(*curve, strict=True), "o-", ms=3, label=name)
+    axes[0].set(xlabel="optimizer step", ylabel="standard test accuracy", title="test accuracy")
+    axes[0].legend()
+    std_curve, rob_curve = (dict(c) for c in curves.values())
+    steps = sorted(set(std_curve) & set(rob_curve))
+    axes[1].plot(steps, [100 * (std_curve[s] - rob_curve[s]) for s in steps], "o-", ms=3)
+    axes[1].axvspan(0.8 * steps[-1], steps[-1], alpha=0.15, label="last fifth")
+    axes[1].set(xlabel="optimizer step", ylabel="gap (points)", title="standard minus this run")
+    axes[1].legend()
+    fig.tight_layout()
+    plt.show()
 
 # %%
 glue(

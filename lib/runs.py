@@ -43,6 +43,7 @@ class RunConfig:
     precision: str = "auto"  # "auto", "bf16" or "fp32"
     variant: str | None = None  # Restricted ImageNet: "paper" or "robustness"; None: the profile's
     beta: float | None = None  # TRADES' weight of the KL term, with mix="trades" only
+    eval_every: int | None = None  # record test accuracy every this many steps (a curve)
 
     def __post_init__(self):
         data_lib.check_dataset(self.dataset)
@@ -61,7 +62,7 @@ class RunConfig:
         seed = self.seed
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
             raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
-        for name in ("n_train", "max_steps"):
+        for name in ("n_train", "max_steps", "eval_every"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive int or None, got {value!r}")
@@ -79,7 +80,7 @@ class RunConfig:
     def key_dict(self) -> dict:
         """The fields that key the store (see :func:`_key_settings`)."""
         d = dict(self.__dict__)
-        for name in ("variant", "beta"):  # added later: keys of older runs unchanged
+        for name in ("variant", "beta", "eval_every"):  # added later: older keys unchanged
             if d[name] is None:
                 del d[name]
         return d
@@ -279,6 +280,8 @@ def train_run(
             progress=progress,
             eps_ramp=settings.eps_ramp,
             beta=config.beta,
+            eval_every=config.eval_every,
+            eval_data=test_set if config.eval_every else None,
         )
         train_seconds = time.perf_counter() - start
         eval_attack = settings.attack(plan.eps_eval, config.norm, kind="eval")

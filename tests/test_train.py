@@ -344,3 +344,24 @@ def test_eps_ramp_is_checked_and_left_out_of_keys_at_zero(mnist_small):
     from lib import profiles
 
     assert "eps_ramp" not in runs._settings_dict(profiles.settings("mnist", "smoke"))
+
+
+def test_eval_every_records_a_curve_and_trains_the_same(mnist_small):
+    tr, te = mnist_small
+    data, test = tr.subset(600, seed=0), te.head(200)
+    attack = PGD.relative(0.3, "inf", 2, 1.25)
+    kw = dict(epochs=1, batch_size=50, lr=3e-3, optimizer="adam", mix="adversarial")
+    kw.update(attack=attack, progress=False, seed=3)
+    plain, curved = _tiny_cnn(), _tiny_cnn()
+    train.train(plain, data, **kw)
+    hist = train.train(curved, data, eval_every=5, eval_data=test, **kw)
+    # Evaluating along the way touches no weight and no random stream.
+    for p, q in zip(plain.state_dict().values(), curved.state_dict().values(), strict=True):
+        assert torch.equal(p, q)
+    curve = hist[0]["curve"]
+    assert [s for s, _ in curve] == [5, 10, 12]  # 600 / 50 = 12 steps: 5, 10, and the last
+    assert hist[0]["steps"] == 12 and hist[0]["test_acc"] == evaluate(curved, test)
+    with pytest.raises(ValueError, match="eval_data"):
+        train.train(_tiny_cnn(), data, eval_every=5, **kw)
+    with pytest.raises(ValueError, match="positive int"):
+        train.train(_tiny_cnn(), data, eval_every=0, eval_data=test, **kw)

@@ -235,6 +235,7 @@ def check_trade_off_inherent(g):
     assert g["X2_D_population_sep"] < 2 * g["X2_D_eps"]
     for b in ("1", "6"):
         assert 0 <= g[f"X3_beta{b}_adv"] <= 1 and 0 <= g[f"X3_beta{b}_std"] <= 1
+        assert g[f"X3_beta{b}_adv"] <= g[f"X3_beta{b}_pgd"]  # strong: never weaker than PGD
     assert g["X3_verdict"] in ("reproduced", "not reproduced", "inconclusive")
     assert g["frontier_n_models"] >= 2  # the TRADES runs, plus any stored price-grid model
     assert g["X4_n_series"] >= 0

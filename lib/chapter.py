@@ -14,14 +14,13 @@ import datetime
 import json
 import os
 import re
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import torch
 
-from lib import claims, plots, profiles, rules, runtime
+from lib import claims, plots, profiles, rules, runtime, store
 
 #: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
 VERDICTS = rules.VOCABULARY
@@ -230,15 +229,10 @@ def save_results(
     }
     folder = claims_dir(profile, root)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{chapter}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, folder / f"{chapter}.json")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # The store's atomic write: a temporary file, then a rename, with the
+    # umask's mode (a bare mkstemp file would be 0600, unreadable to a group).
+    text = json.dumps(record, indent=1) + "\n"
+    store.atomic_write_bytes(folder / f"{chapter}.json", text.encode())
     return record
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -39,6 +40,9 @@ def test_save_results_writes_atomically_under_odds_results(tmp_path, monkeypatch
     assert (record["profile"], record["seed"], record["chapter"]) == ("smoke", 3, "theory")
     assert record["device"].startswith("cpu") and record["torch"] and record["seconds"] >= 0
     assert [p.name for p in path.parent.iterdir()] == ["theory.json"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     assert chapter.load_results("smoke") == {"theory": record}
     assert chapter.load_results("cpu") == {}  # another profile's folder is separate
     assert record["rules"] == verdicts.RULES_VERSION

@@ -236,6 +236,8 @@ def check_trade_off_inherent(g):
     for b in ("1", "6"):
         assert 0 <= g[f"X3_beta{b}_adv"] <= 1 and 0 <= g[f"X3_beta{b}_std"] <= 1
         assert g[f"X3_beta{b}_adv"] <= g[f"X3_beta{b}_pgd"]  # strong: never weaker than PGD
+        cifar = f"X3_cifar10_beta{b}"  # the CIFAR-10 TRADES runs, at 8/255
+        assert 0 <= g[f"{cifar}_adv"] <= g[f"{cifar}_pgd"] <= 1 and 0 <= g[f"{cifar}_std"] <= 1
     assert g["X3_verdict"] in ("reproduced", "not reproduced", "inconclusive")
     assert g["frontier_n_models"] >= 2  # the TRADES runs, plus any stored price-grid model
     assert g["X4_n_series"] >= 0

@@ -26,6 +26,8 @@
 # ```
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
@@ -161,9 +163,7 @@ plt.show()
 # %%
 compare = eval_every is not None and mix != "clean"
 if compare:
-    twin = runs.RunConfig(
-        **{**config.__dict__, "mix": "clean", "eps_train": 0.0, "beta": None, "bn_mode": "eval"}
-    )
+    twin = dataclasses.replace(config, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
     _, twin_run = runs.train_run(twin, device=device)
     curves = {
         "standard": convergence.curve_of(twin_run.history),
@@ -204,10 +204,10 @@ if compare:
         axes[0].plot(*zip(*curve, strict=True), "o-", ms=3, label=name)
     axes[0].set(xlabel="optimizer step", ylabel="standard test accuracy", title="test accuracy")
     axes[0].legend()
-    std_curve, rob_curve = (dict(c) for c in curves.values())
-    steps = sorted(set(std_curve) & set(rob_curve))
-    axes[1].plot(steps, [100 * (std_curve[s] - rob_curve[s]) for s in steps], "o-", ms=3)
-    axes[1].axvspan(0.8 * steps[-1], steps[-1], alpha=0.15, label="last fifth")
+    steps, gaps = zip(*convergence.gap_curve(*curves.values()), strict=True)
+    axes[1].plot(steps, [100 * g for g in gaps], "o-", ms=3)
+    last = (1 - convergence.LAST_SHARE) * steps[-1]
+    axes[1].axvspan(last, steps[-1], alpha=0.15, label="last fifth")
     axes[1].set(xlabel="optimizer step", ylabel="gap (points)", title="standard minus this run")
     axes[1].legend()
     fig.tight_layout()

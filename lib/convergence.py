@@ -35,8 +35,16 @@ class GapDrift:
 
     @property
     def spread(self) -> float:
-        """max - min of the gap over the last share (0 with fewer than two points)."""
-        return max(self.gaps) - min(self.gaps) if self.gaps else math.nan
+        """max - min of the gap over the last share (0 with one point)."""
+        return max(self.gaps) - min(self.gaps)
+
+
+def gap_curve(
+    standard: Sequence[tuple[int, float]], robust: Sequence[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """``(step, standard - robust)`` at every step both curves recorded, in order."""
+    a, b = dict(standard), dict(robust)
+    return [(s, a[s] - b[s]) for s in sorted(set(a) & set(b))]
 
 
 def gap_drift(
@@ -64,8 +72,8 @@ def gap_drift(
     end = max(a)
     if max(b) != end:
         raise ValueError(f"the curves end at different steps: {end} and {max(b)}")
-    steps = tuple(s for s in sorted(set(a) & set(b)) if s >= (1 - last) * end)
-    gaps = tuple(a[s] - b[s] for s in steps)
+    tail = [(s, g) for s, g in gap_curve(standard, robust) if s >= (1 - last) * end]
+    steps, gaps = (tuple(t) for t in zip(*tail, strict=True))
     first, final = steps[0], steps[-1]
     if first == final:  # one point: no drift can be measured
         return GapDrift(steps, gaps, Estimate(0.0, math.nan))

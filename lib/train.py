@@ -227,8 +227,8 @@ def train(
             done += 1
             bar.update()
             if eval_every is not None and (done % eval_every == 0 or done == total):
+                # evaluate() gives the model back in train mode, as it found it
                 curve.append([done, evaluate(model, eval_data, precision=precision)])
-                model.train()
         entry = {
             "epoch": epoch + 1,
             "steps": done,

@@ -47,3 +47,9 @@ def test_curve_of_reads_a_history():
     hist = [{"epoch": 1, "curve": [[5, 0.5], [10, 0.7]]}, {"epoch": 2, "curve": [[15, 0.8]]}]
     assert convergence.curve_of(hist) == [(5, 0.5), (10, 0.7), (15, 0.8)]
     assert convergence.curve_of([{"epoch": 1}]) == []
+
+
+def test_gap_curve_keeps_the_shared_steps_in_order():
+    std = [(20, 0.9), (10, 0.8), (30, 0.95)]
+    rob = [(10, 0.7), (30, 0.9)]
+    assert convergence.gap_curve(std, rob) == [(10, pytest.approx(0.1)), (30, pytest.approx(0.05))]

@@ -124,7 +124,10 @@ def _reduced(steps: int, restarts: int = 1) -> AttackSettings:
 
 
 # The `cpu` recipes of issue 14, chosen by measurement (scripts/recipe_search.py).
-_MNIST_CPU_EPOCHS = 1  # passes over the 60,000 training images, every model alike
+# Measured (scripts/recipe_search.py, l_inf 0.3, strong evaluation on 500 test
+# images): 1 epoch gave 97.3% standard / 45% robust, 2 epochs 97.8 / 84, 3 epochs
+# 98.4 / 88 (144 s of training here). The eps 0.3 model needs the third epoch.
+_MNIST_CPU_EPOCHS = 3  # passes over the 60,000 training images, every model alike
 _MNIST_CPU_PGD = 5  # PGD steps of the training attack (step 2.5 eps / steps)
 _CIFAR_CPU_EPOCHS = 1  # passes over the 50,000 training images, every model alike
 # A small training set (Fig 1/6's n = 100, 1000) gets this many steps at least:

@@ -24,7 +24,7 @@ from lib import data as data_lib
 from lib import runtime
 from lib.attacks import PGD, Attack, check_bn_mode
 from lib.attacks import cuda_graph as graphs
-from lib.attacks.fast import CL, attack_view
+from lib.attacks.fast import attack_view, restore_layout
 from lib.trades import TradesAttack, trades_loss
 
 MIXES = ("clean", "adversarial", "half", "trades")
@@ -155,12 +155,8 @@ def train(
         generator if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
     )
     batch_size = batch_size or len(data)
-    # channels_last where it helps, given back in the caller's layout at the end
-    relayout = [
-        t
-        for t in (*model.parameters(), *model.buffers())
-        if t.dim() == 4 and not t.is_contiguous(memory_format=CL)
-    ]
+    # channels_last where it helps, given back in the caller's layout (strides) at the end
+    layout = [(t, t.stride()) for t in (*model.parameters(), *model.buffers()) if t.dim() == 4]
     runtime.fast_model(model, device, precision)
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
@@ -249,9 +245,7 @@ def train(
         bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['acc']:.3f}")
     bar.close()
     model.eval()
-    with torch.no_grad():
-        for t in relayout:
-            t.data = t.data.contiguous()
+    restore_layout([(t, stride) for t, stride in layout if t.stride() != stride])
     return history
 
 

@@ -53,8 +53,22 @@ def bn_cnn(mnist_small):
 
 
 def _same(a: nn.Module, b: nn.Module) -> bool:
+    """Same values and the same strides (the layout given back is the caller's)."""
     sa, sb = a.state_dict(), b.state_dict()
-    return all(torch.equal(sa[k], sb[k]) and sa[k].is_contiguous() for k in sa)
+    return all(torch.equal(sa[k], sb[k]) and sa[k].stride() == sb[k].stride() for k in sa)
+
+
+def test_one_channel_weight_is_put_in_channels_last(mnist_cnn):
+    """A 1-channel conv weight passes ``is_contiguous(channels_last)`` in the default
+    layout, yet oneDNN is slower on it: the view gives it channels_last strides."""
+    net = copy.deepcopy(mnist_cnn).to(memory_format=torch.contiguous_format)
+    w = net.conv1.weight
+    assert w.shape[1] == 1 and w.is_contiguous(memory_format=torch.channels_last)
+    assert not fast.is_channels_last(w)
+    before = w.stride()
+    with fast.attack_view(net, "cpu", "eval") as view:
+        assert all(fast.is_channels_last(p) for p in view.parameters() if p.dim() == 4)
+    assert w.stride() == before
 
 
 def test_plain_model_comes_back_unchanged(mnist_cnn, bn_cnn, mnist_small):

@@ -40,6 +40,40 @@ def _tensors(model: nn.Module):
     return (*model.parameters(), *model.buffers())
 
 
+def is_channels_last(t: torch.Tensor) -> bool:
+    """``t`` (4-D) has the strides ``.to(memory_format=channels_last)`` gives it.
+
+    Stricter than ``t.is_contiguous(memory_format=channels_last)``, which
+    ignores the strides of size-1 dimensions: a 1-channel conv weight (MNIST's
+    first layer) in the default layout passes that test, yet oneDNN takes a
+    slower path for it (measured: the attack step 1.5x slower on the MNIST CNN).
+    """
+    n, c, h, w = t.shape
+    return t.stride() == (c * h * w, 1, w * c, c)
+
+
+def to_channels_last(tensors) -> list[tuple[torch.Tensor, tuple]]:
+    """Put each 4-D tensor in channels_last, in place (``.data``); return what moved.
+
+    Each moved tensor comes with its old strides, for :func:`restore_layout`.
+    """
+    moved = []
+    with torch.no_grad():
+        for t in tensors:
+            if t.dim() == 4 and not is_channels_last(t):
+                moved.append((t, t.stride()))
+                t.data = t.data.to(memory_format=CL)
+    return moved
+
+
+def restore_layout(moved: list[tuple[torch.Tensor, tuple]]) -> None:
+    """Give each tensor of :func:`to_channels_last` its old strides back (same values)."""
+    with torch.no_grad():
+        for t, stride in moved:
+            old = torch.empty_strided(t.shape, stride, dtype=t.dtype, device=t.device)
+            t.data = old.copy_(t.data)
+
+
 def is_conv_model(model: nn.Module) -> bool:
     return any(isinstance(m, nn.Conv2d) for m in model.modules())
 
@@ -147,23 +181,15 @@ def attack_view(model: nn.Module, device, bn_mode: str, *, fold: bool = True, la
         if net is not None:
             yield net
             return
-    moved = []
-    if layout:
-        with torch.no_grad():
-            for t in _tensors(model):
-                if t.dim() == 4 and not t.is_contiguous(memory_format=CL):
-                    moved.append(t)
-                    t.data = t.data.contiguous(memory_format=CL)
+    moved = to_channels_last(_tensors(model)) if layout else []
     try:
         yield model
     finally:
-        with torch.no_grad():
-            for t in moved:
-                t.data = t.data.contiguous()
+        restore_layout(moved)
 
 
 def fast_input(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """``x`` in channels_last for a conv model on the CPU, else unchanged."""
-    if x.device.type == "cpu" and x.dim() == 4 and is_conv_model(model):
-        return x.contiguous(memory_format=CL)
+    if x.device.type == "cpu" and x.dim() == 4 and not is_channels_last(x) and is_conv_model(model):
+        return x.to(memory_format=CL)
     return x

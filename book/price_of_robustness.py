@@ -35,6 +35,8 @@
 
 # %%
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -59,10 +61,7 @@ profile, device = chapter.setup(profile)
 grid = grids.price_grid(profile)
 parts = grids.price_configs(profile)
 if seed:  # shift every run's seed; the grid's structure stays
-    parts = {
-        k: [runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed}) for c in v]
-        for k, v in parts.items()
-    }
+    parts = {k: [replace(c, seed=c.seed + seed) for c in v] for k, v in parts.items()}
 configs = sweep.unique(c for part in parts.values() for c in part)
 store = Store()
 missing = [c for c in configs if store.load(runs.run_key(c, device)) is None]
@@ -194,10 +193,7 @@ if not imagenet.has_imagenet():
     )
 else:
     ri_grid = grids.ri_grid(profile)
-    ri_configs = [
-        runs.RunConfig(**{**c.__dict__, "seed": c.seed + seed})
-        for c in grids.ri_configs(profile)["fig"]
-    ]
+    ri_configs = [replace(c, seed=c.seed + seed) for c in grids.ri_configs(profile)["fig"]]
     ri = Results.of(
         ri_configs, device=device, progress=lambda c: tqdm(c, desc="RI runs", unit="run")
     )

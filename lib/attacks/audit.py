@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lib.attacks.pgd import pgd, step_size
+from lib.attacks.strong import restarted_pgd
 
 #: Square above strong PGD by more than this (in accuracy) flags masking.
 SQUARE_MARGIN = 0.02
@@ -73,20 +73,15 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
         g = torch.Generator().manual_seed(seed)
         return training_attack(model, x, y, precision="fp32", generator=g)
 
-    def strong_pgd(x, y):
-        return pgd(
-            model,
-            x,
-            y,
-            eps=eps,
-            norm=norm,
-            steps=budget.strong_steps,
-            step_size=step_size(eps, budget.strong_steps),
-            restarts=budget.strong_restarts,
-            precision="fp32",
-            generator=torch.Generator().manual_seed(seed),
-        )
-
+    strong_pgd = restarted_pgd(
+        model,
+        eps=eps,
+        norm=norm,
+        steps=budget.strong_steps,
+        restarts=budget.strong_restarts,
+        precision="fp32",
+        seed=seed,
+    )
     return {
         "training PGD": training_pgd,
         "strong PGD": strong_pgd,

@@ -61,6 +61,30 @@ class _AtPrecision(torch.nn.Module):
             return self.model(x).float()
 
 
+def restarted_pgd(
+    model, *, eps: float, norm, steps: int, restarts: int, precision: str, seed: int
+) -> AttackFn:
+    """PGD with ``restarts`` random starts of ``steps`` steps of 2.5 eps / steps, as
+    ``(x, y) -> x_adv``; every call draws its starts from ``seed`` (eps in [0, 1] pixels)."""
+
+    def attack(x, y):
+        return pgd(
+            model,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            steps=steps,
+            step_size=step_size(eps, steps),
+            random_start=True,
+            restarts=restarts,
+            precision=precision,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
+    return attack
+
+
 def components(
     model, *, eps: float, norm, budget: StrongBudget, precision: str = "fp32", seed: int = 0
 ) -> dict[str, AttackFn]:
@@ -77,23 +101,15 @@ def components(
     ta_norm = "Linf" if norm == "inf" else "L2"
     out: dict[str, AttackFn] = {}
     if budget.pgd_steps and budget.pgd_restarts:
-
-        def strong_pgd(x, y):
-            return pgd(
-                model,
-                x,
-                y,
-                eps=eps,
-                norm=norm,
-                steps=budget.pgd_steps,
-                step_size=step_size(eps, budget.pgd_steps),
-                random_start=True,
-                restarts=budget.pgd_restarts,
-                precision=precision,
-                generator=torch.Generator().manual_seed(seed),
-            )
-
-        out["strong PGD"] = strong_pgd
+        out["strong PGD"] = restarted_pgd(
+            model,
+            eps=eps,
+            norm=norm,
+            steps=budget.pgd_steps,
+            restarts=budget.pgd_restarts,
+            precision=precision,
+            seed=seed,
+        )
     if budget.apgd_steps:
         out["APGD-CE"] = torchattacks.APGD(
             fast, norm=ta_norm, eps=eps, steps=budget.apgd_steps, loss="ce", seed=seed

@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from lib import attacks, bench, runtime
+from lib import attacks, bench, profiles, runtime
 from lib.train import evaluate
 
 
@@ -27,10 +27,24 @@ def test_tiny_bench_writes_every_section(tmp_path):
         assert all(v is None or v > 0 for v in row["ratios"].values())
     assert {r["path"] for r in saved["train"]} == {"auto", "fp32"}
     assert all(r["overhead"] > 0 for r in saved["train"])
-    assert [r["model"] for r in saved["train_throughput"]] == list(settings.models)
-    for r in saved["train_throughput"]:
+    # the bench's PGD-k for every model, then the cpu recipe of each model that has one
+    rows = saved["train_throughput"]
+    assert [(r["setup"], r["model"]) for r in rows] == [
+        *(("bench", m) for m in settings.models),
+        *(("cpu recipe", m) for m in settings.models if m in ("mnist_cnn", "cifar_resnet")),
+    ]
+    for r in rows:
         assert r["variants"]["torchattacks"]["images_per_s"] > 0
         assert r["ratios"]["ours/torchattacks"] > 0
+    recipe = {r["model"]: r for r in rows if r["setup"] == "cpu recipe"}
+    for model, dataset, n in (("mnist_cnn", "mnist", 60_000), ("cifar_resnet", "cifar10", 50_000)):
+        cpu = profiles.settings(dataset, "cpu")
+        row = recipe[model]
+        assert row["k"] == cpu.train_attack["inf"].steps and row["batch"] == cpu.batch_size
+        # one run: the recipe's epochs over the full training set, at the measured rate
+        assert row["cpu_run"]["images"] == cpu.epochs * n
+        ours = row["variants"]["ours"]["images_per_s"]
+        assert row["cpu_run"]["minutes"]["ours"] == pytest.approx(cpu.epochs * n / ours / 60)
     assert len(saved["equal"]) == 2
     assert saved["targets"] and all(isinstance(t["met"], bool) for t in saved["targets"])
     assert "attack throughput" in bench.table(saved)

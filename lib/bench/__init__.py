@@ -142,6 +142,8 @@ def check_targets(result: dict) -> list[dict]:
             elif t.section == "train_throughput":
                 value = r["ratios"].get(t.key)
                 where = f"{r['model']} PGD-{r['k']} batch {r['batch']}"
+                if r.get("setup") == "cpu recipe":
+                    where += " (cpu recipe)"
             else:
                 value = abs(r["fast_minus_fp32_points"])
                 where = f"{r['arch']} {r['dataset']} l{r['norm']} eps {r['eps']:.3g}"
@@ -331,10 +333,18 @@ def table(result: dict) -> str:
             def ips(name, v=v):
                 return _f(v[name].get("images_per_s"), ".0f")
 
+            run = r.get("cpu_run")
+            cost = (
+                f"  one cpu run: {_f(run['minutes'].get('ours'), '.1f')} min ours, "
+                f"{_f(run['minutes'].get('ours_fp32'), '.1f')} fp32 eager, "
+                f"{_f(run['minutes'].get('torchattacks'), '.1f')} torchattacks loop"
+                if run
+                else ""
+            )
             lines.append(
                 f"{r['model']:<13}{r['k']:>3}{r['batch']:>6}{ips('ours'):>9}"
                 f"{ips('ours_fp32'):>9}{ips('torchattacks'):>9}"
-                f"{_f(r['ratios']['ours/torchattacks']):>7}"
+                f"{_f(r['ratios']['ours/torchattacks']):>7}{cost}"
             )
     if result["equal"]:
         lines.append("\nequal results: robust accuracy, fast path vs fp32")

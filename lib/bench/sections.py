@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import torch
 
-from lib import attacks, models, runtime
+from lib import attacks, models, profiles, runtime
 from lib import data as data_lib
 from lib import train as train_lib
 from lib.bench.measure import floor_pgd, interleaved, peak_rss_mb, torchattacks_pgd
@@ -262,7 +262,7 @@ def bench_equal(
 ) -> list[dict]:
     """Robust accuracy of one adversarially trained model: fast path vs fp32.
 
-    Trains a narrow mnist_challenge CNN (l_inf PGD, fast path) on the real
+    Trains the `cpu` profile's model of the data set (l_inf PGD, fast path) on the real
     data set, then attacks the same test images with each precision and
     norm. Needs the data under ``ODDS_DATA``.
     """
@@ -270,12 +270,8 @@ def bench_equal(
     test_set = data_lib.load(dataset, "test", device=device).subset(s.equal_images, seed=0)
     torch.manual_seed(0)
     arch = "mnist_cnn" if dataset == "mnist" else "cifar_resnet"
-    if s.tiny:
-        kwargs = TINY_KWARGS[arch]
-    elif arch == "mnist_cnn":
-        kwargs = {"channels": (16, 32), "hidden": 256}  # the cpu profile's MNIST CNN
-    else:
-        kwargs = {"units": 1}
+    # the cpu profile's model of the data set (its own kwargs, not a copy of them)
+    kwargs = TINY_KWARGS[arch] if s.tiny else profiles.settings(dataset, "cpu").model_kwargs
     model = models.build(arch, **kwargs).to(device)
     eps_inf = 0.3 if dataset == "mnist" else 8 / 255
     if progress:

@@ -276,7 +276,7 @@ glue("X3_verdict", x3.verdict, display=False)
 # %% [markdown]
 # The TRADES runs are trained here, on MNIST and on CIFAR-10 (at the
 # profile's scale: at `cpu` CIFAR-10 is the small-compute regime of the price
-# chapter, one epoch of a ResNet-8). The training adversary is the profile's training PGD turned to
+# chapter, a ResNet-8 trained for a few epochs). The training adversary is the profile's training PGD turned to
 # the KL objective (`lib.trades.TradesAttack.like`); the robust accuracy is
 # the strong evaluation of Table 4 (the profile's PGD, then APGD-CE and
 # APGD-T; the worst case per image), with the profile's PGD alone beside it.

@@ -123,15 +123,11 @@ def _reduced(steps: int, restarts: int = 1) -> AttackSettings:
     return AttackSettings(steps, step_factor(steps), restarts, _OURS)
 
 
-# The `cpu` recipes of issue 14, chosen by measurement (scripts/recipe_search.py).
-# Measured (scripts/recipe_search.py, l_inf 0.3, strong evaluation on 500 test
-# images): 1 epoch gave 97.3% standard / 45% robust, 2 epochs 97.8 / 84, 3 epochs
-# 98.4 / 88 (144 s of training here). The eps 0.3 model needs the third epoch.
+# The `cpu` recipes of issue 14, chosen by measurement (scripts/recipe_search.py). MNIST
+# l_inf 0.3 (strong eval, 500 images): 1 / 2 / 3 epochs gave 97.3 / 97.8 / 98.4% standard,
+# 45 / 84 / 88% robust. CIFAR-10: 1 / 3 epochs, 52.8 / 66.4% standard (24 / 71 s a run).
 _MNIST_CPU_EPOCHS = 3  # passes over the 60,000 training images, every model alike
 _MNIST_CPU_PGD = 5  # PGD steps of the training attack (step 2.5 eps / steps)
-# Measured in the cold build of 3c062a4: one epoch of ResNet-8 takes 13 s standard and
-# 24 s with one-step training here, and leaves the standard model at 52.8%; three
-# epochs gave 66.4% standard (scripts/recipe_search.py), for about 10 more minutes.
 _CIFAR_CPU_EPOCHS = 3  # passes over the 50,000 training images, every model alike
 # A small training set (Fig 1/6's n = 100, 1000) gets this many steps at least:
 # its epochs alone would be a handful of steps, far from convergence.
@@ -167,7 +163,6 @@ def _mnist(profile: str) -> DatasetSettings:
             profile,
             "mnist_cnn",
             {"hidden": 256},
-            n_train=None,
             n_test=10_000,
             n_test_robust=1000,
             epochs=_MNIST_CPU_EPOCHS,
@@ -232,7 +227,6 @@ def _cifar10(profile: str) -> DatasetSettings:
             profile,
             "cifar_resnet",
             {"units": 1},
-            n_train=None,
             n_test=1000,
             epochs=_CIFAR_CPU_EPOCHS,
             min_steps=_CPU_MIN_STEPS,

@@ -190,6 +190,6 @@ def attack_view(model: nn.Module, device, bn_mode: str, *, fold: bool = True, la
 
 def fast_input(x: torch.Tensor, model: nn.Module) -> torch.Tensor:
     """``x`` in channels_last for a conv model on the CPU, else unchanged."""
-    if x.device.type == "cpu" and x.dim() == 4 and not is_channels_last(x) and is_conv_model(model):
-        return x.to(memory_format=CL)
+    if x.device.type == "cpu" and x.dim() == 4 and is_conv_model(model):
+        return x.contiguous(memory_format=CL)
     return x

@@ -331,10 +331,9 @@ def table(result: dict) -> str:
         )
         for r in result["train_throughput"]:
             ips = [_f(r["variants"][k].get("images_per_s"), ".0f") for k in _TRAIN_VARIANTS]
-            m = r.get("cpu_run", {}).get("minutes")
-            cost = ("  one cpu run, min (ours / fp32 / torchattacks): " if m else "") + " / ".join(
-                _f(m.get(k), ".1f") for k in _TRAIN_VARIANTS if m
-            )
+            m = r.get("cpu_run", {}).get("minutes", {})
+            cost = "  one cpu run, min (ours / fp32 / torchattacks): " if m else ""
+            cost += " / ".join(_f(m[k], ".1f") for k in _TRAIN_VARIANTS if k in m)
             lines.append(
                 f"{r['model']:<13}{r['k']:>3}{r['batch']:>6}{ips[0]:>9}{ips[1]:>9}{ips[2]:>9}"
                 f"{_f(r['ratios']['ours/torchattacks']):>7}{cost}"

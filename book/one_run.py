@@ -40,7 +40,8 @@ timer = chapter.start()
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
-seed = 0  # seeds initialization, batch order, augmentation and attack starts
+seed = 1  # seeds initialization, batch order, augmentation, attack starts (1: the price
+# chapter's second seed of Table 4's l_inf 0.3 row, whose seed-0 models are the table's)
 dataset = "mnist"  # mnist | cifar10 | restricted_imagenet
 norm = "inf"  # threat model: "inf" or 2
 eps_train = 0.3  # training eps in [0, 1] pixel space (0 with mix "clean")

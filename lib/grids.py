@@ -59,7 +59,7 @@ class BenefitsSizes:
 
 _BENEFITS = {
     "smoke": BenefitsSizes("smoke", 64, 16, 10, 5, 2, dict(steps=5, targets=2, queries=20)),
-    "cpu": BenefitsSizes("cpu", 1000, 100, 100, 100, 10, dict(steps=50, targets=3, queries=500)),
+    "cpu": BenefitsSizes("cpu", 1000, 500, 100, 100, 5, dict(steps=50, targets=3, queries=500)),
     "paper": BenefitsSizes(
         "paper", 1000, 1000, 100, 100, 10, dict(steps=100, targets=9, queries=5000)
     ),
@@ -86,6 +86,13 @@ class PriceGrid:
     table4_eps: dict  # (dataset, norm) -> eps of Table 4's rows (also Fig 7's x axis)
     seeds: tuple[int, ...] = (0,)  # seeds of every run (error bars when more than one)
     bn_probe: tuple = ()  # (dataset, norm, eps) trained again with bn_mode="train"
+    # (dataset, norm, eps, seed): that Table 4 row's standard and robust models trained
+    # again with another seed, with a curve: the one-run chapter's two models
+    seed_rows: tuple = ()
+
+
+#: The one-run chapter's curve: test accuracy every this many steps (its default).
+ONE_RUN_EVAL_EVERY = 25
 
 
 def price_grid(profile: str) -> PriceGrid:
@@ -100,6 +107,7 @@ def price_grid(profile: str) -> PriceGrid:
             fig_eps=largest,
             table4_eps=largest,
             bn_probe=(("cifar10", "inf", 8 / 255),),
+            seed_rows=(("mnist", "inf", 0.3, 1),),
         )
     if profile == "cpu":
         return PriceGrid(
@@ -109,6 +117,7 @@ def price_grid(profile: str) -> PriceGrid:
             fig_eps=largest,
             table4_eps=profiles.TABLE4_EPS,
             bn_probe=(("cifar10", "inf", 8 / 255),),
+            seed_rows=(("mnist", "inf", 0.3, 1),),
         )
     return PriceGrid(
         profile,
@@ -160,9 +169,10 @@ def ri_grid(profile: str) -> RIGrid:
 
 
 def price_configs(profile: str) -> dict[str, list[RunConfig]]:
-    """The runs of the price-of-robustness chapter, by part: fig (Fig 1/6), table4, bn."""
+    """The runs of the price-of-robustness chapter, by part: fig (Fig 1/6), table4, bn, and
+    seeds (Table 4 rows trained again with another seed, kept apart from the grid's seeds)."""
     grid = price_grid(profile)
-    parts: dict[str, list[RunConfig]] = {"fig": [], "table4": [], "bn": []}
+    parts: dict[str, list[RunConfig]] = {"fig": [], "table4": [], "bn": [], "seeds": []}
     for dataset, seed in itertools.product(grid.datasets, grid.seeds):
         common = dict(dataset=dataset, profile=profile, seed=seed)
         for n in grid.n_values[dataset]:
@@ -184,6 +194,12 @@ def price_configs(profile: str) -> dict[str, list[RunConfig]]:
                 dataset, profile, mix="adversarial", norm=norm, eps_train=eps, bn_mode="train"
             )
         )
+    for dataset, norm, eps, seed in grid.seed_rows:
+        # The one-run chapter's configuration exactly (its twin standard model keeps the
+        # norm), so the two chapters share these runs in the store.
+        common = dict(profile=profile, norm=norm, seed=seed, eval_every=ONE_RUN_EVAL_EVERY)
+        parts["seeds"].append(RunConfig(dataset, **common))
+        parts["seeds"].append(RunConfig(dataset, mix="adversarial", eps_train=eps, **common))
     return parts
 
 

@@ -123,9 +123,9 @@ def _reduced(steps: int, restarts: int = 1) -> AttackSettings:
     return AttackSettings(steps, step_factor(steps), restarts, _OURS)
 
 
-# The `cpu` recipes of issue 14, chosen by measurement (scripts/recipe_search.py). MNIST
-# l_inf 0.3 (strong eval, 500 images): 1 / 2 / 3 epochs gave 97.3 / 97.8 / 98.4% standard,
-# 45 / 84 / 88% robust. CIFAR-10: 1 / 3 epochs, 52.8 / 66.4% standard (24 / 71 s a run).
+# `cpu` recipes measured by scripts/recipe_search.py (strong eval, 500 images). MNIST l_inf 0.3:
+# 1/2/3 epochs 97.3/97.8/98.4% standard, 45/84/88% robust; l2 2.5: PGD-5/PGD-10 training 48.0/
+# 50.8% robust for 1.65x the time (kept 5). CIFAR-10: 1/3 epochs 52.8/66.4% (24/71 s a run).
 _MNIST_CPU_EPOCHS = 3  # passes over the 60,000 training images, every model alike
 _MNIST_CPU_PGD = 5  # PGD steps of the training attack (step 2.5 eps / steps)
 _CIFAR_CPU_EPOCHS = 3  # passes over the 50,000 training images, every model alike

@@ -176,14 +176,21 @@ def check_price_of_robustness(g):
     assert g["P3_mnist_cells"] == 2 * 5 and g["P3_mnist_mean_distance"] >= 0
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
+    # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob
+    assert g["P3_seed_cells"] == 4 and g["P3_seed_max_z"] >= 0
+    seed_cells = [
+        f"P3_seed_mnist_linf_0p3_{k}_{m}" for k in ("std", "rob") for m in ("standard", "robust")
+    ]
+    assert all(0 <= g[c] <= 1 for c in seed_cells)
     # Fig 1/6: 2 sizes x (clean + 1 eps) per norm; Fig 7: clean + 1 eps per norm
     assert g["P1_mnist_linf_n64_eps0_std"] == g["P1_mnist_l2_n64_eps0_std"]  # the same clean run
     assert all(
         0 <= g[f"P2_{d}_{n}_drop"] + 1 <= 2 for d in ("mnist", "cifar10") for n in ("linf", "l2")
     )
     # per data set: Fig 1/6 2 sizes x (clean + 2 norms x 1 eps), Table 4 clean + 2 norms x
-    # (adversarial, half) at the profile's size; plus one bn_mode probe
-    assert g["price_runs"] == 2 * (2 * 3 + 5) + 1
+    # (adversarial, half) at the profile's size; plus one bn_mode probe and a second seed of
+    # MNIST l_inf's standard and robust models
+    assert g["price_runs"] == 2 * (2 * 3 + 5) + 1 + 2
     # Restricted ImageNet (the fake tree): Fig 1c/6c at 2 sizes, plain and balanced
     for n in ("linf", "l2"):
         for size in ("n64", "nall"):
@@ -320,7 +327,9 @@ def test_chapter_follows_the_conventions(chapter):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged parameters"
-    assert 'profile = "cpu"' in tagged[0].source and "seed = 0" in tagged[0].source
+    # one_run's default models are the price chapter's second seed (tests/test_structure.py)
+    seed = "seed = 1" if chapter == "one_run" else "seed = 0"
+    assert 'profile = "cpu"' in tagged[0].source and seed in tagged[0].source
 
 
 @pytest.mark.notebook

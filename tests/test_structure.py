@@ -8,7 +8,9 @@ import dataclasses
 from pathlib import Path
 
 import jupytext
+import pytest
 
+from lib import grids
 from lib.runs import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,3 +123,19 @@ def test_one_run_parameters_are_runconfigs_fields():
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     assert names - {"device"} == fields
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_one_run_defaults_are_the_price_chapters_second_seed(profile):
+    """The one-run chapter's two models (its run and the standard twin) are the price
+    chapter's second-seed runs, so the two chapters share them in the store."""
+    nb = jupytext.read(ROOT / "book" / "one_run.py")
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    values.pop("device")
+    config = RunConfig(**{**values, "profile": profile})
+    twin = dataclasses.replace(config, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
+    assert grids.price_configs(profile)["seeds"] == [twin, config]

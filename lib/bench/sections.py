@@ -13,7 +13,7 @@ from lib import attacks, models, profiles, runtime
 from lib import data as data_lib
 from lib import train as train_lib
 from lib.bench.measure import floor_pgd, interleaved, peak_rss_mb, torchattacks_pgd
-from lib.bench.settings import MODELS, TINY_KWARGS, BenchSettings, build_model
+from lib.bench.settings import BENCH_MODEL, MODELS, TINY_KWARGS, BenchSettings, build_model
 
 # --------------------------------------------------------------------------
 # Sections
@@ -269,11 +269,11 @@ def bench_equal(
     train_set = data_lib.load(dataset, "train", device=device)
     test_set = data_lib.load(dataset, "test", device=device).subset(s.equal_images, seed=0)
     torch.manual_seed(0)
-    arch = "mnist_cnn" if dataset == "mnist" else "cifar_resnet"
+    arch = BENCH_MODEL[dataset]
     # the cpu profile's model of the data set (its own kwargs, not a copy of them)
     kwargs = TINY_KWARGS[arch] if s.tiny else profiles.settings(dataset, "cpu").model_kwargs
     model = models.build(arch, **kwargs).to(device)
-    eps_inf = 0.3 if dataset == "mnist" else 8 / 255
+    eps_inf = MODELS[arch][3]["inf"]
     if progress:
         print(f"  equal: training a {arch} on {dataset} ...", flush=True)
     train_lib.train(

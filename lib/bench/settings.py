@@ -23,6 +23,9 @@ MODELS = {
     "cifar_resnet": ("cifar_resnet", (3, 32, 32), 10, {"inf": 8 / 255, 2: 0.5}),
     "resnet50": ("resnet50", (3, 224, 224), 9, {"inf": 0.005, 2: 1.0}),
 }
+#: The data set whose `cpu` recipe (model and training attack) each bench model stands for.
+CPU_DATASET = {"mnist_cnn": "mnist", "cifar_resnet": "cifar10"}
+BENCH_MODEL = {dataset: name for name, dataset in CPU_DATASET.items()}
 #: Narrow versions for the tiny size (the test suite).
 TINY_KWARGS = {
     "mnist_cnn": {"channels": (4, 8), "hidden": 32},

@@ -13,11 +13,8 @@ import torch.nn.functional as F
 from lib import models, profiles
 from lib.bench.measure import interleaved, peak_rss_mb, torchattacks_pgd
 from lib.bench.sections import _random_data, _train_epoch, training_setups
-from lib.bench.settings import MODELS, TINY_KWARGS, BenchSettings
+from lib.bench.settings import CPU_DATASET, MODELS, TINY_KWARGS, BenchSettings
 from lib.data.core import FULL_SIZES
-
-#: The data set whose `cpu` recipe each bench model stands for.
-_DATASET = {"mnist_cnn": "mnist", "cifar_resnet": "cifar10"}
 
 
 def torchattacks_train_epoch(initial, data, batch_size: int, *, eps, steps, step_size) -> None:
@@ -41,9 +38,9 @@ def cpu_recipe_setups(s: BenchSettings, device: torch.device):
     model, its training attack at the largest l_inf eps, its batch size, the
     images one Table 4 run trains on: epochs x the full training set)."""
     for name in s.models:
-        if name not in _DATASET:
+        if name not in CPU_DATASET:
             continue
-        dataset = _DATASET[name]
+        dataset = CPU_DATASET[name]
         cpu = profiles.settings(dataset, "cpu")
         _, shape, classes, eps_of = MODELS[name]
         data = _random_data(s.train_images, shape, classes, device)

@@ -1,0 +1,133 @@
+"""Does ``torch.compile`` (inductor) pay on this CPU? Issue 17, measured, not assumed.
+
+For each `cpu`-profile model (the MNIST CNN and the CIFAR-10 ResNet at their
+`cpu` widths), on random data of the model's shape:
+
+- the attack: ``lib.attacks.pgd`` (PGD-10, l_inf, batch 128, bf16 autocast,
+  channels_last) on the eager model and on ``runtime.fast_model(...,
+  compile="default")``;
+- the training step: ``lib.train.train`` for one epoch of ``--images`` images
+  with the profile's own training attack, batch and optimizer, eager and
+  compiled.
+
+The compiled model is warmed up first (its compile time is reported apart),
+then eager and compiled are timed in interleaved rounds; the ratio is the
+median eager time over the median compiled time (> 1: compile wins).
+
+    .venv/bin/python scripts/compile_trial.py --out results/bench/trials/compile-cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from lib import attacks, models, profiles, runtime
+from lib import train as train_lib
+from lib.bench.sections import _random_data
+from lib.bench.settings import CPU_DATASET, MODELS
+from lib.store import atomic_write_json
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def trial(name: str, images: int, rounds: int, mode: str) -> dict:
+    dataset = CPU_DATASET[name]
+    cpu = profiles.settings(dataset, "cpu")
+    _, shape, classes, eps_of = MODELS[name]
+    torch.manual_seed(0)
+    initial = models.build(cpu.arch, classes=classes, **cpu.model_kwargs)
+    data = _random_data(images, shape, classes, "cpu")
+    x, y = data.x[:128].float() / 255, data.y[:128]
+    attack = cpu.attack(eps_of["inf"], "inf")
+
+    eager = runtime.fast_model(copy.deepcopy(initial).eval(), "cpu", "auto")
+    compiled = runtime.fast_model(copy.deepcopy(initial).eval(), "cpu", "auto", compile=mode)
+    pgd = dict(eps=eps_of["inf"], norm="inf", steps=10, step_size=2.5 * eps_of["inf"] / 10)
+
+    def attack_of(model):
+        return lambda: attacks.pgd(model, x, y, **pgd, precision="auto")
+
+    def epoch_of(model):
+        return lambda: train_lib.train(
+            model,
+            data,
+            epochs=1,
+            batch_size=cpu.batch_size,
+            lr=cpu.lr,
+            optimizer=cpu.optimizer,
+            mix="adversarial",
+            attack=attack,
+            precision="auto",
+            progress=False,
+        )
+
+    train_eager = runtime.fast_model(copy.deepcopy(initial), "cpu", "auto")
+    train_compiled = runtime.fast_model(copy.deepcopy(initial), "cpu", "auto", compile=mode)
+    out = {"model": name, "cpu_kwargs": cpu.model_kwargs, "images": images, "mode": mode}
+    # First calls compile (and warm the eager path's oneDNN caches).
+    out["attack_first_call_s"] = {
+        "eager": timed(attack_of(eager)),
+        "compiled": timed(attack_of(compiled)),
+    }
+    out["train_first_epoch_s"] = {
+        "eager": timed(epoch_of(train_eager)),
+        "compiled": timed(epoch_of(train_compiled)),
+    }
+    times = {k: [] for k in ("attack_eager", "attack_compiled", "train_eager", "train_compiled")}
+    for _ in range(rounds):
+        times["attack_eager"].append(timed(attack_of(eager)))
+        times["attack_compiled"].append(timed(attack_of(compiled)))
+        times["train_eager"].append(timed(epoch_of(train_eager)))
+        times["train_compiled"].append(timed(epoch_of(train_compiled)))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    out["median_s"] = med
+    out["eager/compiled"] = {
+        "attack": med["attack_eager"] / med["attack_compiled"],
+        "train": med["train_eager"] / med["train_compiled"],
+    }
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=list(CPU_DATASET))
+    p.add_argument("--images", type=int, default=2560, help="images per timed training epoch")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--mode", default="default", choices=runtime.COMPILE_MODES)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--out", default=None, help="write the rows with their provenance here")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    provenance = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": runtime.device_name("cpu"),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "commit": runtime.git_commit(),
+        "args": vars(args),
+    }
+    rows = []
+    for name in args.models:
+        rows.append(trial(name, args.images, args.rounds, args.mode))
+        print(json.dumps(rows[-1]), flush=True)
+        if args.out:  # after every model, so a killed trial keeps what it measured
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(Path(args.out), {"provenance": provenance, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

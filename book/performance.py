@@ -357,6 +357,54 @@ glue("perf_targets", len(targets), display=False)
 #   recorded: see the `-compile` file above.
 
 # %% [markdown]
+# ## `torch.compile` on this CPU
+#
+# Inductor could fuse the ResNet's BatchNorm and ReLU, the memory-bound part
+# of its step. `scripts/compile_trial.py` measures it on both `cpu` models:
+# PGD-10 at batch 128, and one training epoch of the profile's own recipe,
+# each eager (the default path) against `torch.compile` (mode "default"),
+# after a first call that compiles. A ratio above 1 means compiling wins.
+
+# %% tags=["hide-input"]
+trial_path = results_dir / "trials" / "compile-cpu.json"
+compile_rows = []
+if trial_path.exists():
+    trial = json.loads(trial_path.read_text())
+    for r in trial["rows"]:
+        compile_rows.append(
+            {
+                "model": r["model"],
+                "attack: eager / compiled": r["eager/compiled"]["attack"],
+                "training: eager / compiled": r["eager/compiled"]["train"],
+                "first training epoch, compiled / eager": r["train_first_epoch_s"]["compiled"]
+                / r["train_first_epoch_s"]["eager"],
+            }
+        )
+    prov = trial["provenance"]
+    display(
+        Markdown(
+            f"`results/bench/trials/compile-cpu.json`: {prov['device']}, torch {prov['torch']}, "
+            f"{prov['torch_threads']} threads, commit {prov['commit']}, {prov['date']}; "
+            f"{trial['rows'][0]['images']} images an epoch, median of "
+            f"{prov['args']['rounds']} interleaved rounds."
+        )
+    )
+    display(pd.DataFrame(compile_rows).set_index("model").style.format("{:.2f}"))
+else:
+    display(Markdown("No compile trial is committed: run `scripts/compile_trial.py --out ...`."))
+for kind in ("attack", "training"):
+    values = [r[f"{kind}: eager / compiled"] for r in compile_rows]
+    glue(f"perf_compile_{kind}_best", max(values, default=float("nan")), display=False)
+glue("perf_compile_rows", len(compile_rows), display=False)
+
+# %% [markdown]
+# The best speed-up of compiling is {glue:text}`perf_compile_attack_best:.2f`x
+# for the attack and {glue:text}`perf_compile_training_best:.2f`x for
+# training (below 1: a slow-down). The default path stays eager on the CPU
+# unless a ratio here is clearly above 1: compiling also costs the first
+# epoch's compile time, and every new input shape compiles again.
+
+# %% [markdown]
 # ## Reproduce
 #
 # ```bash

@@ -29,7 +29,6 @@
 # ```
 
 # %%
-import dataclasses
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -167,7 +166,7 @@ plt.show()
 # %%
 compare = eval_every is not None and mix != "clean"
 if compare:
-    twin = dataclasses.replace(config, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
+    twin = config.standard_twin()
     _, twin_run = runs.train_run(twin, device=device)
     curves = {
         "standard": convergence.curve_of(twin_run.history),

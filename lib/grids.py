@@ -195,11 +195,12 @@ def price_configs(profile: str) -> dict[str, list[RunConfig]]:
             )
         )
     for dataset, norm, eps, seed in grid.seed_rows:
-        # The one-run chapter's configuration exactly (its twin standard model keeps the
-        # norm), so the two chapters share these runs in the store.
-        common = dict(profile=profile, norm=norm, seed=seed, eval_every=ONE_RUN_EVAL_EVERY)
-        parts["seeds"].append(RunConfig(dataset, **common))
-        parts["seeds"].append(RunConfig(dataset, mix="adversarial", eps_train=eps, **common))
+        # The one-run chapter's run and its standard twin exactly, so the two chapters
+        # share these runs in the store.
+        robust = RunConfig(
+            dataset, profile, "adversarial", norm, eps, seed=seed, eval_every=ONE_RUN_EVAL_EVERY
+        )
+        parts["seeds"] += [robust.standard_twin(), robust]
     return parts
 
 

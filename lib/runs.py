@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -84,6 +84,11 @@ class RunConfig:
             if d[name] is None:
                 del d[name]
         return d
+
+    def standard_twin(self) -> RunConfig:
+        """The standard model of the same recipe, data, seed and curve: the run a robust
+        model's price is measured against."""
+        return replace(self, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
 
 
 @dataclass(frozen=True)

@@ -22,25 +22,16 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
-import statistics
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from lib import attacks, models, profiles, runtime
 from lib import train as train_lib
+from lib.bench import measure
 from lib.bench.sections import _random_data
 from lib.bench.settings import CPU_DATASET, MODELS
 from lib.store import atomic_write_json
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def trial(name: str, images: int, rounds: int, mode: str) -> dict:
@@ -77,22 +68,18 @@ def trial(name: str, images: int, rounds: int, mode: str) -> dict:
     train_eager = runtime.fast_model(copy.deepcopy(initial), "cpu", "auto")
     train_compiled = runtime.fast_model(copy.deepcopy(initial), "cpu", "auto", compile=mode)
     out = {"model": name, "cpu_kwargs": cpu.model_kwargs, "images": images, "mode": mode}
-    # First calls compile (and warm the eager path's oneDNN caches).
-    out["attack_first_call_s"] = {
-        "eager": timed(attack_of(eager)),
-        "compiled": timed(attack_of(compiled)),
+    variants = {
+        "attack_eager": attack_of(eager),
+        "attack_compiled": attack_of(compiled),
+        "train_eager": epoch_of(train_eager),
+        "train_compiled": epoch_of(train_compiled),
     }
-    out["train_first_epoch_s"] = {
-        "eager": timed(epoch_of(train_eager)),
-        "compiled": timed(epoch_of(train_compiled)),
-    }
-    times = {k: [] for k in ("attack_eager", "attack_compiled", "train_eager", "train_compiled")}
-    for _ in range(rounds):
-        times["attack_eager"].append(timed(attack_of(eager)))
-        times["attack_compiled"].append(timed(attack_of(compiled)))
-        times["train_eager"].append(timed(epoch_of(train_eager)))
-        times["train_compiled"].append(timed(epoch_of(train_compiled)))
-    med = {k: statistics.median(v) for k, v in times.items()}
+    # First calls compile (and warm the eager path's oneDNN caches): timed apart.
+    first = {k: measure.timed(fn, torch.device("cpu"))[0] for k, fn in variants.items()}
+    for what, key in (("attack", "attack_first_call_s"), ("train", "train_first_epoch_s")):
+        out[key] = {v: first[f"{what}_{v}"] for v in ("eager", "compiled")}
+    timing = measure.interleaved(variants, torch.device("cpu"), rounds, warmup=False)
+    med = {k: v["seconds"] for k, v in timing.items()}
     out["median_s"] = med
     out["eager/compiled"] = {
         "attack": med["attack_eager"] / med["attack_compiled"],
@@ -111,15 +98,7 @@ def main() -> None:
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    provenance = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": runtime.device_name("cpu"),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "commit": runtime.git_commit(),
-        "args": vars(args),
-    }
+    provenance = {**measure.provenance("cpu"), "args": vars(args)}
     rows = []
     for name in args.models:
         rows.append(trial(name, args.images, args.rounds, args.mode))

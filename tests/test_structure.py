@@ -114,13 +114,17 @@ def test_no_lib_module_over_400_lines():
     assert OVER_LIMIT <= set(long), f"no longer over the limit, drop from OVER_LIMIT: {OVER_LIMIT}"
 
 
-def test_one_run_parameters_are_runconfigs_fields():
+def _one_run_parameters() -> list[ast.Assign]:
+    """The assignments of the one-run chapter's parameters cell."""
     nb = jupytext.read(ROOT / "book" / "one_run.py")
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return [node for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)]
+
+
+def test_one_run_parameters_are_runconfigs_fields():
     names = set()
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    for node in _one_run_parameters():
+        names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     assert names - {"device"} == fields
 
@@ -129,13 +133,11 @@ def test_one_run_parameters_are_runconfigs_fields():
 def test_one_run_defaults_are_the_price_chapters_second_seed(profile):
     """The one-run chapter's two models (its run and the standard twin) are the price
     chapter's second-seed runs, so the two chapters share them in the store."""
-    nb = jupytext.read(ROOT / "book" / "one_run.py")
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    values = {}
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            values[node.targets[0].id] = ast.literal_eval(node.value)
+    values = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in _one_run_parameters()
+        if isinstance(node.targets[0], ast.Name)
+    }
     values.pop("device")
     config = RunConfig(**{**values, "profile": profile})
-    twin = dataclasses.replace(config, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
-    assert grids.price_configs(profile)["seeds"] == [twin, config]
+    assert grids.price_configs(profile)["seeds"] == [config.standard_twin(), config]

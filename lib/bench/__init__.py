@@ -26,17 +26,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
 from lib import data as data_lib
 from lib import runtime, store
-from lib.bench.measure import floor_pgd, interleaved, peak_rss_mb, timed, torchattacks_pgd
+from lib.bench.measure import (
+    floor_pgd,
+    interleaved,
+    peak_rss_mb,
+    provenance,
+    timed,
+    torchattacks_pgd,
+)
 from lib.bench.sections import attack_ratios, bench_attack, bench_equal, bench_train, gpu_checks
 from lib.bench.settings import (
     MODELS,
@@ -215,23 +220,7 @@ def run(
     device = torch.device(device) if device is not None else runtime.default_device()
     check_sections(sections)
     start = time.perf_counter()
-    provenance = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": runtime.device_name(device),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "commit": runtime.git_commit(),
-        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
-        "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-    }
-    try:
-        import torchattacks
-
-        provenance["torchattacks"] = torchattacks.__version__
-    except ImportError:
-        provenance["torchattacks"] = None
-    result = BenchResult(asdict(settings), provenance, device.type)
+    result = BenchResult(asdict(settings), provenance(device), device.type)
 
     def snapshot() -> dict:
         out = asdict(result)

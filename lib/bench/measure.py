@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import platform
 import resource
 import statistics
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 import torch
 import torch.nn.functional as F
@@ -108,4 +110,25 @@ def interleaved(
             "rounds": len(ts),
             "gpu_peak_mib": peaks[name],
         }
+    return out
+
+
+def provenance(device: torch.device | str) -> dict:
+    """Where and with what a measurement was made: date, device, versions, commit."""
+    out = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": runtime.device_name(device),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "commit": runtime.git_commit(),
+        "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+        "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+    }
+    try:
+        import torchattacks
+
+        out["torchattacks"] = torchattacks.__version__
+    except ImportError:
+        out["torchattacks"] = None
     return out

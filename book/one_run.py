@@ -35,7 +35,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, convergence, profiles, runs, verdicts
+from lib import chapter, convergence, parallel, profiles, runs, verdicts
 from lib.store import Store
 
 timer = chapter.start()
@@ -81,6 +81,10 @@ config = runs.RunConfig(
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)
 cached = Store().load(key) is not None
+if eval_every is not None and mix != "clean":
+    # This run and its standard twin (below) at once, in worker processes on a CPU
+    # (lib.parallel); train_run then loads them.
+    parallel.train_all([config, config.standard_twin()], device=device)
 model, run = runs.train_run(config, device=device)
 m = run.metrics
 

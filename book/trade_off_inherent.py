@@ -38,7 +38,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from lib import chapter, data, evals, grids, separation, theory, verdicts
+from lib import chapter, data, evals, grids, parallel, separation, theory, verdicts
 from lib import runs as runs_lib
 from lib.store import Store
 
@@ -216,6 +216,14 @@ glue("X2_D_population_sep", dsep.population, display=False)
 # X3 on both data sets at the paper's l_inf eps: MNIST 0.3 and CIFAR-10 8/255.
 TRADES_EPS = {"mnist": 0.3, "cifar10": 8 / 255}
 trades_all = {}  # dataset -> beta -> metrics
+trades_configs = [
+    runs_lib.RunConfig(ds, profile, mix="trades", eps_train=e, beta=b, seed=seed)
+    for ds, e in TRADES_EPS.items()
+    for b in betas
+]
+# Trained and evaluated in worker processes on a CPU (lib.parallel); the loop loads them.
+parallel.train_all(trades_configs, device=device)
+parallel.strong_eval_all([(c, c.eps_train, "inf") for c in trades_configs], device=device)
 for ds, eps_t in TRADES_EPS.items():
     trades_all[ds] = {}
     for beta in betas:
@@ -305,11 +313,20 @@ def stored_point(config) -> dict | None:
 
 points = {}
 price = grids.price_configs(profile)
-for config in price["table4"] + price["fig"]:
-    if config.dataset != "mnist" or config.seed != seed or config.n_train is not None:
-        continue
-    if config.mix != "clean" and config.norm != "inf":
-        continue
+frontier_configs = [
+    c
+    for c in price["table4"] + price["fig"]
+    if c.dataset == "mnist"
+    and c.seed == seed
+    and c.n_train is None
+    and (c.mix == "clean" or c.norm == "inf")
+]
+# The stored models' evaluations at 0.3, in worker processes on a CPU (lib.parallel).
+parallel.strong_eval_all(
+    [(c, 0.3, "inf") for c in frontier_configs if store.load(runs_lib.run_key(c, device))],
+    device=device,
+)
+for config in frontier_configs:
     label = {"clean": "standard", "adversarial": "PGD-AT", "half": "half-half"}[config.mix]
     if config.mix != "clean":
         label += f" {config.eps_train:g}"

@@ -43,9 +43,8 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
-from tqdm.auto import tqdm
 
-from lib import benefits, benefits_ri, chapter, grids, plots, profiles, runtime, saliency
+from lib import benefits, benefits_ri, chapter, grids, parallel, plots, profiles, runtime, saliency
 from lib import runs as runs_lib
 from lib import verdicts as V
 from lib.attacks import audit
@@ -76,6 +75,9 @@ STYLE = {"mnist": "diverging", "cifar10": "clip3"}
 
 
 nets, runs, tests = {}, {}, {}
+parallel.train_all(
+    [benefits.run_config(d, m, profile, seed) for d in DATASETS for m in MODELS], device=device
+)
 for dataset in DATASETS:
     tests[dataset] = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
     for model in MODELS:
@@ -392,29 +394,34 @@ budget = audit.AuditBudget(
 )
 
 b4, flags = {}, {}
-for dataset in DATASETS:
-    ds = tests[dataset]
-    x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
-    for model in ("l2", "linf"):
-        net, norm = nets[dataset, model], NORM[model]
-        eps = benefits.train_eps(dataset, norm, profile)
-        training = profiles.settings(dataset, profile).attack(eps, norm)
-        suite = audit.suite(
-            net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed
-        )
-        bar = functools.partial(tqdm, desc=f"{dataset} {model}", leave=False)
-        accs = audit.robust_accuracies(net, suite, x, y, progress=bar)
-        flags[dataset, model] = audit.masking_flags(net, x, y, accs)
-        b4[dataset, model] = {**accs, "eps": eps}
-        for name, acc in accs.items():
-            key = name.lower().replace(" ", "_").replace("-", "_")
-            glue(f"B4_{dataset}_{model}_{key}_acc", acc, display=False)
-        glue(f"B4_{dataset}_{model}_gap", accs["training PGD"] - accs["all"], display=False)
-        glue(
-            f"B4_{dataset}_{model}_zero_grad",
-            flags[dataset, model]["zero-gradient fraction"],
-            display=False,
-        )
+targets = [(d, m) for d in DATASETS for m in ("l2", "linf")]
+# The four audits at once, in worker processes on a CPU (lib.parallel).
+audited = parallel.in_workers(
+    functools.partial(
+        benefits.audit_model,
+        profile=profile,
+        seed=seed,
+        n_audit=n_audit,
+        budget=budget,
+        device=str(device),
+    ),
+    targets,
+    device=device,
+    desc="B4 audits",
+)
+for (dataset, model), (accs, model_flags) in zip(targets, audited, strict=True):
+    eps = benefits.train_eps(dataset, NORM[model], profile)
+    flags[dataset, model] = model_flags
+    b4[dataset, model] = {**accs, "eps": eps}
+    for name, acc in accs.items():
+        key = name.lower().replace(" ", "_").replace("-", "_")
+        glue(f"B4_{dataset}_{model}_{key}_acc", acc, display=False)
+    glue(f"B4_{dataset}_{model}_gap", accs["training PGD"] - accs["all"], display=False)
+    glue(
+        f"B4_{dataset}_{model}_zero_grad",
+        flags[dataset, model]["zero-gradient fraction"],
+        display=False,
+    )
 b4 = pd.DataFrame(b4).T
 b4.index.names = ["data set", "model"]
 flags = pd.DataFrame(flags).T

@@ -42,6 +42,30 @@ def run_config(dataset: str, model: str, profile: str, seed: int) -> runs_lib.Ru
     )
 
 
+def audit_model(
+    target: tuple[str, str], *, profile: str, seed: int, n_audit: int, budget, device="cpu"
+) -> tuple[dict, dict]:
+    """B4's audit of one robust model, ``target = (dataset, model)`` (l2 or linf),
+    on the first ``n_audit`` test images: robust accuracy under each attack of
+    :func:`lib.attacks.audit.suite` and under all of them (``"all"``), and the
+    masking flags. A module-level function, so workers can run it
+    (:func:`lib.parallel.in_workers`); the model comes from the store."""
+    from lib.attacks import audit
+
+    dataset, model = target
+    net, _ = runs_lib.train_run(
+        run_config(dataset, model, profile, seed), device=device, progress=False
+    )
+    ds = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
+    x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
+    norm = NORM[model]
+    eps = train_eps(dataset, norm, profile)
+    training = profiles.settings(dataset, profile).attack(eps, norm)
+    suite = audit.suite(net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed)
+    accs = audit.robust_accuracies(net, suite, x, y)
+    return accs, audit.masking_flags(net, x, y, accs)
+
+
 PROXY = "a model judge is a proxy for how the images look; see the figures"
 
 

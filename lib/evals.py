@@ -87,6 +87,21 @@ def robust_eval(
     return store.get_or_run(key, compute).metrics["adv_acc"]
 
 
+def _strong_eval_settings(config: RunConfig, plan: Plan, eps, norm):
+    """(eps, norm, the profile's evaluation PGD, the strong budget, the store's key settings)."""
+    eps = plan.eps_eval if eps is None else check_eps(eps)
+    norm = check_norm(norm) if norm is not None else config.norm
+    attack = plan.settings.attack(eps, norm, kind="eval")
+    budget = profiles.strong_budget(config.profile)
+    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
+    return eps, norm, attack, budget, key
+
+
+def strong_eval_key(config: RunConfig, eps=None, *, norm=None, device=None) -> str:
+    """The store key of :func:`strong_eval` of ``config``, without running it."""
+    return key_of(_strong_eval_settings(config, plan_of(config, device), eps, norm)[-1])
+
+
 def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
     """Robust accuracy of ``config``'s model under the strong evaluation, stored (a dict).
 
@@ -97,11 +112,7 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
     metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
     """
     store, plan = store or Store(), plan_of(config, device)
-    eps = plan.eps_eval if eps is None else check_eps(eps)
-    norm = check_norm(norm) if norm is not None else config.norm
-    attack = plan.settings.attack(eps, norm, kind="eval")
-    budget = profiles.strong_budget(config.profile)
-    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
+    eps, norm, attack, budget, key = _strong_eval_settings(config, plan, eps, norm)
 
     def compute() -> dict:
         model, _ = train_run(config, store=store, device=plan.device, progress=progress)

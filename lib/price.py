@@ -31,6 +31,17 @@ def table4_configs(configs, dataset, norm, eps, model) -> list:
     ]
 
 
+def strong_cells(configs, rows) -> list[tuple]:
+    """The strong evaluations that Table 4's ``rows`` ((dataset, norm, eps)) read from
+    ``configs``: ``(config, eps, norm)`` per model and seed, as :func:`strong_cell` asks."""
+    return [
+        (c, eps, norm)
+        for dataset, norm, eps in rows
+        for model in MODELS
+        for c in table4_configs(configs, dataset, norm, eps, model)
+    ]
+
+
 def strong_cell(configs, dataset, norm, eps, model, device) -> tuple[float, float, int]:
     """Robust accuracy of one Table 4 cell at the row's eps, mean over seeds: the strong
     evaluation, the profile's PGD alone, and the number of test images."""

@@ -315,7 +315,12 @@ def train_run(
             "metrics": metrics,
             "history": history,
             "state_dict": model.state_dict(),
-            "provenance": {"device": runtime.device_name(device), "precision": plan.precision},
+            "provenance": {
+                "device": runtime.device_name(device),
+                "precision": plan.precision,
+                # the order of floating-point sums depends on it (lib.parallel)
+                "threads": torch.get_num_threads(),
+            },
         }
 
     run = store.get_or_run(plan.key_settings, compute)

@@ -177,7 +177,7 @@ def check_price_of_robustness(g):
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
     # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob
-    assert g["P3_seed_cells"] == 4 and g["P3_seed_max_z"] >= 0
+    assert g["P3_seed_rows"] == 1 and g["P3_seed_cells"] == 4 and g["P3_seed_max_z"] >= 0
     seed_cells = [
         f"P3_seed_mnist_linf_0p3_{k}_{m}" for k in ("std", "rob") for m in ("standard", "robust")
     ]

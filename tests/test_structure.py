@@ -140,4 +140,8 @@ def test_one_run_defaults_are_the_price_chapters_second_seed(profile):
     }
     values.pop("device")
     config = RunConfig(**{**values, "profile": profile})
-    assert grids.price_configs(profile)["seeds"] == [config.standard_twin(), config]
+    seeds = grids.price_configs(profile)["seeds"]
+    assert seeds[:2] == [config.standard_twin(), config]
+    # the other rows add their robust model only, without a curve
+    assert all(c.mix == "adversarial" and c.eval_every is None for c in seeds[2:])
+    assert len(seeds) == 1 + len(grids.price_grid(profile).seed_rows)

@@ -1,0 +1,99 @@
+"""lib.parallel: a chapter's missing runs trained in worker processes on the CPU."""
+
+import math
+
+import pytest
+
+from lib import evals, parallel
+from lib.runs import RunConfig, run_key, train_run
+from lib.store import Store
+
+
+def test_jobs_come_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.delenv(parallel.JOBS_ENV, raising=False)
+    assert parallel.jobs_for("cpu") == (2 if parallel.cpu_cores() >= 2 else 1)
+    assert parallel.jobs_for("cuda") == 1  # a GPU trains one run at a time
+    monkeypatch.setenv(parallel.JOBS_ENV, "3")
+    assert parallel.jobs_for("cpu") == 3
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv(parallel.JOBS_ENV, bad)
+        with pytest.raises(ValueError, match="ODDS_JOBS must be a positive integer"):
+            parallel.jobs_for("cpu")
+    with pytest.raises(ValueError, match="jobs must be a positive int"):
+        parallel.train_all([], device="cpu", store=Store(), jobs=0)
+
+
+def test_missing_runs_are_trained_by_workers_and_then_loaded(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    configs = [RunConfig("mnist", "smoke", n_train=128, max_steps=3, seed=s) for s in (0, 1)] + [
+        RunConfig("mnist", "smoke", n_train=128, max_steps=3, seed=0)
+    ]  # a duplicate
+    trained = parallel.train_all(configs, device="cpu", store=store, jobs=2, progress=False)
+    assert trained == configs[:2]
+    for c in configs:
+        run = store.load(run_key(c, "cpu"))
+        assert run is not None and run.metrics["steps"] == 3
+        # each worker ran with its share of the cores, and says so
+        assert run.record["provenance"]["threads"] == max(1, parallel.cpu_cores() // 2)
+    # nothing left to train: no worker is spawned, and train_run loads
+    assert parallel.train_all(configs, device="cpu", store=store, jobs=2) == []
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a stored run must not be trained again")
+
+    monkeypatch.setattr("lib.runs.train", no_training)
+    _, run = train_run(configs[1], store=store, progress=False)
+    assert run.metrics["steps"] == 3
+
+
+def test_one_job_or_one_run_trains_nothing_here(tmp_path):
+    store = Store(tmp_path)
+    configs = [RunConfig("mnist", "smoke", n_train=128, max_steps=2, seed=s) for s in (0, 1)]
+    assert parallel.train_all(configs, device="cpu", store=store, jobs=1) == []
+    assert parallel.train_all(configs[:1], device="cpu", store=store, jobs=2) == []
+    assert store.load(run_key(configs[0], "cpu")) is None  # left to the caller's train_run
+
+
+def test_a_workers_error_names_its_config(tmp_path):
+    # Configs that pass the parent's checks and fail in the workers: their
+    # store's folder has become a file.
+    configs = [RunConfig("mnist", "smoke", n_train=128, max_steps=2, seed=s) for s in (0, 1)]
+    root = tmp_path / "store"
+    store = Store(root)  # not created until written to
+    root.write_text("not a folder")
+    with pytest.raises(RuntimeError, match=r"2 of 2 runs failed; the first: RunConfig\("):
+        parallel.train_all(configs, device="cpu", store=store, jobs=2, progress=False)
+
+
+def test_missing_strong_evaluations_are_run_by_workers(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    config = RunConfig("mnist", "smoke", "adversarial", eps_train=0.3, n_train=128, max_steps=3)
+    cells = [(config, 0.1, "inf"), (config, 0.3, "inf"), (config, 0.3, "inf")]
+    # the model is trained first here: two workers must not train it twice
+    train_run(config, store=store, progress=False)
+    done = parallel.strong_eval_all(cells, device="cpu", store=store, jobs=2, progress=False)
+    assert done == cells[:2]
+    for c, eps, norm in cells:
+        assert store.load(evals.strong_eval_key(c, eps, norm=norm, device="cpu")) is not None
+
+    def no_attack(*args, **kwargs):
+        raise AssertionError("a stored evaluation must not run again")
+
+    monkeypatch.setattr("lib.attacks.strong.evaluate", no_attack)
+    assert 0 <= evals.strong_eval(config, 0.3, store=store, progress=False)["adv_acc"] <= 1
+    assert parallel.strong_eval_all(cells, device="cpu", store=store, jobs=2) == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_in_workers_keeps_the_order_and_names_a_failing_task(jobs):
+    assert parallel.in_workers(abs, [-3, 1, -2], device="cpu", jobs=jobs, progress=False) == [
+        3,
+        1,
+        2,
+    ]
+    error = RuntimeError if jobs > 1 else ValueError  # here: the task's own error
+    with pytest.raises(error, match="math domain error"):
+        parallel.in_workers(math.sqrt, [4.0, -1.0], device="cpu", jobs=jobs, progress=False)
+    if jobs > 1:
+        with pytest.raises(RuntimeError, match=r"1 of 2 tasks failed; the first: -1\.0"):
+            parallel.in_workers(math.sqrt, [4.0, -1.0], device="cpu", jobs=jobs, progress=False)

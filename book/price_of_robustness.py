@@ -74,15 +74,6 @@ display(
 # The missing runs train in parallel worker processes on a CPU (lib.parallel); the
 # loops below load them from the store.
 parallel.train_all(configs, device=device)
-# Likewise the strong evaluations of Table 4 and of the second seed (below).
-table4_rows = [
-    (d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]
-]
-parallel.strong_eval_all(
-    price.strong_cells(parts["table4"], table4_rows)
-    + price.strong_cells(parts["seeds"], [row[:3] for row in grid.seed_rows]),
-    device=device,
-)
 # The second-seed runs stay out of `results`, whose means are over the grid's seeds.
 results = Results.of(
     [c for c in configs if c not in parts["seeds"]],
@@ -311,6 +302,18 @@ p2
 # and lowers robust accuracy by a roughly proportional amount. Robust
 # accuracy is measured at the row's eps with the profile's evaluation
 # attack. For the standard model, that means one evaluation per row.
+
+# %%
+# The strong evaluations of Table 4 and of the second seed (below), in worker
+# processes on a CPU (lib.parallel); the table reads them from the store.
+table4_rows = [
+    (d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]
+]
+parallel.strong_eval_all(
+    price.strong_cells(parts["table4"], table4_rows)
+    + price.strong_cells(parts["seeds"], [row[:3] for row in grid.seed_rows]),
+    device=device,
+)
 
 # %%
 PAPER_TABLE4 = verdicts.PAPER_TABLE4  # CLAIMS.md, Table 4, in %: (std: S, H, R), (rob: S, H, R)

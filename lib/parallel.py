@@ -2,14 +2,16 @@
 
 A small model's training step at batch 128 does not keep two cores busy from
 one process: Python's bookkeeping is serial and many kernels are too small to
-split. Two processes with one thread each train more images per second than
-one process with two threads (measured on this 2-core machine, `cpu`
-recipes: 1.37x on the MNIST CNN, 1.09x on the CIFAR-10 ResNet). So, before
+split. Two processes with one thread each train somewhat more images per
+second than one process with two threads. Measured on this 2-core machine
+on the same 48 `cpu` runs of two cold builds: 1.08x (MNIST) and 1.11x
+(CIFAR-10) the throughput; short trials (`scripts/jobs_trial.py`) scatter
+from 0.9x to 1.5x. So, before
 a chapter walks its configurations in order, :func:`train_all` trains the
 ones not yet in the store in ``jobs`` spawned workers, each with
 ``cores // jobs`` threads; the chapter then loads them from the store.
-:func:`strong_eval_all` does the same for strong evaluations (1.24x for two
-on the MNIST CNN).
+:func:`strong_eval_all` does the same for strong evaluations, and
+:func:`in_workers` maps any picklable function (the B4 audits).
 
 Only where it pays: on a CUDA device, with one job, or with fewer than two
 runs to train, nothing is spawned (the chapter trains in its own process,

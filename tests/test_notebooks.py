@@ -259,6 +259,7 @@ def check_performance(g):
     assert g["perf_train_throughput_rows"] >= 0
     # the committed torch.compile trial: both cpu models, ratios > 0
     assert g["perf_compile_rows"] == 2 and g["perf_compile_attack_best"] > 0
+    assert g["perf_jobs_rows"] == 2 and g["perf_jobs_best"] > 0
     assert 0 <= g["perf_targets_met"] <= g["perf_targets"]
     for kind in ("cpu", "cuda"):
         lo, hi = (

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -61,8 +63,23 @@ def jobs_for(device) -> int:
     return jobs if torch.device(device).type == "cpu" else 1
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, filters: list) -> None:
     torch.set_num_threads(threads)
+    # The caller's warning filters (a chapter silences what it reports itself):
+    # a worker's warnings reach the notebook cell as stderr, which the book's
+    # build turns into an error.
+    warnings.filters[:] = filters
+
+
+def _picklable_filters() -> list:
+    out = []
+    for f in warnings.filters:
+        try:
+            pickle.dumps(f)
+        except Exception:  # noqa: BLE001 (a filter the worker cannot receive is dropped)
+            continue
+        out.append(f)
+    return out
 
 
 def _train_one(config: RunConfig, root: str) -> None:
@@ -91,7 +108,7 @@ def in_workers(fn, tasks, *, device=None, jobs: int | None = None, desc="tasks",
     results, failures = [None] * len(tasks), []
     ctx = get_context("spawn")  # fork would copy the parent's threads (and its OpenMP pool)
     with ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads,)
+        jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, _picklable_filters())
     ) as pool:
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         bar = tqdm(total=len(tasks), desc=f"{desc} ({jobs} workers)", disable=not progress)

@@ -1,6 +1,7 @@
 """lib.parallel: a chapter's missing runs trained in worker processes on the CPU."""
 
 import math
+import warnings
 
 import pytest
 
@@ -97,3 +98,15 @@ def test_in_workers_keeps_the_order_and_names_a_failing_task(jobs):
     if jobs > 1:
         with pytest.raises(RuntimeError, match=r"1 of 2 tasks failed; the first: -1\.0"):
             parallel.in_workers(math.sqrt, [4.0, -1.0], device="cpu", jobs=jobs, progress=False)
+
+
+def test_workers_follow_the_callers_warning_filters():
+    # A chapter silences the warnings it reports itself; its workers must too,
+    # since their stderr reaches the notebook cell (an error in the book's build).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(RuntimeError, match="UserWarning: a"):
+            parallel.in_workers(warnings.warn, ["a", "b"], device="cpu", jobs=2, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert parallel.in_workers(warnings.warn, ["a", "b"], device="cpu", jobs=2) == [None, None]

@@ -81,10 +81,12 @@ config = runs.RunConfig(
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)
 cached = Store().load(key) is not None
-if eval_every is not None and mix != "clean":
-    # This run and its standard twin (below) at once, in worker processes on a CPU
-    # (lib.parallel); train_run then loads them.
-    parallel.train_all([config, config.standard_twin()], device=device)
+# A run with a curve is compared with its standard twin (below): both at once, in
+# worker processes on a CPU (lib.parallel); train_run then loads them.
+compare = eval_every is not None and mix != "clean"
+twin = config.standard_twin()
+if compare:
+    parallel.train_all([config, twin], device=device)
 model, run = runs.train_run(config, device=device)
 m = run.metrics
 
@@ -168,9 +170,7 @@ plt.show()
 # accuracies it combines; a drift counts beyond 2 SE).
 
 # %%
-compare = eval_every is not None and mix != "clean"
 if compare:
-    twin = config.standard_twin()
     _, twin_run = runs.train_run(twin, device=device)
     curves = {
         "standard": convergence.curve_of(twin_run.history),

@@ -365,33 +365,43 @@ glue("perf_targets", len(targets), display=False)
 # each eager (the default path) against `torch.compile` (mode "default"),
 # after a first call that compiles. A ratio above 1 means compiling wins.
 
+
 # %% tags=["hide-input"]
-trial_path = results_dir / "trials" / "compile-cpu.json"
-compile_rows = []
-if trial_path.exists():
-    trial = json.loads(trial_path.read_text())
-    for r in trial["rows"]:
-        compile_rows.append(
-            {
-                "model": r["model"],
-                "attack: eager / compiled": r["eager/compiled"]["attack"],
-                "training: eager / compiled": r["eager/compiled"]["train"],
-                "first training epoch, compiled / eager": r["train_first_epoch_s"]["compiled"]
-                / r["train_first_epoch_s"]["eager"],
-            }
-        )
-    prov = trial["provenance"]
+def show_trial(name: str, script: str, rows_of, caption_of) -> list[dict]:
+    """The committed trial ``results/bench/trials/<name>.json`` as a table (rows by
+    model), under its provenance; [] with a note when none is committed."""
+    path = results_dir / "trials" / f"{name}.json"
+    if not path.exists():
+        display(Markdown(f"No `{name}` trial is committed: run `scripts/{script} --out ...`."))
+        return []
+    trial = json.loads(path.read_text())
+    rows = rows_of(trial)
     display(
-        Markdown(
-            f"`results/bench/trials/compile-cpu.json`: {prov['device']}, torch {prov['torch']}, "
-            f"{prov['torch_threads']} threads, commit {prov['commit']}, {prov['date']}; "
-            f"{trial['rows'][0]['images']} images an epoch, median of "
-            f"{prov['args']['rounds']} interleaved rounds."
-        )
+        Markdown(f"`results/bench/trials/{name}.json`: {caption_of(trial, trial['provenance'])}")
     )
-    display(pd.DataFrame(compile_rows).set_index("model").style.format("{:.2f}"))
-else:
-    display(Markdown("No compile trial is committed: run `scripts/compile_trial.py --out ...`."))
+    display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
+    return rows
+
+
+compile_rows = show_trial(
+    "compile-cpu",
+    "compile_trial.py",
+    lambda trial: [
+        {
+            "model": r["model"],
+            "attack: eager / compiled": r["eager/compiled"]["attack"],
+            "training: eager / compiled": r["eager/compiled"]["train"],
+            "first training epoch, compiled / eager": r["train_first_epoch_s"]["compiled"]
+            / r["train_first_epoch_s"]["eager"],
+        }
+        for r in trial["rows"]
+    ],
+    lambda trial, prov: (
+        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} threads, "
+        f"commit {prov['commit']}, {prov['date']}; {trial['rows'][0]['images']} images an "
+        f"epoch, median of {prov['args']['rounds']} interleaved rounds."
+    ),
+)
 for kind in ("attack", "training"):
     values = [r[f"{kind}: eager / compiled"] for r in compile_rows]
     glue(f"perf_compile_{kind}_best", max(values, default=float("nan")), display=False)
@@ -414,33 +424,29 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 # adversarial images per second on each `cpu` recipe: one process with
 # every core's thread against the workers at the same time.
 
+
 # %% tags=["hide-input"]
-jobs_path = results_dir / "trials" / "jobs-cpu.json"
-jobs_rows = []
-if jobs_path.exists():
-    jobs_trial = json.loads(jobs_path.read_text())
-    for r in jobs_trial["rows"]:
-        workers = next(v for k, v in r.items() if k.endswith(" workers"))
-        jobs_rows.append(
-            {
-                "model": r["model"],
-                "one process: images/s": r["one process"]["images_per_s"],
-                "workers: images/s": sum(w["images_per_s"] for w in workers),
-                "workers / one process": r["workers/one process"],
-            }
-        )
-    prov = jobs_trial["provenance"]
-    display(
-        Markdown(
-            f"`results/bench/trials/jobs-cpu.json`: {prov['device']}, {prov['cores']} cores, "
-            f"{prov['args']['jobs']} workers of {prov['cores'] // prov['args']['jobs']} "
-            f"thread(s), torch {prov['torch']}, commit {prov['commit']}, {prov['date']}; "
-            f"median of {prov['args']['rounds']} epochs of {prov['args']['images']} images."
-        )
-    )
-    display(pd.DataFrame(jobs_rows).set_index("model").style.format("{:.2f}"))
-else:
-    display(Markdown("No jobs trial is committed: run `scripts/jobs_trial.py --out ...`."))
+def _workers_row(r: dict) -> dict:
+    workers = next(v for k, v in r.items() if k.endswith(" workers"))
+    return {
+        "model": r["model"],
+        "one process: images/s": r["one process"]["images_per_s"],
+        "workers: images/s": sum(w["images_per_s"] for w in workers),
+        "workers / one process": r["workers/one process"],
+    }
+
+
+jobs_rows = show_trial(
+    "jobs-cpu",
+    "jobs_trial.py",
+    lambda trial: [_workers_row(r) for r in trial["rows"]],
+    lambda trial, prov: (
+        f"{prov['device']}, {prov['cores']} cores, {prov['args']['jobs']} workers of "
+        f"{prov['cores'] // prov['args']['jobs']} thread(s), torch {prov['torch']}, "
+        f"commit {prov['commit']}, {prov['date']}; median of {prov['args']['rounds']} "
+        f"epochs of {prov['args']['images']} images."
+    ),
+)
 glue("perf_jobs_rows", len(jobs_rows), display=False)
 glue(
     "perf_jobs_best",

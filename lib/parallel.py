@@ -147,6 +147,19 @@ def _device_jobs(device, jobs):
     return device, jobs
 
 
+def _run_missing(items, key, fn, *, device, store, jobs, desc, progress) -> list:
+    """``fn(item, root=...)`` in workers for every item whose ``key(item)`` is not in
+    the store; [] (nothing run) where workers would not pay (see the module doc)."""
+    device, jobs = _device_jobs(device, jobs)
+    store = store or Store()
+    missing = _missing(items, lambda item: key(item, device), store)
+    if device.type != "cpu" or jobs < 2 or len(missing) < 2:
+        return []
+    fn = functools.partial(fn, root=str(store.root))
+    in_workers(fn, missing, device=device, jobs=jobs, desc=desc, progress=progress)
+    return missing
+
+
 def train_all(
     configs,
     *,
@@ -161,14 +174,21 @@ def train_all(
     caller's own :func:`lib.runs.train_run` calls then train them). A worker's
     error is raised here, naming its config, after the other workers finish.
     """
-    device, jobs = _device_jobs(device, jobs)
-    store = store or Store()
-    missing = _missing(configs, lambda c: run_key(c, device), store)
-    if device.type != "cpu" or jobs < 2 or len(missing) < 2:
-        return []
-    fn = functools.partial(_train_one, root=str(store.root))
-    in_workers(fn, missing, device=device, jobs=jobs, desc="runs", progress=progress)
-    return missing
+    return _run_missing(
+        configs,
+        run_key,
+        _train_one,
+        device=device,
+        store=store,
+        jobs=jobs,
+        desc="runs",
+        progress=progress,
+    )
+
+
+def _strong_key(cell: tuple, device) -> str:
+    config, eps, norm = cell
+    return evals.strong_eval_key(config, eps, norm=norm, device=device)
 
 
 def strong_eval_all(
@@ -182,15 +202,13 @@ def strong_eval_all(
     """:func:`lib.evals.strong_eval` of every ``(config, eps, norm)`` not in ``store``,
     ``jobs`` at a time (as :func:`train_all`; a model not yet trained is trained
     by its worker). Returns the cells evaluated here."""
-    device, jobs = _device_jobs(device, jobs)
-    store = store or Store()
-    missing = _missing(
+    return _run_missing(
         cells,
-        lambda cell: evals.strong_eval_key(cell[0], cell[1], norm=cell[2], device=device),
-        store,
+        _strong_key,
+        _strong_one,
+        device=device,
+        store=store,
+        jobs=jobs,
+        desc="strong evaluations",
+        progress=progress,
     )
-    if device.type != "cpu" or jobs < 2 or len(missing) < 2:
-        return []
-    fn = functools.partial(_strong_one, root=str(store.root))
-    in_workers(fn, missing, device=device, jobs=jobs, desc="strong evaluations", progress=progress)
-    return missing

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-from pathlib import Path
 
 import torch
 
@@ -31,7 +29,6 @@ from lib import train as train_lib
 from lib.bench import measure
 from lib.bench.sections import _random_data
 from lib.bench.settings import CPU_DATASET, MODELS
-from lib.store import atomic_write_json
 
 
 def trial(name: str, images: int, rounds: int, mode: str) -> dict:
@@ -99,13 +96,12 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     provenance = {**measure.provenance("cpu"), "args": vars(args)}
-    rows = []
-    for name in args.models:
-        rows.append(trial(name, args.images, args.rounds, args.mode))
-        print(json.dumps(rows[-1]), flush=True)
-        if args.out:  # after every model, so a killed trial keeps what it measured
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(Path(args.out), {"provenance": provenance, "rows": rows})
+    measure.run_trial(
+        args.models,
+        lambda name: trial(name, args.images, args.rounds, args.mode),
+        provenance,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import statistics
-from pathlib import Path
 
 import torch
 
@@ -31,7 +29,6 @@ from lib import models, parallel, profiles
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
-from lib.store import atomic_write_json
 
 
 def epochs_per_s(name: str, images: int, rounds: int, worker: int = 0) -> dict:
@@ -83,13 +80,12 @@ def main() -> None:
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
     provenance = {**measure.provenance("cpu"), "cores": parallel.cpu_cores(), "args": vars(args)}
-    rows = []
-    for name in args.models:
-        rows.append(trial(name, args.images, args.rounds, args.jobs))
-        print(json.dumps(rows[-1]), flush=True)
-        if args.out:  # after every model, so a killed trial keeps what it measured
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(Path(args.out), {"provenance": provenance, "rows": rows})
+    measure.run_trial(
+        args.models,
+        lambda name: trial(name, args.images, args.rounds, args.jobs),
+        provenance,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import resource
 import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -132,3 +134,19 @@ def provenance(device: torch.device | str) -> dict:
     except ImportError:
         out["torchattacks"] = None
     return out
+
+
+def run_trial(models, measure_one, provenance: dict, out: str | None) -> list[dict]:
+    """A trial script's loop: ``measure_one(model)`` per model, each row printed as
+    JSON and, with ``out``, written with ``provenance`` after every model (to a
+    temporary file, then renamed), so a killed trial keeps what it measured."""
+    from lib.store import atomic_write_json
+
+    rows = []
+    for name in models:
+        rows.append(measure_one(name))
+        print(json.dumps(rows[-1]), flush=True)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(Path(out), {"provenance": provenance, "rows": rows})
+    return rows

@@ -57,7 +57,7 @@ variant = (
     None  # restricted_imagenet only: "paper" (96 classes) | "robustness" (203); None: the profile's
 )
 beta = None  # TRADES' weight of the KL term, with mix "trades" only (e.g. 6.0)
-eval_every = 25  # record standard test accuracy every this many steps; None: no curve
+eval_every = 50  # record standard test accuracy every this many steps; None: no curve
 device = None  # e.g. "cuda:1"; None picks CUDA when present, else the CPU
 
 # %%
@@ -81,8 +81,9 @@ config = runs.RunConfig(
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)
 cached = Store().load(key) is not None
-# A run with a curve is compared with its standard twin (below): both at once, in
-# worker processes on a CPU (lib.parallel); train_run then loads them.
+# A run with a curve is compared with its standard twin (below). lib.parallel trains
+# the two in worker processes on a CPU where that pays; at `cpu` the robust run costs
+# four times its twin, so both train here, one after the other, with every thread.
 compare = eval_every is not None and mix != "clean"
 twin = config.standard_twin()
 if compare:

@@ -422,7 +422,10 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 # step at batch 128 leaves cores idle in one process (serial Python, kernels
 # too small to split). `scripts/jobs_trial.py` measures the whole machine's
 # adversarial images per second on each `cpu` recipe: one process with
-# every core's thread against the workers at the same time.
+# every core's thread against the workers at the same time. The workers
+# take the costliest runs first, and runs too unequal to share (one four
+# times the other) stay in one process with every thread
+# (`lib.parallel.workers_pay`, from the recipes alone).
 
 
 # %% tags=["hide-input"]

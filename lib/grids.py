@@ -95,7 +95,7 @@ class PriceGrid:
 
 
 #: The one-run chapter's curve: test accuracy every this many steps (its default).
-ONE_RUN_EVAL_EVERY = 25
+ONE_RUN_EVAL_EVERY = 50
 
 
 def price_grid(profile: str) -> PriceGrid:

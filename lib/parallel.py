@@ -15,7 +15,15 @@ ones not yet in the store in ``jobs`` spawned workers, each with
 
 Only where it pays: on a CUDA device, with one job, or with fewer than two
 runs to train, nothing is spawned (the chapter trains in its own process,
-as before). ``ODDS_JOBS`` sets the number of workers (``1`` turns this off).
+as before). Nor where the runs are too unequal for the workers to share
+them: each run's cost is estimated from its recipe (:func:`run_cost`), and
+workers are used only when the longest queue they would get (the runs sorted
+longest first, each to the worker free first) beats one process with every
+thread on the same work. The one-run chapter's robust run costs about four
+times its standard twin: in two workers the twin would end early and leave
+one core idle. The decision reads only the recipes, so a run's thread count
+(and with it its numbers) does not depend on timing.
+``ODDS_JOBS`` sets the number of workers (``1`` turns this off).
 
 A run's numbers depend on the threads it trained with (the order of
 floating-point sums in oneDNN's kernels), not only on its seed: a seeded
@@ -26,6 +34,8 @@ thread count under ``provenance["threads"]``.
 from __future__ import annotations
 
 import functools
+import heapq
+import math
 import os
 import pickle
 import warnings
@@ -35,11 +45,22 @@ from multiprocessing import get_context
 import torch
 from tqdm.auto import tqdm
 
-from lib import evals, runtime
-from lib.runs import RunConfig, run_key, train_run
+from lib import data as data_lib
+from lib import evals, profiles, runtime
+from lib.runs import RunConfig, plan_of, run_key, train_run
 from lib.store import Store
 
 JOBS_ENV = "ODDS_JOBS"
+
+#: Images per second of ``jobs`` one-thread workers over one ``jobs``-thread
+#: process, measured on the same 48 `cpu` runs of two cold builds on this
+#: 2-core machine (1.08 MNIST, 1.11 CIFAR-10; the lower is taken).
+WORKER_GAIN = 1.08
+
+#: Relative cost of one training image's forward and backward pass per
+#: architecture (the `cpu` standard runs: CIFAR-10's ResNet-8 about twice
+#: the narrowed MNIST CNN). Unknown architectures count as the costliest.
+_ARCH_COST = {"mnist_cnn": 1.0, "cifar_resnet": 2.0}
 
 
 def cpu_cores() -> int:
@@ -91,15 +112,25 @@ def _strong_one(cell: tuple, root: str) -> None:
     evals.strong_eval(config, eps, norm=norm, store=Store(root), device="cpu", progress=False)
 
 
-def in_workers(fn, tasks, *, device=None, jobs: int | None = None, desc="tasks", progress=True):
+def in_workers(
+    fn, tasks, *, device=None, jobs: int | None = None, desc="tasks", progress=True, costs=None
+):
     """``[fn(task) for task in tasks]``, in ``jobs`` spawned workers on a CPU.
 
     ``fn`` must be picklable (a module-level function, or a ``functools.partial``
     of one); so must the tasks and the results. On a GPU, with one job or one
     task, the list is computed here. A worker's error is raised here, naming
-    its task, after the other workers finish.
+    its task, after the other workers finish. With ``costs`` (one per task,
+    relative), the tasks start longest first, so that the last to finish are
+    short ones; the results keep the order of ``tasks``.
     """
     tasks = list(tasks)
+    order = list(range(len(tasks)))
+    if costs is not None:
+        costs = list(costs)
+        if len(costs) != len(tasks):
+            raise ValueError(f"{len(costs)} costs for {len(tasks)} tasks")
+        order.sort(key=lambda i: -costs[i])  # stable: equal costs keep their order
     device, jobs = _device_jobs(device, jobs)
     if device.type != "cpu" or jobs < 2 or len(tasks) < 2:
         return [fn(t) for t in tqdm(tasks, desc=desc, disable=not progress or len(tasks) < 2)]
@@ -110,7 +141,7 @@ def in_workers(fn, tasks, *, device=None, jobs: int | None = None, desc="tasks",
     with ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, _picklable_filters())
     ) as pool:
-        futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
+        futures = {pool.submit(fn, tasks[i]): i for i in order}
         bar = tqdm(total=len(tasks), desc=f"{desc} ({jobs} workers)", disable=not progress)
         for f in as_completed(futures):
             i = futures[f]
@@ -127,6 +158,66 @@ def in_workers(fn, tasks, *, device=None, jobs: int | None = None, desc="tasks",
             f"({type(err).__name__}: {err})"
         ) from err
     return results
+
+
+def run_cost(config: RunConfig, device="cpu") -> float:
+    """Relative cost of training ``config`` (no unit: only ratios between runs are
+    used): images seen x forward-backward passes per image x the architecture's
+    cost, plus the curve's evaluations. At `cpu` one unit is about a quarter of a millisecond
+    on one thread (measured over the 48 runs of a cold build). A PGD-k training image costs k + 1
+    passes (k + 2 for TRADES: the clean and the adversarial forward), half of
+    that attack for the half-half mix."""
+    plan = plan_of(config, device)
+    s = plan.settings
+    n = plan.n_train or data_lib.FULL_SIZES.get(config.dataset, {}).get("train", 100_000)
+    batch = s.batch_size or n
+    per_epoch = math.ceil(n / batch)
+    steps = plan.steps or max(plan.epochs * per_epoch, s.min_steps)
+    attack = s.train_attack.get(config.norm)
+    k = attack.steps if attack is not None and config.mix != "clean" else 0
+    passes = {"clean": 1, "adversarial": 1 + k, "half": 1 + k / 2, "trades": 2 + k}[config.mix]
+    cost = steps * batch * passes
+    if config.eval_every:  # the test set's accuracy every eval_every steps
+        n_test = s.n_test or data_lib.FULL_SIZES.get(config.dataset, {}).get("test", 10_000)
+        # measured at `cpu`: an evaluated image costs about 2/3 of a training pass
+        cost += steps / config.eval_every * n_test * 2 / 3
+    return cost * _ARCH_COST.get(s.arch, max(_ARCH_COST.values()))
+
+
+def strong_cost(cell: tuple, device="cpu") -> float:
+    """Relative cost of a strong evaluation ``(config, eps, norm)``: its attack
+    steps on its images; a standard model's falls at the first attacks' early
+    steps (each attack stops on images already broken), so it counts a fifth."""
+    config, _, _ = cell
+    plan = plan_of(config, device)
+    budget = profiles.strong_budget(config.profile)
+    steps = (
+        budget.pgd_steps * budget.pgd_restarts
+        + budget.apgd_steps
+        + budget.apgdt_steps * budget.apgdt_targets
+    )
+    n = plan.settings.n_test_robust or plan.settings.n_test or 10_000
+    cost = steps * n * _ARCH_COST.get(plan.settings.arch, max(_ARCH_COST.values()))
+    return cost / 5 if config.mix == "clean" else cost
+
+
+def makespan(costs, jobs: int) -> float:
+    """The time ``jobs`` workers take for tasks of ``costs`` (one unit of cost per
+    unit of time each), longest first, each to the worker free first."""
+    free = [0.0] * jobs
+    for c in sorted(costs, reverse=True):
+        heapq.heappush(free, heapq.heappop(free) + c)
+    return max(free)
+
+
+def workers_pay(costs, jobs: int) -> bool:
+    """Whether ``jobs`` one-thread workers finish tasks of ``costs`` before one
+    process with all the threads, which runs at ``jobs / WORKER_GAIN`` workers'
+    speed (see :data:`WORKER_GAIN`)."""
+    costs = list(costs)
+    if jobs < 2 or len(costs) < 2:
+        return False
+    return makespan(costs, jobs) < sum(costs) * WORKER_GAIN / jobs
 
 
 def _missing(items, key, store: Store) -> list:
@@ -147,16 +238,19 @@ def _device_jobs(device, jobs):
     return device, jobs
 
 
-def _run_missing(items, key, fn, *, device, store, jobs, desc, progress) -> list:
+def _run_missing(items, key, cost, fn, *, device, store, jobs, desc, progress) -> list:
     """``fn(item, root=...)`` in workers for every item whose ``key(item)`` is not in
     the store; [] (nothing run) where workers would not pay (see the module doc)."""
     device, jobs = _device_jobs(device, jobs)
     store = store or Store()
     missing = _missing(items, lambda item: key(item, device), store)
-    if device.type != "cpu" or jobs < 2 or len(missing) < 2:
+    if device.type != "cpu":
+        return []
+    costs = [cost(item, device) for item in missing]
+    if not workers_pay(costs, min(jobs, len(missing))):
         return []
     fn = functools.partial(fn, root=str(store.root))
-    in_workers(fn, missing, device=device, jobs=jobs, desc=desc, progress=progress)
+    in_workers(fn, missing, device=device, jobs=jobs, desc=desc, progress=progress, costs=costs)
     return missing
 
 
@@ -170,13 +264,15 @@ def train_all(
 ) -> list[RunConfig]:
     """Train every config of ``configs`` that is not in ``store``, ``jobs`` at a time.
 
-    Returns the configs trained here (none when nothing was spawned: the
+    Returns the configs trained here (none when nothing was spawned, or when one
+    run is so long that the workers would not pay (:func:`workers_pay`): the
     caller's own :func:`lib.runs.train_run` calls then train them). A worker's
     error is raised here, naming its config, after the other workers finish.
     """
     return _run_missing(
         configs,
         run_key,
+        run_cost,
         _train_one,
         device=device,
         store=store,
@@ -205,6 +301,7 @@ def strong_eval_all(
     return _run_missing(
         cells,
         _strong_key,
+        strong_cost,
         _strong_one,
         device=device,
         store=store,

@@ -159,7 +159,7 @@ def check_one_run(g):
     assert len(g["run_key"]) == 16
     assert 0 <= g["run_adv_acc"] <= g["run_std_acc"] <= 1
     assert g["run_n_train"] == 512 and g["run_steps"] == 8  # the smoke profile's MNIST
-    # 8 smoke steps and eval_every 25: the curves hold the last step only
+    # 8 smoke steps and eval_every 50: the curves hold the last step only
     assert g["run_gap_points"] == 1 and g["run_gap_status"] == "unmeasured"
     assert -1 <= g["run_gap_end"] <= 1 and g["run_gap_spread"] == 0
 

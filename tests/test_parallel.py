@@ -110,3 +110,72 @@ def test_workers_follow_the_callers_warning_filters():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         assert parallel.in_workers(warnings.warn, ["a", "b"], device="cpu", jobs=2) == [None, None]
+
+
+def test_makespan_is_longest_first_to_the_worker_free_first():
+    assert parallel.makespan([], 2) == 0
+    assert parallel.makespan([5], 2) == 5
+    assert parallel.makespan([3, 3, 2, 2], 2) == 5  # {3, 2} and {3, 2}
+    assert parallel.makespan([2, 2, 3, 3, 2], 2) == 7  # greedy: {3, 2, 2} and {3, 2}
+    assert parallel.makespan([1, 4, 1, 1, 1], 2) == 4  # the long task alone
+    assert parallel.makespan([1, 2, 3], 1) == 6
+
+
+def test_workers_pay_only_where_they_beat_one_process_with_every_thread():
+    assert parallel.WORKER_GAIN > 1
+    assert parallel.workers_pay([1, 1], 2)  # 1 < 2 * gain / 2
+    assert parallel.workers_pay([1] * 10, 2)
+    # one run four times the other (the one-run chapter's pair): one process wins
+    assert not parallel.workers_pay([1, 4], 2)  # 4 > 5 * gain / 2
+    assert not parallel.workers_pay([1, 1], 1) and not parallel.workers_pay([1], 2)
+
+
+def test_run_cost_follows_the_recipe():
+    cost = parallel.run_cost
+    std = RunConfig("mnist", "cpu")
+    robust = RunConfig("mnist", "cpu", "adversarial", eps_train=0.3)
+    half = RunConfig("mnist", "cpu", "half", eps_train=0.3)
+    k = 5  # the cpu MNIST training attack's PGD steps (lib.profiles)
+    assert cost(robust) / cost(std) == pytest.approx(1 + k)
+    assert cost(half) / cost(std) == pytest.approx(1 + k / 2)
+    assert cost(RunConfig("mnist", "cpu", n_train=10_000)) < cost(std)  # fewer images
+    curve = RunConfig("mnist", "cpu", "adversarial", eps_train=0.3, eval_every=50)
+    assert cost(curve) > cost(robust)  # its evaluations cost too
+    assert cost(RunConfig("cifar10", "cpu")) > cost(RunConfig("cifar10", "cpu", n_train=100))
+    # the one-run chapter's pair at cpu is too unequal for two workers
+    assert not parallel.workers_pay([cost(curve.standard_twin()), cost(curve)], 2)
+    # a standard model's strong evaluation is short: its images fall at once
+    cells = [(std, 0.3, "inf"), (robust, 0.3, "inf")]
+    assert parallel.strong_cost(cells[0]) < parallel.strong_cost(cells[1])
+
+
+def test_longest_tasks_start_first_and_results_keep_their_order(tmp_path):
+    tasks = [str(tmp_path / f"t{i}") for i in range(4)]
+    out = parallel.in_workers(
+        _start_order, tasks, device="cpu", jobs=2, progress=False, costs=[1, 3, 2, 4]
+    )
+    assert out == tasks
+    starts = [p.name for p in sorted(tmp_path.iterdir(), key=lambda p: int(p.read_text()))]
+    # submitted longest first: the cheapest, first in the list, starts last (it
+    # waits for a worker to finish one of the others)
+    assert starts[-1] == "t0" and starts.index("t3") < starts.index("t0")
+    with pytest.raises(ValueError, match="2 costs for 4 tasks"):
+        parallel.in_workers(abs, [1, 2, 3, 4], device="cpu", jobs=2, costs=[1, 2])
+
+
+def test_an_unbalanced_pair_is_left_to_the_caller(tmp_path):
+    store = Store(tmp_path)
+    short = RunConfig("mnist", "smoke", n_train=128, max_steps=2)
+    long = RunConfig("mnist", "smoke", n_train=128, max_steps=20)
+    assert not parallel.workers_pay([parallel.run_cost(short), parallel.run_cost(long)], 2)
+    assert parallel.train_all([short, long], device="cpu", store=store, jobs=2) == []
+    assert store.load(run_key(long, "cpu")) is None  # left to the caller's train_run
+
+
+def _start_order(path: str) -> str:
+    import time
+
+    with open(path, "w") as f:
+        f.write(str(time.perf_counter_ns()))
+    time.sleep(0.2)
+    return path

@@ -155,6 +155,16 @@ def train(
         generator if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
     )
     batch_size = batch_size or len(data)
+    if (
+        batch_size >= len(data)
+        and isinstance(data, data_lib.TensorData)
+        and data.x.dtype == torch.uint8
+    ):
+        # A full batch is the whole set every epoch: its float images are made once,
+        # not once an epoch (the same values: scaling commutes with the shuffle's
+        # gather). The linear chapter's thousands of full-batch epochs spent most
+        # of their time here.
+        data = replace(data, x=data.inputs())
     # channels_last where it helps, given back in the caller's layout (strides) at the end
     layout = [(t, t.stride()) for t in (*model.parameters(), *model.buffers()) if t.dim() == 4]
     runtime.fast_model(model, device, precision)

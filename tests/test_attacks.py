@@ -223,6 +223,22 @@ def test_linear_exact_attack_matches_pgd(binary_linear):
     assert acc_exact == acc_pgd
 
 
+def test_linear_worst_case_is_the_formula_bit_for_bit(binary_linear):
+    # The one-pass form (addcmul, clamp in place) must give the formula's bits,
+    # so that stored linear-model numbers do not move.
+    model, tr = binary_linear
+    x, y = tr.inputs(slice(0, 300)), tr.y[:300]
+    s = (2 * y - 1).float().view(-1, 1, 1, 1)
+    w = model.weight.detach().view(x.shape[1:])
+    for eps in (0.0, 0.1, 0.3, 1 / 3):
+        formula = x - eps * s * w.sign()
+        assert torch.equal(linear_worst_case(model, x, y, eps=eps, box=False), formula)
+        assert torch.equal(linear_worst_case(model, x, y, eps=eps), formula.clamp(0, 1))
+    x_before = x.clone()
+    linear_worst_case(model, x, y, eps=0.3)
+    assert torch.equal(x, x_before)  # the caller's images are not touched
+
+
 def test_linear_margin_drops_by_eps_times_l1_norm(binary_linear):
     model, tr = binary_linear
     x, y = tr.inputs(slice(0, 100)), tr.y[:100]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import evals, models, runs, train
+from lib import attacks, data, evals, models, runs, train
 from lib.attacks import PGD
 from lib.runs import RunConfig, train_run
 from lib.store import Store
@@ -365,3 +365,41 @@ def test_eval_every_records_a_curve_and_trains_the_same(mnist_small):
         train.train(_tiny_cnn(), data, eval_every=5, **kw)
     with pytest.raises(ValueError, match="positive int"):
         train.train(_tiny_cnn(), data, eval_every=0, eval_data=test, **kw)
+
+
+class _Uncached:
+    """A TensorData seen only through batches(): train cannot cache its floats."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __len__(self):
+        return len(self.data)
+
+    @property
+    def device(self):
+        return self.data.device
+
+    @property
+    def epoch_size(self):
+        return self.data.epoch_size
+
+    def batches(self, *args, **kwargs):
+        return self.data.batches(*args, **kwargs)
+
+
+def test_full_batch_floats_made_once_train_the_same_bits():
+    # train() converts a full batch's uint8 images to floats once, not every
+    # epoch: the same values, so the same weights to the bit.
+    tr = data.load("binary_mnist", "train").subset(500, seed=0)
+    assert tr.x.dtype == torch.uint8
+    kw = dict(epochs=4, batch_size=None, lr=0.1, optimizer="sgd", momentum=0.0, seed=0)
+    kw.update(precision="fp32", progress=False, mix="adversarial")
+    kw["attack"] = attacks.LinearWorstCase(0.2)
+    nets = []
+    for d in (tr, _Uncached(tr)):
+        torch.manual_seed(0)
+        nets.append(models.LinearModel(784))
+        train.train(nets[-1], d, **kw)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        assert torch.equal(p, q)

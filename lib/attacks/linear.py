@@ -21,8 +21,11 @@ def linear_worst_case(model, x: torch.Tensor, y: torch.Tensor, *, eps: float, bo
     eps = check_eps(eps)
     w = model.weight.detach().view(x.shape[1:])
     s = (2 * y - 1).to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
-    x_adv = x - eps * s * w.sign()
-    return x_adv.clamp(0, 1) if box else x_adv
+    # x - eps * s * sign(w) in one pass, clipped in place: on a full batch (binary
+    # MNIST's 11,686 images) each temporary of the image's size was a fresh 37 MB.
+    # s * sign(w) is -1, 0 or 1, so every product is exact: the same bits as before.
+    x_adv = torch.addcmul(x, s, w.sign(), value=-eps)
+    return x_adv.clamp_(0, 1) if box else x_adv
 
 
 def linear_robust_margin(model, x: torch.Tensor, y: torch.Tensor, *, eps: float) -> torch.Tensor:

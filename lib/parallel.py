@@ -161,12 +161,14 @@ def in_workers(
 
 
 def run_cost(config: RunConfig, device="cpu") -> float:
-    """Relative cost of training ``config`` (no unit: only ratios between runs are
-    used): images seen x forward-backward passes per image x the architecture's
-    cost, plus the curve's evaluations. At `cpu` one unit is about a quarter of a millisecond
-    on one thread (measured over the 48 runs of a cold build). A PGD-k training image costs k + 1
-    passes (k + 2 for TRADES: the clean and the adversarial forward), half of
-    that attack for the half-half mix."""
+    """Relative cost of training ``config``: images seen x forward-backward passes
+    per image x the architecture's cost, plus the curve's evaluations. Only ratios
+    between runs are used. At `cpu`, over the 53 one-thread runs of a cold build,
+    one unit took a quarter of a millisecond on one thread, within 15% for 47
+    of them (MNIST's TRADES runs took 1.3x their estimate, the runs on 100
+    images 0.75x: fixed costs). A PGD-k training
+    image costs k + 1 passes (k + 2 for TRADES: the clean and the adversarial
+    forward), half of that attack for the half-half mix."""
     plan = plan_of(config, device)
     s = plan.settings
     n = plan.n_train or data_lib.FULL_SIZES.get(config.dataset, {}).get("train", 100_000)

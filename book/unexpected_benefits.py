@@ -395,21 +395,25 @@ budget = audit.AuditBudget(
 
 b4, flags = {}, {}
 targets = [(d, m) for d in DATASETS for m in ("l2", "linf")]
-# The four audits at once, in worker processes on a CPU (lib.parallel).
-audited = parallel.in_workers(
+# The audit as one task per model and attack, in worker processes on a CPU
+# (lib.parallel), the costliest first; each attack seeds its own randomness.
+tasks = benefits.audit_tasks(targets)
+outputs = parallel.in_workers(
     functools.partial(
-        benefits.audit_model,
+        benefits.audit_attack,
         profile=profile,
         seed=seed,
         n_audit=n_audit,
         budget=budget,
         device=str(device),
     ),
-    targets,
+    tasks,
     device=device,
-    desc="B4 audits",
+    desc="B4 audit attacks",
+    costs=[benefits.audit_task_cost(t) for t in tasks],
 )
-for (dataset, model), (accs, model_flags) in zip(targets, audited, strict=True):
+audited = benefits.audit_results(tasks, outputs)
+for (dataset, model), (accs, model_flags) in audited.items():
     eps = benefits.train_eps(dataset, NORM[model], profile)
     flags[dataset, model] = model_flags
     b4[dataset, model] = {**accs, "eps": eps}

@@ -42,17 +42,33 @@ def run_config(dataset: str, model: str, profile: str, seed: int) -> runs_lib.Ru
     )
 
 
-def audit_model(
-    target: tuple[str, str], *, profile: str, seed: int, n_audit: int, budget, device="cpu"
-) -> tuple[dict, dict]:
-    """B4's audit of one robust model, ``target = (dataset, model)`` (l2 or linf),
-    on the first ``n_audit`` test images: robust accuracy under each attack of
-    :func:`lib.attacks.audit.suite` and under all of them (``"all"``), and the
-    masking flags. A module-level function, so workers can run it
-    (:func:`lib.parallel.in_workers`); the model comes from the store."""
+def audit_tasks(targets) -> list[tuple[str, str, str]]:
+    """B4's audit as ``(dataset, model, attack)`` tasks, one per attack of
+    :data:`lib.attacks.audit.ATTACKS` on each robust model of ``targets``."""
     from lib.attacks import audit
 
-    dataset, model = target
+    return [(d, m, name) for d, m in targets for name in audit.ATTACKS]
+
+
+def audit_task_cost(task: tuple[str, str, str]) -> float:
+    """The relative cost of one audit task (:data:`lib.attacks.audit.COSTS`)."""
+    from lib.attacks import audit
+
+    return audit.COSTS[task[2]]
+
+
+def audit_attack(
+    task: tuple[str, str, str], *, profile: str, seed: int, n_audit: int, budget, device="cpu"
+) -> dict:
+    """One attack of B4's audit, ``task = (dataset, model, attack)`` (model l2 or
+    linf), on the first ``n_audit`` test images: ``{"survived": per-image bool}``,
+    with the input gradients' zero fraction for the training PGD (the cheapest
+    task). A module-level function, so workers can run it
+    (:func:`lib.parallel.in_workers`); the model comes from the store. Each attack
+    seeds its own randomness, so the tasks may run in any order and process."""
+    from lib.attacks import audit
+
+    dataset, model, name = task
     net, _ = runs_lib.train_run(
         run_config(dataset, model, profile, seed), device=device, progress=False
     )
@@ -62,8 +78,27 @@ def audit_model(
     eps = train_eps(dataset, norm, profile)
     training = profiles.settings(dataset, profile).attack(eps, norm)
     suite = audit.suite(net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed)
-    accs = audit.robust_accuracies(net, suite, x, y)
-    return accs, audit.masking_flags(net, x, y, accs)
+    out = {"survived": audit.survives(net, suite[name], x, y)}
+    if name == audit.ATTACKS[0]:
+        out["zero fraction"] = audit.zero_gradient_fraction(net, x, y)
+    return out
+
+
+def audit_results(tasks, outputs) -> dict[tuple[str, str], tuple[dict, dict]]:
+    """Per robust model ``(dataset, model)``: its audit's accuracies (each attack
+    and ``"all"``) and masking flags, from :func:`audit_attack`'s outputs."""
+    from lib.attacks import audit
+
+    survived, zero = {}, {}
+    for (d, m, name), out in zip(tasks, outputs, strict=True):
+        survived.setdefault((d, m), {})[name] = out["survived"]
+        if "zero fraction" in out:
+            zero[d, m] = out["zero fraction"]
+    result = {}
+    for target, by_attack in survived.items():
+        accs = audit.accuracies({name: by_attack[name] for name in audit.ATTACKS})
+        result[target] = accs, audit.flags_of(zero[target], accs)
+    return result
 
 
 PROXY = "a model judge is a proxy for how the images look; see the figures"

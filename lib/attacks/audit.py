@@ -96,24 +96,54 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
     }
 
 
-def robust_accuracies(model, attacks: dict[str, AttackFn], x, y, progress=None) -> dict:
-    """Robust accuracy under each attack, and under all of them (``"all"``)."""
-    robust = {}
-    for name, attack in (progress or (lambda it: it))(attacks.items()):
-        robust[name] = survives(model, attack, x, y)
+#: The suite's attacks, in order (:func:`suite`).
+ATTACKS = ("training PGD", "strong PGD", "APGD-CE", "APGD-T", "FAB-T", "Square")
+
+#: Relative cost of each attack of the suite at the `cpu` budget (one MNIST
+#: model, one thread: strong PGD ~120 s, FAB-T and Square ~85-130 s, APGD-T
+#: ~55 s, APGD-CE ~18 s), for scheduling (:func:`lib.parallel.in_workers`).
+COSTS = {
+    "training PGD": 0.02,
+    "strong PGD": 1.0,
+    "APGD-CE": 0.15,
+    "APGD-T": 0.45,
+    "FAB-T": 0.9,
+    "Square": 0.9,
+}
+
+
+def accuracies(survived: dict[str, torch.Tensor]) -> dict:
+    """Robust accuracy under each attack, and under all of them (``"all"``), from
+    each attack's per-image :func:`survives`."""
+    robust = dict(survived)
     robust["all"] = torch.stack(list(robust.values())).all(0)
     return {name: r.float().mean().item() for name, r in robust.items()}
 
 
-def masking_flags(model, x, y, accs: dict) -> dict:
-    """The two signs of gradient masking: zero input gradients, Square above strong PGD."""
+def robust_accuracies(model, attacks: dict[str, AttackFn], x, y, progress=None) -> dict:
+    """Robust accuracy under each attack, and under all of them (``"all"``)."""
+    it = (progress or (lambda it: it))(attacks.items())
+    return accuracies({name: survives(model, attack, x, y) for name, attack in it})
+
+
+def zero_gradient_fraction(model, x, y) -> float:
+    """The fraction of input-gradient entries that are exactly zero."""
     from lib import saliency
 
-    g = saliency.input_gradient(model, x, y)
+    return saliency.zero_gradient_fraction(saliency.input_gradient(model, x, y))
+
+
+def flags_of(zero_fraction: float, accs: dict) -> dict:
+    """The two signs of gradient masking, from their measurements."""
     return {
-        "zero-gradient fraction": saliency.zero_gradient_fraction(g),
+        "zero-gradient fraction": zero_fraction,
         "Square beats strong PGD by": accs["strong PGD"] - accs["Square"],
     }
+
+
+def masking_flags(model, x, y, accs: dict) -> dict:
+    """The two signs of gradient masking: zero input gradients, Square above strong PGD."""
+    return flags_of(zero_gradient_fraction(model, x, y), accs)
 
 
 def masked(flags: dict) -> bool:

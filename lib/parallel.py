@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 
 from lib import data as data_lib
 from lib import evals, profiles, runtime
-from lib.runs import RunConfig, plan_of, run_key, train_run
+from lib.runs import RunConfig, plan_of, run_key, schedule, train_run
 from lib.store import Store
 
 JOBS_ENV = "ODDS_JOBS"
@@ -160,6 +160,10 @@ def in_workers(
     return results
 
 
+def _arch_cost(arch: str) -> float:
+    return _ARCH_COST.get(arch, max(_ARCH_COST.values()))
+
+
 def run_cost(config: RunConfig, device="cpu") -> float:
     """Relative cost of training ``config``: images seen x forward-backward passes
     per image x the architecture's cost, plus the curve's evaluations. Only ratios
@@ -174,7 +178,8 @@ def run_cost(config: RunConfig, device="cpu") -> float:
     n = plan.n_train or data_lib.FULL_SIZES.get(config.dataset, {}).get("train", 100_000)
     batch = s.batch_size or n
     per_epoch = math.ceil(n / batch)
-    steps = plan.steps or max(plan.epochs * per_epoch, s.min_steps)
+    epochs, max_steps = schedule(plan, per_epoch)  # as lib.runs.train_run trains it
+    steps = max_steps if max_steps is not None else epochs * per_epoch
     attack = s.train_attack.get(config.norm)
     k = attack.steps if attack is not None and config.mix != "clean" else 0
     passes = {"clean": 1, "adversarial": 1 + k, "half": 1 + k / 2, "trades": 2 + k}[config.mix]
@@ -183,7 +188,7 @@ def run_cost(config: RunConfig, device="cpu") -> float:
         n_test = s.n_test or data_lib.FULL_SIZES.get(config.dataset, {}).get("test", 10_000)
         # measured at `cpu`: an evaluated image costs about 2/3 of a training pass
         cost += steps / config.eval_every * n_test * 2 / 3
-    return cost * _ARCH_COST.get(s.arch, max(_ARCH_COST.values()))
+    return cost * _arch_cost(s.arch)
 
 
 def strong_cost(cell: tuple, device="cpu") -> float:
@@ -199,7 +204,7 @@ def strong_cost(cell: tuple, device="cpu") -> float:
         + budget.apgdt_steps * budget.apgdt_targets
     )
     n = plan.settings.n_test_robust or plan.settings.n_test or 10_000
-    cost = steps * n * _ARCH_COST.get(plan.settings.arch, max(_ARCH_COST.values()))
+    cost = steps * n * _arch_cost(plan.settings.arch)
     return cost / 5 if config.mix == "clean" else cost
 
 

@@ -192,6 +192,18 @@ def plan_of(config: RunConfig, device=None) -> Plan:
     )
 
 
+def schedule(plan: Plan, per_epoch: int) -> tuple[int, int | None]:
+    """``(epochs, max_steps)`` of ``plan`` at ``per_epoch`` steps an epoch: the
+    profile's epochs, or its steps; a small training set gets the profile's
+    ``min_steps`` at least (more passes over it)."""
+    epochs, max_steps = plan.epochs, plan.steps
+    if max_steps is None and epochs * per_epoch < plan.settings.min_steps:
+        max_steps = plan.settings.min_steps
+    if max_steps is not None:
+        epochs = math.ceil(max_steps / per_epoch)
+    return epochs, max_steps
+
+
 def run_key(config: RunConfig, device=None) -> str:
     """The store key of ``config`` on ``device``, without training anything."""
     return key_of(plan_of(config, device).key_settings)
@@ -252,11 +264,7 @@ def train_run(
     def compute() -> dict:
         train_set, test_set = _split(plan, "train"), _split(plan, "test")
         per_epoch = math.ceil(train_set.epoch_size / (settings.batch_size or len(train_set)))
-        epochs, max_steps = plan.epochs, plan.steps
-        if max_steps is None and epochs * per_epoch < settings.min_steps:
-            max_steps = settings.min_steps  # a small training set: more passes over it
-        if max_steps is not None:
-            epochs = math.ceil(max_steps / per_epoch)
+        epochs, max_steps = schedule(plan, per_epoch)
         runtime.seed_everything(config.seed)
         model = models.build(settings.arch, **settings.model_kwargs).to(device)
         attack = None

@@ -17,6 +17,37 @@ def test_mnist_cnn_is_the_mnist_challenge_network():
     assert m(torch.rand(2, 1, 28, 28)).shape == (2, 10)
 
 
+def _paper_order(m, x):
+    """The mnist_challenge forward as written there: conv - ReLU - pool."""
+    x = m.normalize(x)
+    x = F.max_pool2d(F.relu(m.conv1(x)), 2)
+    x = F.max_pool2d(F.relu(m.conv2(x)), 2)
+    return m.fc2(F.relu(m.fc1(x.flatten(1))))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_mnist_cnn_pool_then_relu_is_the_papers_order_bit_for_bit(precision):
+    # ReLU commutes with max: values and gradients (input and parameters) must
+    # be the same bits, also where a window ties (flat image regions, ReLU zeros)
+    torch.manual_seed(0)
+    m = models.MnistCNN(hidden=64).to(memory_format=torch.channels_last)
+    x = torch.rand(16, 1, 28, 28)
+    x[:8, :, :14] = 0.0  # flat regions: every window ties
+    x[8:, :, ::2] = x[8:, :, 1::2]  # pairwise equal rows: ties between a window's rows
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    y = torch.randint(0, 10, (16,))
+    grads = []
+    for forward in (m, lambda v: _paper_order(m, v)):
+        m.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out = forward(x)
+        loss = F.cross_entropy(out.float(), y)
+        (gx,) = torch.autograd.grad(loss, [x], retain_graph=True)
+        loss.backward()
+        grads.append([out.detach(), gx, *(p.grad.clone() for p in m.parameters())])
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
+
+
 def test_cifar_resnet_layout():
     m = models.CifarResNet()
     assert len(m.units) == 15  # 3 groups x 5 units

@@ -29,6 +29,44 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Make glibc's malloc keep freed memory for the next allocation, in this process.
+
+    By default glibc serves a large allocation (over a threshold of at most
+    32 MB) with a fresh ``mmap`` and unmaps it when freed, and gives the top of
+    its heap back to the system. PyTorch's CPU allocator caches nothing, so
+    every training step's activations and gradients come back as fresh pages
+    that the kernel must fault in and zero again: system time, not compute.
+    With no mmap and no trimming, freed memory is reused; the results are the
+    same bits. Measured on the 2-core machine (one process, before / after):
+    the linear chapter's full-batch fits 2.9 / 4.2 / 8.4 / 13.5 s ->
+    1.8 / 1.9 / 4.1 / 4.9 s; 60 steps of a `cpu` CIFAR-10 run and its
+    evaluation, one thread, 14.0 / 17.0 s -> 12.0 / 12.4 s; the MNIST CNN's
+    the same within noise. The cost: a process's resident memory stays at its
+    peak. Called by every chapter (:func:`lib.chapter.start`) and worker
+    (:mod:`lib.parallel`); the library itself leaves the allocator alone.
+    Returns whether the setting took (False off glibc, e.g. on macOS).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+        _ = libc.gnu_get_libc_version  # glibc only: other C libraries differ in mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # the largest int: never trim (a trim threshold of -1 would be read as unset)
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+
+
 @functools.cache
 def cpu_has_bf16() -> bool:
     """True when this CPU computes bf16 natively (AMX or AVX-512 BF16).

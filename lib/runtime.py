@@ -31,6 +31,12 @@ def default_device() -> torch.device:
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_KEPT = []  # [True] once keep_freed_memory() took in this process
+
+
+def allocator() -> str:
+    """How this process's allocator treats freed memory, for provenance."""
+    return "glibc, freed memory kept (keep_freed_memory)" if _KEPT else "the C library's default"
 
 
 @functools.cache
@@ -64,7 +70,10 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # the largest int: never trim (a trim threshold of -1 would be read as unset)
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    took = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    if took:
+        _KEPT.append(True)
+    return took
 
 
 @functools.cache

@@ -126,6 +126,7 @@ def provenance(device: torch.device | str) -> dict:
         "commit": runtime.git_commit(),
         "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
         "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "allocator": runtime.allocator(),
     }
     try:
         import torchattacks

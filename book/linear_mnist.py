@@ -39,7 +39,9 @@ from myst_nb import glue
 from lib import attacks, chapter, data, models, profiles, runtime, sparsity, train
 from lib import verdicts as V
 
-timer = chapter.start()
+# Its full-batch buffers (35 MB) are over glibc's mmap threshold: keep them for
+# reuse rather than fault them in again at every step (lib.runtime.keep_freed_memory).
+timer = chapter.start(keep_freed_memory=True)
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper

@@ -86,7 +86,6 @@ def jobs_for(device) -> int:
 
 def _init_worker(threads: int, filters: list) -> None:
     torch.set_num_threads(threads)
-    runtime.keep_freed_memory()  # as the chapter that started the worker does
     # The caller's warning filters (a chapter silences what it reports itself):
     # a worker's warnings reach the notebook cell as stderr, which the book's
     # build turns into an error.

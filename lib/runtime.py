@@ -45,18 +45,19 @@ def keep_freed_memory() -> bool:
 
     By default glibc serves a large allocation (over a threshold of at most
     32 MB) with a fresh ``mmap`` and unmaps it when freed, and gives the top of
-    its heap back to the system. PyTorch's CPU allocator caches nothing, so
-    every training step's activations and gradients come back as fresh pages
-    that the kernel must fault in and zero again: system time, not compute.
-    With no mmap and no trimming, freed memory is reused; the results are the
-    same bits. Measured on the 2-core machine (one process, before / after):
-    the linear chapter's full-batch fits 2.9 / 4.2 / 8.4 / 13.5 s ->
-    1.8 / 1.9 / 4.1 / 4.9 s; 60 steps of a `cpu` CIFAR-10 run and its
-    evaluation, one thread, 14.0 / 17.0 s -> 12.0 / 12.4 s; the MNIST CNN's
-    the same within noise. The cost: a process's resident memory stays at its
-    peak. Called by every chapter (:func:`lib.chapter.start`) and worker
-    (:mod:`lib.parallel`); the library itself leaves the allocator alone.
-    Returns whether the setting took (False off glibc, e.g. on macOS).
+    its heap back to the system. PyTorch's CPU allocator caches nothing, so a
+    full-batch step's buffers come back as fresh pages that the kernel must
+    fault in and zero again: system time, not compute. With no mmap and no
+    trimming, freed memory is reused; the results are the same bits.
+    Measured on the 2-core machine, before / after: the linear chapter's
+    full-batch fits 2.9 / 4.2 / 8.4 / 13.5 s -> 1.8 / 1.9 / 4.1 / 4.9 s, the
+    chapter 204 -> 113 s in a cold build. Not used for the CNNs: in the
+    bench's PGD-7 training, ours ran at 117-138 CIFAR-10 images/s with it
+    (4 runs) and 148-178 without (3 runs), torchattacks alike either way; the
+    `cpu` recipes' runs were within noise. So only the linear chapter calls it
+    (:func:`lib.chapter.start`); the library itself leaves the allocator alone.
+    The cost: a process's resident memory stays at its peak. Returns whether
+    the setting took (False off glibc, e.g. on macOS).
     """
     import ctypes
     import ctypes.util

@@ -31,12 +31,12 @@ def default_device() -> torch.device:
 
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_KEPT = []  # [True] once keep_freed_memory() took in this process
+_kept = False  # whether keep_freed_memory() took in this process
 
 
 def allocator() -> str:
     """How this process's allocator treats freed memory, for provenance."""
-    return "glibc, freed memory kept (keep_freed_memory)" if _KEPT else "the C library's default"
+    return "glibc, freed memory kept (keep_freed_memory)" if _kept else "the C library's default"
 
 
 @functools.cache
@@ -59,6 +59,7 @@ def keep_freed_memory() -> bool:
     The cost: a process's resident memory stays at its peak. Returns whether
     the setting took (False off glibc, e.g. on macOS).
     """
+    global _kept
     import ctypes
     import ctypes.util
 
@@ -71,10 +72,8 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # the largest int: never trim (a trim threshold of -1 would be read as unset)
-    took = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
-    if took:
-        _KEPT.append(True)
-    return took
+    _kept = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return _kept
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""lib.runtime: the allocator setting the chapters and workers make."""
+"""lib.runtime: the allocator setting the linear chapter makes (and the bench on request)."""
 
 import subprocess
 import sys
@@ -7,8 +7,8 @@ import pytest
 
 from lib import runtime
 
-# A 64 MB buffer made and freed again and again (as a training step's
-# activations are): the minor page faults it costs, with and without the setting.
+# A 64 MB buffer made and freed again and again (as the linear chapter's
+# full-batch steps do): the minor page faults it costs, with and without the setting.
 _FAULTS = """
 import resource, sys, torch
 from lib import runtime

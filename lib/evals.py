@@ -87,13 +87,23 @@ def robust_eval(
     return store.get_or_run(key, compute).metrics["adv_acc"]
 
 
+#: The strong evaluation's code version, in its store keys (beside the run's
+#: recipe version): bump it when a change can change its results.
+#: 2: its torchattacks components run on the fast eval view (``fast.eval_view``).
+STRONG_VERSION = 2
+
+
 def _strong_eval_settings(config: RunConfig, plan: Plan, eps, norm):
     """(eps, norm, the profile's evaluation PGD, the strong budget, the store's key settings)."""
     eps = plan.eps_eval if eps is None else check_eps(eps)
     norm = check_norm(norm) if norm is not None else config.norm
     attack = plan.settings.attack(eps, norm, kind="eval")
     budget = profiles.strong_budget(config.profile)
-    key = {**_robust_eval_settings(config, plan, attack), "strong": budget.to_dict()}
+    key = {
+        **_robust_eval_settings(config, plan, attack),
+        "strong": budget.to_dict(),
+        "strong_version": STRONG_VERSION,
+    }
     return eps, norm, attack, budget, key
 
 

@@ -107,6 +107,35 @@ def test_folded_forward_matches_the_model(bn_cnn, mnist_small):
     assert fast.folded(model) is net  # same copy, new weights
 
 
+def test_eval_view_computes_the_model_and_stays_in_eval(mnist_cnn, bn_cnn, mnist_small):
+    """The view torchattacks runs on: the model's eval-mode logits and input
+    gradients (to float rounding), the caller's model untouched, and eval mode
+    kept when an attack puts it back in train mode (the folded copy is shared)."""
+    import torchattacks
+
+    _, te = mnist_small
+    x, y = te.inputs()[:64], te.y[:64]
+    for model in (mnist_cnn, bn_cnn):
+        net = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
+        before = copy.deepcopy(net)
+        view = fast.eval_view(net)
+        assert view is not net and not view.training
+        assert all(fast.is_channels_last(t) for t in view.parameters() if t.dim() == 4)
+        assert not any(t.requires_grad for t in view.parameters())
+        xg, xv = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(net(xg).sum(), [xg])
+        out = view(xv)
+        (gv,) = torch.autograd.grad(out.sum(), [xv])
+        torch.testing.assert_close(out, net(x), rtol=1e-4, atol=1e-4)
+        assert (gv - g).norm() / g.norm() < 1e-3
+        view.train()  # what torchattacks does after a call to a module found in train mode
+        assert not view.training and not any(m.training for m in view.modules())
+        torchattacks.APGD(view, eps=0.1, steps=3, seed=0)(x, y)
+        assert not any(m.training for m in view.modules())
+        assert _same(net, before) and not net.training
+    assert fast.eval_view(bn_cnn).net is fast.folded(bn_cnn)  # the cached folded copy
+
+
 def test_unfoldable_model_falls_back(mnist_cnn):
     assert fast.folded(mnist_cnn) is None  # no BatchNorm: nothing to fold
 

@@ -115,6 +115,16 @@ def test_the_key_changes_with_the_recipe_version(fixed_data, monkeypatch):
     assert key(config) != before
 
 
+def test_the_strong_eval_key_changes_with_its_version(fixed_data, monkeypatch):
+    from lib import evals
+
+    config = _c("mnist", "cpu", "adversarial", eps_train=0.3)
+    before = evals.strong_eval_key(config, device="cpu")
+    monkeypatch.setattr(evals, "STRONG_VERSION", evals.STRONG_VERSION + 1)
+    assert evals.strong_eval_key(config, device="cpu") != before
+    assert key(config) == PINNED["mnist-cpu-adv-inf"]  # the run's own key unchanged
+
+
 def test_the_key_changes_with_the_data(monkeypatch):
     config = _c("cifar10", "cpu")
     keys = set()

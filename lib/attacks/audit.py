@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lib.attacks.fast import eval_view
 from lib.attacks.strong import restarted_pgd
 
 #: Square above strong PGD by more than this (in accuracy) flags masking.
@@ -54,12 +55,15 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
     import torchattacks  # the peer library, used by the audit only
 
     ta_norm = "Linf" if norm == "inf" else "L2"
+    # torchattacks' attacks see the fast eval-mode forward (fp32: folded or
+    # channels_last, as pgd's own); survival is judged on ``model`` itself.
+    view = eval_view(model)
     apgdt = torchattacks.APGDT(
-        model, norm=ta_norm, eps=eps, steps=budget.steps, n_classes=budget.n_classes, seed=seed
+        view, norm=ta_norm, eps=eps, steps=budget.steps, n_classes=budget.n_classes, seed=seed
     )
     apgdt.n_target_classes = budget.targets
     fab = torchattacks.FAB(
-        model,
+        view,
         norm=ta_norm,
         eps=eps,
         steps=budget.steps,
@@ -86,12 +90,12 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
         "training PGD": training_pgd,
         "strong PGD": strong_pgd,
         "APGD-CE": torchattacks.APGD(
-            model, norm=ta_norm, eps=eps, steps=budget.steps, loss="ce", seed=seed
+            view, norm=ta_norm, eps=eps, steps=budget.steps, loss="ce", seed=seed
         ),
         "APGD-T": apgdt,
         "FAB-T": fab,
         "Square": torchattacks.Square(
-            model, norm=ta_norm, eps=eps, n_queries=budget.queries, seed=seed
+            view, norm=ta_norm, eps=eps, n_queries=budget.queries, seed=seed
         ),
     }
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from lib import runtime
+from lib.attacks.fast import eval_view
 from lib.attacks.pgd import pgd, step_size
 
 #: The cascade's attacks after the profile's PGD, in the order they run.
@@ -97,7 +98,9 @@ def components(
     """
     import torchattacks  # the peer library, used by the evaluations only
 
-    fast = _AtPrecision(model, precision)
+    # torchattacks runs its own loop on a module: give it the fast forward
+    # (folded or channels_last, as pgd's own) rather than the caller's layout.
+    fast = _AtPrecision(eval_view(model), precision)
     ta_norm = "Linf" if norm == "inf" else "L2"
     out: dict[str, AttackFn] = {}
     if budget.pgd_steps and budget.pgd_restarts:

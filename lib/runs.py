@@ -3,10 +3,10 @@
 :class:`RunConfig` names a run; the profile's settings resolve it into a
 :class:`Plan` (what will run, on which device); :func:`train_run` returns
 the stored run of a configuration or trains it with :func:`lib.train.train`;
-:func:`robust_eval` evaluates it at another eps, :func:`strong_eval` under the
-strong evaluation (:mod:`lib.attacks.strong`). :func:`run_data` is the one
-place that says which data a run trains and is evaluated on.
-:class:`Results` queries the stored runs of a grid for the chapters.
+:func:`run_data` is the one place that says which data a run trains and is
+evaluated on. Evaluations of a stored run at another eps or norm, and the
+strong evaluation, are :mod:`lib.evals`; :class:`lib.results.Results`
+queries the stored runs of a grid for the chapters.
 """
 
 from __future__ import annotations

@@ -115,11 +115,26 @@ def interleaved(
     return out
 
 
+def cpu_model() -> str:
+    """The host CPU's model name (Linux ``/proc/cpuinfo``), else ``platform.processor()``."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def provenance(device: torch.device | str) -> dict:
     """Where and with what a measurement was made: date, device, versions, commit."""
     out = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": runtime.device_name(device),
+        # Ratios move with the CPU model (an AMD EPYC and an earlier machine of
+        # this project gave different CIFAR-10 training ratios): record it.
+        "cpu_model": cpu_model(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

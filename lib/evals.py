@@ -90,7 +90,18 @@ def robust_eval(
 #: The strong evaluation's code version, in its store keys (beside the run's
 #: recipe version): bump it when a change can change its results.
 #: 2: its torchattacks components run on the fast eval view (``fast.eval_view``).
-STRONG_VERSION = 2
+#: 3: the cascade after the profile's PGD runs in fp32 (:data:`STRONG_PRECISION`).
+STRONG_VERSION = 3
+
+#: The precision of the strong evaluation's cascade (strong PGD, APGD-CE,
+#: APGD-T), whatever the run's precision; the profile's PGD before it keeps the
+#: run's. bf16 autocast made the cascade slightly weaker: on the `cpu` build's
+#: four largest-eps Table 4 robust models (1,000 images each,
+#: ``scripts/eval_view_trial.py``, results/bench/trials/eval-view-cpu.json),
+#: 522 vs 515-516 images left robust on MNIST l2 2.5 (0.7 point), 0.2-0.3
+#: point on CIFAR-10, equal on MNIST l_inf 0.3, for 1.0-1.3x the bf16 cascade's
+#: time on the eval view. The B4 audit runs in fp32 too.
+STRONG_PRECISION = "fp32"
 
 
 def _strong_eval_settings(config: RunConfig, plan: Plan, eps, norm):
@@ -118,7 +129,8 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
     On the first ``n_test_robust`` test images: the profile's evaluation PGD
     (as in :func:`train_run`, same seed), then the cascade of
     :mod:`lib.attacks.strong` with :func:`lib.profiles.strong_budget` on the
-    images it leaves robust; see :func:`lib.attacks.strong.evaluate` for the
+    images it leaves robust, in :data:`STRONG_PRECISION` (the profile's PGD in
+    the run's precision); see :func:`lib.attacks.strong.evaluate` for the
     metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
     """
     store, plan = store or Store(), plan_of(config, device)
@@ -129,15 +141,30 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         test_set = robust_images(
             run_data(config, "test", device=plan.device), plan.settings.n_test_robust
         )
-        kw = dict(precision=plan.precision, batch_size=plan.settings.eval_batch_size)
+        batch_size = plan.settings.eval_batch_size
         start = time.perf_counter()
         g = torch.Generator().manual_seed(config.seed)
-        pgd_ok, y = outcomes(model, test_set, attack, generator=g, **kw)
+        pgd_ok, y = outcomes(
+            model, test_set, attack, generator=g, precision=plan.precision, batch_size=batch_size
+        )
         x = test_set.inputs()
         m = strong.evaluate(
-            model, x, y, pgd_ok, eps=eps, norm=norm, budget=budget, seed=config.seed, **kw
+            model,
+            x,
+            y,
+            pgd_ok,
+            eps=eps,
+            norm=norm,
+            budget=budget,
+            seed=config.seed,
+            precision=STRONG_PRECISION,
+            batch_size=batch_size,
         )
-        m.update(attack=attack.describe(), seconds=time.perf_counter() - start)
+        m.update(
+            attack=attack.describe(),
+            precision={"pgd": plan.precision, "cascade": STRONG_PRECISION},
+            seconds=time.perf_counter() - start,
+        )
         return {"metrics": m}
 
     return store.get_or_run(key, compute).metrics

@@ -97,3 +97,23 @@ def test_strong_eval_is_stored_and_matches_the_run(tmp_path):
     clean = RunConfig("mnist", "smoke")
     other = evals.strong_eval(clean, 0.1, norm=2, store=store, progress=False)
     assert other["norm"] == "2" and other["eps"] == 0.1
+
+
+def test_the_cascade_runs_in_fp32_whatever_the_run_precision(tmp_path, monkeypatch):
+    # bf16 autocast left 0.7 point more images "robust" on MNIST l2 2.5
+    # (scripts/eval_view_trial.py): the strong evaluation's cascade is fp32.
+    store = Store(tmp_path)
+    config = RunConfig("mnist", "smoke", mix="adversarial", eps_train=0.3)
+    runs.train_run(config, store=store, progress=False)
+    seen = {}
+    real = strong.evaluate
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strong, "evaluate", spy)
+    m = evals.strong_eval(config, store=store, progress=False)
+    assert seen["precision"] == evals.STRONG_PRECISION == "fp32"
+    run_precision = runs.plan_of(config).precision  # bf16 where the CPU has it
+    assert m["precision"] == {"pgd": run_precision, "cascade": "fp32"}

@@ -37,13 +37,13 @@ class Timer:
         return time.perf_counter() - self.start
 
 
-def start(*, quiet_subsets: bool = False, keep_freed_memory: bool = False) -> Timer:
+def start(*, quiet_subsets: bool = False, keep_freed_memory: bool = True) -> Timer:
     """A chapter's first step, before its parameters: plot style, warning filters, timer.
 
     ``quiet_subsets=True`` silences :class:`lib.data.SubsetWarning` for pages
     that flag subsets themselves (from the runs' records) instead.
-    ``keep_freed_memory=True`` calls :func:`lib.runtime.keep_freed_memory`
-    (for full-batch buffers over glibc's mmap threshold: the linear chapter).
+    ``keep_freed_memory`` (the default) calls :func:`lib.runtime.keep_freed_memory`:
+    fewer page faults for buffers over glibc's mmap threshold, the same bits.
     """
     from lib.data import SubsetWarning
 

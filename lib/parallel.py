@@ -86,6 +86,9 @@ def jobs_for(device) -> int:
 
 def _init_worker(threads: int, filters: list) -> None:
     torch.set_num_threads(threads)
+    # as the chapter does (lib.chapter.start): a fresh one-thread worker trains
+    # the CIFAR-10 recipe about 10% faster with freed memory kept (see there)
+    runtime.keep_freed_memory()
     # The caller's warning filters (a chapter silences what it reports itself):
     # a worker's warnings reach the notebook cell as stderr, which the book's
     # build turns into an error.

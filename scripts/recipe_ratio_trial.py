@@ -5,7 +5,15 @@ section (ours: ``lib.train.train``; the peer: the torchattacks loop), on
 the bench's random data, interleaved, 3 rounds, for each ``--images``.
 On an AMD EPYC (2026-12-02) this gave ours/torchattacks 2.13-2.16 while
 ``make bench`` in the same hour gave 1.56 for the same pair: the peer ran
-1.5x faster inside the bench process. Not yet explained.
+1.5x faster inside the bench process. The cause is glibc's allocator: it
+raises its mmap and trim thresholds as a process frees large buffers, so
+the peer's fp32 buffers (8 MB at batch 128) were faulted in and zeroed
+afresh at every step in a fresh process, not after the bench's earlier
+sections had raised the thresholds. With the thresholds fixed high
+(``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456`` in the
+environment, or ``lib.runtime.keep_freed_memory``) the peer takes 106-111
+ms/step in a fresh process too (ratio 1.62-1.65), ours 64-68; so ``make
+bench`` now keeps freed memory for both sides by default (``--allocator``).
 
     .venv/bin/python scripts/recipe_ratio_trial.py --images 1024 4096
 """

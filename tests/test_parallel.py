@@ -208,3 +208,15 @@ def _start_order(path: str) -> str:
         f.write(str(time.perf_counter_ns()))
     time.sleep(0.2)
     return path
+
+
+def _allocator(_):
+    from lib import runtime
+
+    return runtime.allocator()
+
+
+def test_workers_keep_freed_memory():
+    # as the chapters do: a fresh one-thread worker trains faster with it (runtime)
+    out = parallel.in_workers(_allocator, [0, 1], device="cpu", jobs=2, progress=False)
+    assert all("kept" in a for a in out)

@@ -366,16 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--equal-dataset", default="mnist", choices=("mnist", "cifar10"))
     parser.add_argument(
         "--allocator",
-        default="default",
+        default="keep",
         choices=("keep", "default"),
-        help="default: the C library's; keep: freed memory kept for reuse "
-        "(lib.runtime.keep_freed_memory), for every side of every comparison",
+        help="keep (the default, as the book's chapters and workers): freed memory kept "
+        "for reuse (lib.runtime.keep_freed_memory), for every side of every comparison; "
+        "default: the C library's, whose thresholds rise as a process frees large "
+        "buffers, so a section's speed depends on the sections before it",
     )
     parser.add_argument(
         "--out", default=None, help="JSON path (default results/bench/<device>.json)"
     )
     args = parser.parse_args(argv)
-    if args.allocator == "keep":  # slower for our bf16 PGD-7 training (see there)
+    if args.allocator == "keep":
         runtime.keep_freed_memory()
     device = torch.device(args.device) if args.device else runtime.default_device()
     overrides = {

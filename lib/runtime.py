@@ -62,8 +62,8 @@ def keep_freed_memory() -> bool:
     ``make bench`` after its other sections (``scripts/recipe_ratio_trial.py``).
     So every chapter (:func:`lib.chapter.start`) and every worker of
     :mod:`lib.parallel` keeps freed memory, and so does ``make bench`` for
-    both sides of every comparison; the library itself leaves the
-    allocator alone. (An earlier machine measured the opposite for our
+    both sides of every comparison; training and the attacks (``lib.train``,
+    ``lib.attacks``) leave the allocator alone. (An earlier machine measured the opposite for our
     bf16 PGD-7 training, 117-138 vs 148-178 images/s in 7 runs of a noisy
     day; on the EPYC, 196-200 with and 200-203 without, 2 threads.)
     The cost: a process's resident memory stays at its peak. Returns whether

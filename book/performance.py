@@ -74,6 +74,15 @@ seed = 0  # unused: the page reads stored measurements
 profile = profiles.resolve(profile)
 results_dir = runtime.PROJECT_ROOT / "results" / "bench"
 results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
+
+
+def machine_of(provenance: dict) -> str:
+    """CPU model and allocator where recorded: machines of one name and the C
+    library's allocator settings both move the ratios (README, Speed)."""
+    parts = [provenance[k] for k in ("cpu_model", "cpu_id", "allocator") if provenance.get(k)]
+    return "; " + ", ".join(parts) if parts else ""
+
+
 display(
     Markdown(
         "Measurements on this page:\n\n"
@@ -82,6 +91,7 @@ display(
             f"{r['provenance']['date'][:10]}, commit `{r['provenance']['commit'][:12]}`"
             f"{' (uncommitted changes)' if r['provenance']['commit'].endswith('+dirty') else ''}, "
             f"{r['settings']['rounds']} timed rounds, PGD-{r['settings']['steps']}"
+            f"{machine_of(r['provenance'])}"
             for name, r in results.items()
         )
     )

@@ -84,11 +84,14 @@ def jobs_for(device) -> int:
     return jobs if torch.device(device).type == "cpu" else 1
 
 
-def _init_worker(threads: int, filters: list) -> None:
+def _init_worker(threads: int, filters: list, keep_freed_memory: bool) -> None:
     torch.set_num_threads(threads)
-    # as the chapter does (lib.chapter.start): a fresh one-thread worker trains
-    # the CIFAR-10 recipe about 10% faster with freed memory kept (see there)
-    runtime.keep_freed_memory()
+    # As the caller does (a chapter keeps freed memory, lib.chapter.start): a
+    # fresh one-thread worker trains the CIFAR-10 recipe about 10% faster with
+    # it (lib.runtime.keep_freed_memory), and a caller that measures the C
+    # library's default gets it in its workers too.
+    if keep_freed_memory:
+        runtime.keep_freed_memory()
     # The caller's warning filters (a chapter silences what it reports itself):
     # a worker's warnings reach the notebook cell as stderr, which the book's
     # build turns into an error.
@@ -142,7 +145,10 @@ def in_workers(
     results, failures = [None] * len(tasks), []
     ctx = get_context("spawn")  # fork would copy the parent's threads (and its OpenMP pool)
     with ProcessPoolExecutor(
-        jobs, mp_context=ctx, initializer=_init_worker, initargs=(threads, _picklable_filters())
+        jobs,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(threads, _picklable_filters(), runtime.freed_memory_kept()),
     ) as pool:
         futures = {pool.submit(fn, tasks[i]): i for i in order}
         bar = tqdm(total=len(tasks), desc=f"{desc} ({jobs} workers)", disable=not progress)

@@ -39,6 +39,11 @@ def allocator() -> str:
     return "glibc, freed memory kept (keep_freed_memory)" if _kept else "the C library's default"
 
 
+def freed_memory_kept() -> bool:
+    """Whether :func:`keep_freed_memory` took in this process (workers follow it)."""
+    return _kept
+
+
 @functools.cache
 def keep_freed_memory() -> bool:
     """Make glibc's malloc keep freed memory for the next allocation, in this process.
@@ -60,12 +65,13 @@ def keep_freed_memory() -> bool:
     kept (MNIST's: within 3%); torchattacks' fp32 loop in a fresh process
     147-157 ms by default and 106-111 kept, and 106 by default inside
     ``make bench`` after its other sections (``scripts/recipe_ratio_trial.py``).
-    So every chapter (:func:`lib.chapter.start`) and every worker of
-    :mod:`lib.parallel` keeps freed memory, and so does ``make bench`` for
-    both sides of every comparison; training and the attacks (``lib.train``,
-    ``lib.attacks``) leave the allocator alone. (An earlier machine measured the opposite for our
-    bf16 PGD-7 training, 117-138 vs 148-178 images/s in 7 runs of a noisy
-    day; on the EPYC, 196-200 with and 200-203 without, 2 threads.)
+    So every chapter (:func:`lib.chapter.start`) keeps freed memory, and so
+    do the workers of :mod:`lib.parallel` it starts (they follow their
+    caller), and so does ``make bench`` for both sides of every comparison;
+    training and the attacks (``lib.train``, ``lib.attacks``) leave the
+    allocator alone. (An earlier machine measured the opposite for our bf16
+    PGD-7 training, 117-138 vs 148-178 images/s in 7 runs of a noisy day; on
+    the EPYC, 196-200 with and 200-203 without, 2 threads.)
     The cost: a process's resident memory stays at its peak. Returns whether
     the setting took (False off glibc, e.g. on macOS).
     """

@@ -25,7 +25,7 @@ import statistics
 
 import torch
 
-from lib import models, parallel, profiles
+from lib import models, parallel, profiles, runtime
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
@@ -79,6 +79,9 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
+    # As a chapter does; the workers follow this process (lib.parallel), so both
+    # sides of the ratio run with freed memory kept, as in the build.
+    runtime.keep_freed_memory()
     provenance = {**measure.provenance("cpu"), "cores": parallel.cpu_cores(), "args": vars(args)}
     measure.run_trial(
         args.models,

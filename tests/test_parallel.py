@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from lib import evals, parallel
+from lib import evals, parallel, runtime
 from lib.runs import RunConfig, run_key, train_run
 from lib.store import Store
 
@@ -216,7 +216,11 @@ def _allocator(_):
     return runtime.allocator()
 
 
-def test_workers_keep_freed_memory():
-    # as the chapters do: a fresh one-thread worker trains faster with it (runtime)
+@pytest.mark.parametrize("kept", [True, False])
+def test_workers_follow_the_callers_allocator(monkeypatch, kept):
+    # A chapter keeps freed memory (a fresh one-thread worker trains faster with
+    # it, lib.runtime); its workers must too, and a caller that does not gets
+    # the C library's default in its workers as well.
+    monkeypatch.setattr(runtime, "_kept", kept)
     out = parallel.in_workers(_allocator, [0, 1], device="cpu", jobs=2, progress=False)
-    assert all("kept" in a for a in out)
+    assert all(("kept" in a) == kept for a in out), out

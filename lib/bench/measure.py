@@ -127,6 +127,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_id() -> str | None:
+    """The CPU's family, model, stepping and cache size (Linux /proc/cpuinfo), or None.
+
+    Two machines of the same name can differ: two sessions' "AMD EPYC"
+    machines gave absolute rates 1.7x apart and different ratios, so the
+    model number is recorded too.
+    """
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("cpu family", "model", "stepping", "cache size") and key not in fields:
+                    fields[key] = value.strip()
+                if not line.strip():  # the first processor's block is enough
+                    break
+    except OSError:
+        return None
+    if not fields:
+        return None
+    return ", ".join(f"{k} {v}" for k, v in fields.items())
+
+
 def provenance(device: torch.device | str) -> dict:
     """Where and with what a measurement was made: date, device, versions, commit."""
     out = {
@@ -135,6 +159,7 @@ def provenance(device: torch.device | str) -> dict:
         # Ratios move with the CPU model (an AMD EPYC and an earlier machine of
         # this project gave different CIFAR-10 training ratios): record it.
         "cpu_model": cpu_model(),
+        "cpu_id": cpu_id(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),

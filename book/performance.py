@@ -367,6 +367,56 @@ glue("perf_targets", len(targets), display=False)
 #   recorded: see the `-compile` file above.
 
 # %% [markdown]
+# The ceiling on a CPU, per committed file: the bare bf16 loop (channels_last,
+# k forward passes and input gradients, no bookkeeping) over the bare fp32
+# loop, and ours over the bare bf16 loop. Ours runs at about its floor, and
+# torchattacks at about the fp32 floor, so ours / torchattacks can exceed
+# the bf16 / fp32 ratio of the bare loops only by what torchattacks loses to
+# its own floor. Machines of one name differ here (`cpu_id` in the list above).
+
+# %% tags=["hide-input"]
+ceiling_rows = [
+    {
+        "file": name,
+        "cpu": r["provenance"].get("cpu_id") or r["provenance"].get("cpu_model", "?"),
+        "allocator": r["provenance"].get("allocator", "?"),
+        "model": row["model"],
+        "batch": row["batch"],
+        "norm": row["norm"],
+        "bf16 floor / fp32 floor": row["variants"]["floor_ours"]["throughput"]
+        / row["variants"]["floor_fp32"]["throughput"],
+        "ours / bf16 floor": row["ratios"]["ours/floor_ours"],
+        "ours / torchattacks": row["ratios"]["ours/torchattacks"],
+    }
+    for name, r in results.items()
+    if r["device_type"] == "cpu"
+    for row in r["attack"]
+    if "throughput" in row["variants"].get("floor_ours", {})
+    and "throughput" in row["variants"].get("floor_fp32", {})
+]
+ceiling = pd.DataFrame(ceiling_rows)
+if len(ceiling):
+    per_file = (
+        ceiling.groupby(["file", "cpu", "allocator"])
+        .agg(
+            ceiling_min=("bf16 floor / fp32 floor", "min"),
+            ceiling_max=("bf16 floor / fp32 floor", "max"),
+            ours_vs_floor_min=("ours / bf16 floor", "min"),
+            ours_vs_floor_max=("ours / bf16 floor", "max"),
+            ours_vs_ta_min=("ours / torchattacks", "min"),
+            ours_vs_ta_max=("ours / torchattacks", "max"),
+        )
+        .reset_index()
+    )
+    display(per_file.style.format(precision=2).hide())
+glue("perf_ceiling_rows", len(ceiling), display=False)
+glue(
+    "perf_cpu_ceiling_min",
+    float(ceiling["bf16 floor / fp32 floor"].min()) if len(ceiling) else float("nan"),
+    display=False,
+)
+
+# %% [markdown]
 # ## `torch.compile` on this CPU
 #
 # Inductor could fuse the ResNet's BatchNorm and ReLU, the memory-bound part

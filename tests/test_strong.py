@@ -117,3 +117,32 @@ def test_the_cascade_runs_in_fp32_whatever_the_run_precision(tmp_path, monkeypat
     assert seen["precision"] == evals.STRONG_PRECISION == "fp32"
     run_precision = runs.plan_of(config).precision  # bf16 where the CPU has it
     assert m["precision"] == {"pgd": run_precision, "cascade": "fp32"}
+
+
+def test_store_costs_reads_runs_and_evaluations(tmp_path):
+    # scripts/store_costs.py: where a build's time went, from its store alone
+    import importlib.util
+
+    from lib.runtime import PROJECT_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "store_costs", PROJECT_ROOT / "scripts" / "store_costs.py"
+    )
+    costs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(costs)
+    store = Store(tmp_path)
+    config = RunConfig("mnist", "smoke", mix="adversarial", eps_train=0.3)
+    _, run = runs.train_run(config, store=store, progress=False)
+    m = evals.strong_eval(config, store=store, progress=False)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "record.json").write_text("{")  # skipped, not an error
+    train_rows, eval_rows = costs.rows_of(tmp_path)
+    assert [r["mix"] for r in train_rows] == ["adversarial"]
+    assert train_rows[0]["seconds"] == run.metrics["train_seconds"]
+    assert train_rows[0]["steps"] == run.metrics["steps"] > 0
+    assert [e["kind"] for e in eval_rows] == ["strong"]
+    assert eval_rows[0]["seconds"] == m["seconds"]
+    s = costs.summary(train_rows, eval_rows)
+    assert s["runs"][0]["runs"] == 1 and s["evals"][0]["evals"] == 1
+    assert s["total_seconds"]["evaluations"] == m["seconds"]
+    assert s["span_seconds"] >= 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lib import evals, verdicts
+from lib.attacks.strong import COMPONENTS  # re-exported for the chapter
 from lib.chapter import eps_label, norm_key
 
 MODELS = ("standard", "half", "robust")
@@ -54,6 +55,36 @@ def strong_cell(configs, dataset, norm, eps, model, device) -> tuple[float, floa
         float(np.mean([m["pgd_acc"] for m in ms])),
         ms[0]["n"],
     )
+
+
+def strong_breakdown(configs, dataset, norm, eps, model, device) -> dict[str, float]:
+    """Where one Table 4 cell's profile-PGD survivors fall, mean over seeds (fractions).
+
+    ``"profile PGD"``: robust accuracy under the profile's PGD alone; then, per
+    component of the cascade (:data:`lib.attacks.strong.COMPONENTS`, in order),
+    the accuracy it removes from the images still robust; ``"strong"``: what is
+    left. So ``profile PGD`` minus the components equals ``strong`` (up to
+    rounding), and the components say which attack the PGD gap is made of.
+    Reads the stored strong evaluations (:func:`strong_cell` runs them).
+    """
+    ms = [
+        evals.strong_eval(c, eps, norm=norm, device=device, progress=False)
+        for c in table4_configs(configs, dataset, norm, eps, model)
+    ]
+    out = {"profile PGD": float(np.mean([m["pgd_acc"] for m in ms]))}
+    for name in COMPONENTS:
+        removed = []
+        for m in ms:
+            names = list(m["after"])
+            if name not in names:  # a component the budget skips removes nothing
+                removed.append(0.0)
+                continue
+            i = names.index(name)
+            before = m["pgd_acc"] if i == 0 else m["after"][names[i - 1]]
+            removed.append(before - m["after"][name])
+        out[name] = float(np.mean(removed))
+    out["strong"] = float(np.mean([m["adv_acc"] for m in ms]))
+    return out
 
 
 StdEst = Callable[..., verdicts.Estimate]  # (dataset, norm, eps, n=, mix=) -> accuracy ± SE

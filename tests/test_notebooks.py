@@ -173,6 +173,12 @@ def check_price_of_robustness(g):
     assert "P3_mnist_linf_0p3_rob_half" in p3 and "P3_cifar10_l2_320_255_std_robust" in p3
     # robust accuracy is the strong evaluation; its gap to the profile's PGD is never negative
     assert g["P3_max_gap"] >= 0 and 0 <= g["P3_flagged"] <= 2 * g["P3_rows"]
+    # where the PGD gap goes: every half/robust model, its parts adding up
+    assert g["P3_breakdown_rows"] == 2 * g["P3_rows"]
+    assert g["P3_breakdown_max_residual"] < 1e-6
+    share = g["P3_flagged_apgd_share"]
+    assert (share != share) == (g["P3_flagged"] == 0)  # NaN exactly when none is flagged
+    assert share != share or 0 <= share <= 1
     assert g["P3_mnist_cells"] == 2 * 5 and g["P3_mnist_mean_distance"] >= 0
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1

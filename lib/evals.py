@@ -142,30 +142,51 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         test_set = robust_images(
             run_data(config, "test", device=plan.device), plan.settings.n_test_robust
         )
-        batch_size = plan.settings.eval_batch_size
-        start = time.perf_counter()
-        g = torch.Generator().manual_seed(config.seed)
-        pgd_ok, y = outcomes(
-            model, test_set, attack, generator=g, precision=plan.precision, batch_size=batch_size
-        )
-        x = test_set.inputs()
-        m = strong.evaluate(
+        m = strong_metrics(
             model,
-            x,
-            y,
-            pgd_ok,
+            test_set,
+            attack,
             eps=eps,
             norm=norm,
             budget=budget,
             seed=config.seed,
-            precision=STRONG_PRECISION,
-            batch_size=batch_size,
-        )
-        m.update(
-            attack=attack.describe(),
-            precision={"pgd": plan.precision, "cascade": STRONG_PRECISION},
-            seconds=time.perf_counter() - start,
+            precision=plan.precision,
+            batch_size=plan.settings.eval_batch_size,
         )
         return {"metrics": m}
 
     return store.get_or_run(key, compute).metrics
+
+
+def strong_metrics(
+    model, test_set, attack, *, eps, norm, budget, seed: int, precision: str, batch_size: int
+) -> dict:
+    """The strong evaluation of a model in hand on ``test_set`` (what :func:`strong_eval` stores).
+
+    The profile's evaluation PGD ``attack`` in ``precision`` (the run's),
+    seeded with ``seed``; then :func:`lib.attacks.strong.evaluate` with
+    ``budget`` in :data:`STRONG_PRECISION` on the images it leaves robust.
+    """
+    start = time.perf_counter()
+    g = torch.Generator().manual_seed(seed)
+    pgd_ok, y = outcomes(
+        model, test_set, attack, generator=g, precision=precision, batch_size=batch_size
+    )
+    m = strong.evaluate(
+        model,
+        test_set.inputs(),
+        y,
+        pgd_ok,
+        eps=eps,
+        norm=norm,
+        budget=budget,
+        seed=seed,
+        precision=STRONG_PRECISION,
+        batch_size=batch_size,
+    )
+    m.update(
+        attack=attack.describe(),
+        precision={"pgd": precision, "cascade": STRONG_PRECISION},
+        seconds=time.perf_counter() - start,
+    )
+    return m

@@ -43,13 +43,18 @@ def strong_cells(configs, rows) -> list[tuple]:
     ]
 
 
-def strong_cell(configs, dataset, norm, eps, model, device) -> tuple[float, float, int]:
-    """Robust accuracy of one Table 4 cell at the row's eps, mean over seeds: the strong
-    evaluation, the profile's PGD alone, and the number of test images."""
-    ms = [
+def _strong_evals(configs, dataset, norm, eps, model, device) -> list[dict]:
+    """The strong evaluations of one Table 4 cell, one per seed (stored, else run)."""
+    return [
         evals.strong_eval(c, eps, norm=norm, device=device, progress=False)
         for c in table4_configs(configs, dataset, norm, eps, model)
     ]
+
+
+def strong_cell(configs, dataset, norm, eps, model, device) -> tuple[float, float, int]:
+    """Robust accuracy of one Table 4 cell at the row's eps, mean over seeds: the strong
+    evaluation, the profile's PGD alone, and the number of test images."""
+    ms = _strong_evals(configs, dataset, norm, eps, model, device)
     return (
         float(np.mean([m["adv_acc"] for m in ms])),
         float(np.mean([m["pgd_acc"] for m in ms])),
@@ -67,10 +72,7 @@ def strong_breakdown(configs, dataset, norm, eps, model, device) -> dict[str, fl
     rounding), and the components say which attack the PGD gap is made of.
     Reads the stored strong evaluations (:func:`strong_cell` runs them).
     """
-    ms = [
-        evals.strong_eval(c, eps, norm=norm, device=device, progress=False)
-        for c in table4_configs(configs, dataset, norm, eps, model)
-    ]
+    ms = _strong_evals(configs, dataset, norm, eps, model, device)
     out = {"profile PGD": float(np.mean([m["pgd_acc"] for m in ms]))}
     for name in COMPONENTS:
         removed = []

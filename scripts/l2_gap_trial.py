@@ -31,8 +31,7 @@ import time
 import torch
 
 from lib import data as data_lib
-from lib import models, profiles, runtime
-from lib.attacks import strong
+from lib import evals, models, profiles, runtime
 from lib.train import outcomes, train
 
 
@@ -102,22 +101,17 @@ def main() -> None:
         progress=True,
     )
     seconds = time.perf_counter() - start
-    kw = dict(precision="auto", batch_size=s.eval_batch_size)
+    kw = dict(precision=runtime.resolve_precision("auto", "cpu"), batch_size=s.eval_batch_size)
     std_ok, _ = outcomes(model, test_set, **kw)
-    robust_set = test_set.head(s.n_test_robust)
-    g = torch.Generator().manual_seed(args.seed)
-    pgd_ok, y = outcomes(model, robust_set, s.attack(args.eps, 2, kind="eval"), generator=g, **kw)
-    m = strong.evaluate(
+    m = evals.strong_metrics(  # as lib.evals.strong_eval does for a stored run
         model,
-        robust_set.inputs(),
-        y,
-        pgd_ok,
+        test_set.head(s.n_test_robust),
+        s.attack(args.eps, 2, kind="eval"),
         eps=args.eps,
         norm=2,
         budget=profiles.strong_budget("cpu"),
         seed=args.seed,
-        precision="fp32",
-        batch_size=s.eval_batch_size,
+        **kw,
     )
     print(
         json.dumps(

@@ -25,7 +25,6 @@ default) is a worker's thread count.
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
 
 import torch
@@ -33,27 +32,10 @@ import torch
 from lib import data as data_lib
 from lib import models, profiles, runtime
 from lib.bench import measure
-from lib.bench.sections import _random_data
+from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
-from lib.train import train
 
 VARIANTS = ("random, bench", "real, bench", "real, recipe", "real, recipe, l2", "random, recipe")
-
-
-def _steps_seconds(initial, data, attack, steps: int, options: dict) -> float:
-    """Seconds of ``steps`` training steps of a fresh copy of ``initial``."""
-    history = train(
-        copy.deepcopy(initial),
-        data,
-        epochs=1,
-        max_steps=steps,
-        mix="adversarial",
-        attack=attack,
-        precision="auto",
-        progress=False,
-        **options,
-    )
-    return history[0]["seconds"]
 
 
 def trial(name: str, steps: int, rounds: int) -> dict:
@@ -64,9 +46,8 @@ def trial(name: str, steps: int, rounds: int) -> dict:
     random = _random_data(len(real), shape, classes, "cpu")
     torch.manual_seed(0)
     initial = models.build(cpu.arch, classes=classes, **cpu.model_kwargs)
-    bench = dict(batch_size=cpu.batch_size, lr=0.01)
+    bench = dict(lr=0.01)
     recipe = dict(
-        batch_size=cpu.batch_size,
         lr=cpu.lr,
         optimizer=cpu.optimizer,
         momentum=cpu.momentum,
@@ -82,7 +63,9 @@ def trial(name: str, steps: int, rounds: int) -> dict:
         "random, recipe": (random, linf, recipe),
     }
     variants = {
-        k: functools.partial(_steps_seconds, initial, d, a, steps, o)
+        k: functools.partial(
+            _train_epoch, initial, d, cpu.batch_size, a, "adversarial", "auto", max_steps=steps, **o
+        )
         for k, (d, a, o) in setups.items()
     }
     t = measure.interleaved(variants, torch.device("cpu"), rounds)

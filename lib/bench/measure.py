@@ -115,16 +115,24 @@ def interleaved(
     return out
 
 
-def cpu_model() -> str:
-    """The host CPU's model name (Linux ``/proc/cpuinfo``), else ``platform.processor()``."""
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of Linux ``/proc/cpuinfo`` (empty elsewhere)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():  # the first processor's block is enough
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return fields
+
+
+def cpu_model() -> str:
+    """The host CPU's model name (Linux ``/proc/cpuinfo``), else ``platform.processor()``."""
+    return _cpuinfo().get("model name") or platform.processor() or "unknown"
 
 
 def cpu_id() -> str | None:
@@ -134,21 +142,9 @@ def cpu_id() -> str | None:
     machines gave absolute rates 1.7x apart and different ratios, so the
     model number is recorded too.
     """
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("cpu family", "model", "stepping", "cache size") and key not in fields:
-                    fields[key] = value.strip()
-                if not line.strip():  # the first processor's block is enough
-                    break
-    except OSError:
-        return None
-    if not fields:
-        return None
-    return ", ".join(f"{k} {v}" for k, v in fields.items())
+    info = _cpuinfo()
+    keys = [k for k in ("cpu family", "model", "stepping", "cache size") if k in info]
+    return ", ".join(f"{k} {info[k]}" for k in keys) or None
 
 
 def provenance(device: torch.device | str) -> dict:

@@ -180,18 +180,22 @@ def _random_data(n: int, shape, classes: int, device) -> data_lib.TensorData:
     )
 
 
-def _train_epoch(initial, data, batch_size, attack, mix: str, precision: str) -> float:
-    """Seconds of one training epoch of a fresh copy of ``initial`` (setup excluded)."""
+def _train_epoch(initial, data, batch_size, attack, mix: str, precision: str, **options) -> float:
+    """Seconds of one training epoch of a fresh copy of ``initial`` (setup excluded).
+
+    ``options`` go to :func:`lib.train.train` (the bench's SGD at 0.01 unless
+    given: a recipe's optimizer, ``max_steps`` ...).
+    """
     history = train_lib.train(
         copy.deepcopy(initial),
         data,
         epochs=1,
         batch_size=batch_size,
-        lr=0.01,
         mix=mix,
         attack=attack,
         precision=precision,
         progress=False,
+        **{"lr": 0.01, **options},
     )
     return history[0]["seconds"]
 

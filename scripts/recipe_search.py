@@ -2,8 +2,9 @@
 
 Trains one candidate with lib.train.train on the full training set (not via
 the store), then reports standard accuracy, robust accuracy under the
-training-style PGD, and a strong evaluation (PGD with many steps and
-restarts, APGD-CE and APGD-T from torchattacks; per-example worst case).
+training-style PGD, and a strong evaluation (the library's cascade on the
+PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
+torchattacks; per-example worst case), at a budget above the `cpu` profile's.
 
     ODDS_DATA=... ODDS_OFFLINE=1 .venv/bin/python scripts/recipe_search.py \
         --dataset mnist --eps 0.3 --epochs 2 --train-steps 10 --ramp 0.3
@@ -21,42 +22,15 @@ import time
 import torch
 
 from lib import models, runtime
-from lib.attacks import PGD
+from lib.attacks import PGD, strong
+from lib.attacks.strong import StrongBudget
 from lib.data import load_split
 from lib.train import evaluate, outcomes, train
 
-
-def strong_outcomes(model, x, y, eps, norm, *, pgd_steps=50, restarts=2, apgd_steps=30, targets=3):
-    """Per example: correct under PGD (restarts), APGD-CE and APGD-T (``targets`` classes)."""
-    import torchattacks
-
-    model = model.float().eval()
-    ok = evaluate_ok(model, x, y)
-    pgd = PGD.relative(eps, norm, pgd_steps, 2.5 / pgd_steps, restarts=restarts)
-    g = torch.Generator().manual_seed(0)
-    ok_pgd, _ = outcomes(model, (x, y), pgd, precision="fp32", generator=g)
-    ok = ok & ok_pgd
-    name = "Linf" if norm == "inf" else "L2"
-    apgdt = torchattacks.APGDT(model, norm=name, eps=eps, steps=apgd_steps, n_classes=10, seed=0)
-    apgdt.n_target_classes = targets  # the top-`targets` wrong classes, as AutoAttack's
-    for atk in (
-        torchattacks.APGD(model, norm=name, eps=eps, steps=apgd_steps, loss="ce", seed=0),
-        apgdt,
-    ):
-        keep = ok.nonzero().flatten()
-        if len(keep) == 0:
-            break
-        x_adv = atk(x[keep], y[keep])
-        with torch.no_grad():
-            ok[keep] = model(x_adv).argmax(1) == y[keep]
-    return ok
-
-
-def evaluate_ok(model, x, y):
-    with torch.no_grad():
-        return torch.cat(
-            [model(x[i : i + 500]).argmax(1) == y[i : i + 500] for i in range(0, len(y), 500)]
-        )
+#: This search's strong evaluation: heavier than the `cpu` profile's (it ran on 500 images).
+SEARCH_BUDGET = StrongBudget(
+    pgd_steps=50, pgd_restarts=2, apgd_steps=30, apgdt_targets=3, apgdt_steps=30
+)
 
 
 def main():
@@ -163,12 +137,17 @@ def main():
         res["pgd_train_rob"] = evaluate(
             model, (x, y), PGD.relative(eps, norm, a.train_steps, 2.5 / a.train_steps), generator=g
         )
-        res["pgd20_rob"] = evaluate(
-            model, (x, y), PGD.relative(eps, norm, 20, 2.5 / 20), generator=g
+        pgd20_ok, _ = outcomes(
+            model, (x, y), PGD.relative(eps, norm, 20, 2.5 / 20), generator=g, precision="fp32"
         )
+        res["pgd20_rob"] = int(pgd20_ok.sum()) / len(y)
         if not a.no_strong and a.eps > 0:
-            ok = strong_outcomes(model, x, y, eps, norm)
-            res["strong_rob"] = float(ok.float().mean())
+            # The library's cascade (lib.attacks.strong) on the PGD-20 survivors, in fp32.
+            m = strong.evaluate(
+                model.float(), x, y, pgd20_ok, eps=eps, norm=norm, budget=SEARCH_BUDGET
+            )
+            res["strong_rob"] = m["adv_acc"]
+            res["strong_after"] = m["after"]
         res["eval_seconds"] = round(time.perf_counter() - t, 1)
     line = json.dumps(res)
     print(line, flush=True)

@@ -199,9 +199,11 @@ def _visit(browser, server: str, page_path: str) -> dict:
         "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
     )
     found["text"] = page.inner_text("body")
+    # A scorecard row's first cell is the claim ID, then a link to its chapter
+    # on the next line: keep the first line.
     found["claim_cells"] = page.evaluate(
         "() => Array.from(document.querySelectorAll('table tbody tr td:first-child'),"
-        " td => td.innerText.trim())"
+        " td => td.innerText.trim().split('\\n')[0].trim())"
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(

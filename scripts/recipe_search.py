@@ -2,8 +2,8 @@
 
 Trains one candidate with lib.train.train on the full training set (not via
 the store), then reports standard accuracy, robust accuracy under the
-training-style PGD, and a strong evaluation (the library's cascade on the
-PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
+training-style PGD, and a strong evaluation (lib.evals.strong_metrics: the
+library's cascade on the PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
 torchattacks; per-example worst case), at a budget above the `cpu` profile's.
 
     ODDS_DATA=... ODDS_OFFLINE=1 .venv/bin/python scripts/recipe_search.py \
@@ -21,11 +21,11 @@ import time
 
 import torch
 
-from lib import models, runtime
-from lib.attacks import PGD, strong
+from lib import evals, models, runtime
+from lib.attacks import PGD
 from lib.attacks.strong import StrongBudget
 from lib.data import load_split
-from lib.train import evaluate, outcomes, train
+from lib.train import evaluate, train
 
 #: This search's strong evaluation: heavier than the `cpu` profile's (it ran on 500 images).
 SEARCH_BUDGET = StrongBudget(
@@ -137,17 +137,25 @@ def main():
         res["pgd_train_rob"] = evaluate(
             model, (x, y), PGD.relative(eps, norm, a.train_steps, 2.5 / a.train_steps), generator=g
         )
-        pgd20_ok, _ = outcomes(
-            model, (x, y), PGD.relative(eps, norm, 20, 2.5 / 20), generator=g, precision="fp32"
-        )
-        res["pgd20_rob"] = int(pgd20_ok.sum()) / len(y)
+        pgd20 = PGD.relative(eps, norm, 20, 2.5 / 20)
         if not a.no_strong and a.eps > 0:
-            # The library's cascade (lib.attacks.strong) on the PGD-20 survivors, in fp32.
-            m = strong.evaluate(
-                model.float(), x, y, pgd20_ok, eps=eps, norm=norm, budget=SEARCH_BUDGET
+            # PGD-20 at the run's precision, then the library's cascade in fp32 on its survivors.
+            m = evals.strong_metrics(
+                model,
+                test_set.head(n),
+                pgd20,
+                eps=eps,
+                norm=norm,
+                budget=SEARCH_BUDGET,
+                seed=a.seed,
+                precision=runtime.resolve_precision("auto", "cpu"),
+                batch_size=500,
             )
+            res["pgd20_rob"] = m["pgd_acc"]
             res["strong_rob"] = m["adv_acc"]
             res["strong_after"] = m["after"]
+        else:
+            res["pgd20_rob"] = evaluate(model, (x, y), pgd20, generator=g)
         res["eval_seconds"] = round(time.perf_counter() - t, 1)
     line = json.dumps(res)
     print(line, flush=True)

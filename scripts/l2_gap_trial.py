@@ -9,9 +9,14 @@ evaluates it as :func:`lib.evals.strong_eval` does: standard accuracy on the
 10,000 test images, the profile's PGD-10 on the first 1,000, and the strong
 cascade (fp32) on the images it leaves robust.
 
-- ``--attack pgd``: the profile's own PGD-5 (the build's recipe);
+- ``--attack pgd``: the profile's own PGD-5 (the build's recipe), or with
+  ``--train-steps k`` a PGD-k of step ``--step-factor`` x eps (default
+  2.5 / k: at k = 40 the mnist_challenge l2 config's eps / 16, the paper's
+  own training attack);
 - ``--attack apgd``: torchattacks' APGD-CE with ``--steps`` iterations in
-  fp32 (an adaptive step, as the cascade's APGD), its eps ramped alike.
+  fp32 (an adaptive step, as the cascade's APGD), its eps ramped alike;
+- ``--epochs`` and ``--hidden`` change the recipe's length and the CNN's
+  hidden layer (the mnist_challenge CNN has 1,024 units; the `cpu` one 256).
 
 On 2026-12-02 (AMD EPYC family 25 model 17, 2 threads) ``--attack apgd``
 gave 98.6% standard, 61.5% PGD-10 and 39.2% strong (APGD-T took 13.0
@@ -19,12 +24,20 @@ points): a larger gap than PGD-5 training's. The same day the build's model,
 retrained through the store with the profile's epochs at 3 and at 6, gave
 51.4% and 51.9% strong (gaps 11.7 and 11.8).
 
+On 2026-12-06 (a slower EPYC of the same name, 2 threads; every result in
+``results/bench/trials/l2-gap-cpu.json``): the build's recipe gave 97.7% /
+63.6% / 51.9% (gap 11.7) in 236 s; the paper's PGD-40 training 97.4% /
+63.2% / 55.0% (gap 8.2) for 6.7x the time; the 1,024-unit CNN 97.8% /
+63.7% / 52.8% (gap 10.9) for 1.27x.
+
     .venv/bin/python scripts/l2_gap_trial.py --attack apgd --steps 5
+    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 40
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -66,14 +79,42 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--attack", choices=("pgd", "apgd"), default="apgd")
     p.add_argument("--steps", type=int, default=5, help="APGD-CE iterations (--attack apgd)")
+    p.add_argument(
+        "--train-steps",
+        type=int,
+        default=None,
+        help="PGD steps of the training attack (--attack pgd; default: the profile's)",
+    )
+    p.add_argument(
+        "--step-factor",
+        type=float,
+        default=None,
+        help="PGD step / eps (--attack pgd; default 2.5 / steps; mnist_challenge's l2: 1/16)",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="default: the profile's")
+    p.add_argument(
+        "--hidden", type=int, default=None, help="CNN hidden units (mnist_challenge: 1,024)"
+    )
     p.add_argument("--eps", type=float, default=2.5, help="l2 radius, [0, 1] pixel space")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=None, help="stop early (a quick check)")
     args = p.parse_args()
+    if args.attack != "pgd" and (args.train_steps is not None or args.step_factor is not None):
+        p.error("--train-steps and --step-factor set the PGD training attack: use --attack pgd")
     torch.set_num_threads(args.threads)
     runtime.keep_freed_memory()
     s = profiles.settings("mnist", "cpu")
+    changes = {}
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    if args.hidden is not None:
+        changes["model_kwargs"] = {**s.model_kwargs, "hidden": args.hidden}
+    if args.attack == "pgd" and (args.train_steps is not None or args.step_factor is not None):
+        k = s.train_attack[2].steps if args.train_steps is None else args.train_steps
+        factor = profiles.step_factor(k) if args.step_factor is None else args.step_factor
+        changes["train_attack"] = {**s.train_attack, 2: profiles.AttackSettings(k, factor)}
+    s = dataclasses.replace(s, **changes)
     train_set = data_lib.load_split("mnist", "train", None, seed=args.seed, device="cpu")
     test_set = data_lib.load_split("mnist", "test", None, seed=args.seed, device="cpu")
     runtime.seed_everything(args.seed)

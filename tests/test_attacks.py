@@ -381,3 +381,17 @@ def test_pgd_refuses_non_finite_step_sizes(norm, size):
         pgd(model, x, y, eps=0.5, norm=norm, steps=2, step_size=size)
     with pytest.raises(ValueError, match="step_size must be a finite number"):
         PGD(eps=0.5, norm=norm, steps=2, step_size=size)
+
+
+@pytest.mark.parametrize("steps", [0, -3, 2.0, True])
+def test_relative_step_rule_refuses_a_step_count_below_one(steps):
+    # The rule divides by the step count: 0 used to raise ZeroDivisionError.
+    for call in (
+        lambda: attacks.step_factor(steps),
+        lambda: attacks.step_size(0.3, steps),
+        lambda: PGD.madry(0.3, "inf", steps),
+    ):
+        with pytest.raises(ValueError, match="steps an int >= 1"):
+            call()
+    assert attacks.step_factor(10) == 0.25
+    assert attacks.step_size(0.3, 10) == 2.5 * 0.3 / 10

@@ -36,12 +36,16 @@ STEP_RULE = 2.5
 
 
 def step_factor(steps: int) -> float:
-    """Step size / eps of the relative step rule for ``steps`` steps."""
+    """Step size / eps of the relative step rule for ``steps`` steps (an int >= 1)."""
+    # The rule divides by the step count: 0 steps has no step size to give.
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"the relative step rule needs steps an int >= 1, got {steps!r}")
     return STEP_RULE / steps
 
 
 def step_size(eps: float, steps: int) -> float:
     """The relative step rule's step size in [0, 1] pixel space: 2.5 * eps / steps."""
+    step_factor(steps)  # checks steps; the product below keeps its bits
     return STEP_RULE * eps / steps
 
 

@@ -35,6 +35,7 @@
 
 # %%
 
+import json
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -44,7 +45,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, grids, parallel, price, profiles, runs, sweep, verdicts
+from lib import chapter, grids, parallel, price, profiles, runs, runtime, sweep, verdicts
 from lib.data import imagenet
 from lib.results import Results
 from lib.store import Store
@@ -444,6 +445,68 @@ display(
 # Over the {glue:text}`P3_flagged` flagged models, APGD-CE and APGD-T together
 # take {glue:text}`P3_flagged_apgd_share:.0%` of the points by which the
 # profile's PGD overstates robust accuracy (nan: no model flagged).
+
+# %% [markdown]
+# **Would another recipe close MNIST l2 2.5's gap?** At `cpu` its robust model
+# is the one MNIST model whose profile PGD overstates it by more than 5 points.
+# `scripts/l2_gap_trial.py` trains it again with one change each (the paper's
+# own training attack, PGD-40 of eps/16; twice the epochs; the mnist_challenge
+# CNN's 1,024 hidden units instead of 256) and evaluates it as the table above
+# does. These are committed trials (`results/bench/trials/l2-gap-cpu.json`,
+# each with its commit, date and threads), read here, not run: the costliest
+# took {glue:text}`P3_l2_trial_max_cost:.1f` times the recipe's training time.
+# The paper's robust model reads {glue:text}`P3_l2_paper_rob:.2f`% in this
+# cell under the paper's PGD.
+
+# %% tags=["hide-input"]
+l2_trial_path = runtime.PROJECT_ROOT / "results" / "bench" / "trials" / "l2-gap-cpu.json"
+l2_trial = json.loads(l2_trial_path.read_text()) if l2_trial_path.exists() else {"rows": []}
+l2_rows, l2_base = [], None
+for r in l2_trial["rows"]:
+    a = r["args"]
+    recipe = (a["attack"], a["train_steps"], a["step_factor"], a["epochs"], a["hidden"])
+    if recipe == ("pgd", None, None, None, None):
+        l2_base = r["train_seconds"]
+for r in l2_trial["rows"]:
+    a = r["args"]
+    mnist_cpu = profiles.settings("mnist", "cpu")
+    k = a["train_steps"] or mnist_cpu.train_attack[2].steps
+    l2_rows.append(
+        {
+            "training attack": f"PGD-{k}" if a["attack"] == "pgd" else f"APGD-CE-{a['steps']}",
+            "epochs": a["epochs"] or mnist_cpu.epochs,
+            "hidden units": a["hidden"] or mnist_cpu.model_kwargs["hidden"],
+            "standard": 100 * r["std_acc"],
+            "profile PGD": 100 * r["pgd_acc"],
+            "strong": 100 * r["strong_acc"],
+            "gap": 100 * (r["pgd_acc"] - r["strong_acc"]),
+            "time / the recipe's": r["train_seconds"] / l2_base if l2_base else float("nan"),
+            "date": r["provenance"]["date"],
+        }
+    )
+glue("P3_l2_trials", len(l2_rows), display=False)
+glue(
+    "P3_l2_trial_max_cost",
+    max((r["time / the recipe's"] for r in l2_rows), default=float("nan")),
+    display=False,
+)
+glue("P3_l2_paper_rob", verdicts.PAPER_TABLE4[("mnist", 2, 2.5)][1][2], display=False)
+glue("P3_l2_trial_min_gap", min((r["gap"] for r in l2_rows), default=float("nan")), display=False)
+if l2_rows:
+    display(
+        pd.DataFrame(l2_rows)
+        .style.format({c: "{:.1f}" for c in ("standard", "profile PGD", "strong", "gap")})
+        .format({"time / the recipe's": "{:.2f}"})
+        .hide()
+    )
+
+# %% [markdown]
+# The smallest gap any of these {glue:text}`P3_l2_trials` recipes leaves is
+# {glue:text}`P3_l2_trial_min_gap:.1f` points (target: 5). The paper's own
+# training attack raises strong robust accuracy but leaves the profile's PGD
+# where it was: the model the paper describes is, at this eps, one whose PGD
+# reading overstates it, and the fixed-step PGD is what misses (the breakdown
+# above: most of the gap is APGD's).
 
 # %% [markdown]
 # ### A second seed

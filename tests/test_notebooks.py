@@ -19,6 +19,7 @@ import papermill
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
+L2_TRIALS = BOOK.parent / "results" / "bench" / "trials" / "l2-gap-cpu.json"
 # The scorecard summarizes the other chapters' claim files: run it last, as the book does.
 CHAPTERS = sorted((p.stem for p in BOOK.glob("*.py")), key=lambda c: (c == "scorecard", c))
 GLUE_PREFIX = "application/papermill.record/"
@@ -180,6 +181,11 @@ def check_price_of_robustness(g):
     assert (share != share) == (g["P3_flagged"] == 0)  # NaN exactly when none is flagged
     assert share != share or 0 <= share <= 1
     assert g["P3_mnist_cells"] == 2 * 5 and g["P3_mnist_mean_distance"] >= 0
+    # the committed l2 2.5 trials, read (not run) at every profile; one is the recipe's own
+    trials = json.loads(L2_TRIALS.read_text())["rows"]
+    assert g["P3_l2_trials"] == len(trials) >= 2
+    assert g["P3_l2_trial_min_gap"] == min(100 * (r["pgd_acc"] - r["strong_acc"]) for r in trials)
+    assert g["P3_l2_trial_max_cost"] >= 1 and g["P3_l2_paper_rob"] == 63.73
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
     # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob

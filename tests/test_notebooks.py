@@ -186,6 +186,12 @@ def check_price_of_robustness(g):
     assert g["P3_l2_trials"] == len(trials) >= 2
     assert g["P3_l2_trial_min_gap"] == min(100 * (r["pgd_acc"] - r["strong_acc"]) for r in trials)
     assert g["P3_l2_trial_max_cost"] >= 1 and g["P3_l2_paper_rob"] == 63.73
+    changed = ("train_steps", "step_factor", "epochs", "hidden")
+    own, pgd40 = (
+        next(r for r in trials if [r["args"][c] for c in changed] == [k, None, None, None])
+        for k in (None, 40)
+    )
+    assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
     # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob

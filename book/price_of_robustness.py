@@ -449,12 +449,13 @@ display(
 # %% [markdown]
 # **Would another recipe close MNIST l2 2.5's gap?** At `cpu` its robust model
 # is the one MNIST model whose profile PGD overstates it by more than 5 points.
-# `scripts/l2_gap_trial.py` trains it again with one change each (the paper's
-# own training attack, PGD-40 of eps/16; twice the epochs; the mnist_challenge
-# CNN's 1,024 hidden units instead of 256) and evaluates it as the table above
-# does. These are committed trials (`results/bench/trials/l2-gap-cpu.json`,
-# each with its commit, date and threads), read here, not run: the costliest
-# took {glue:text}`P3_l2_trial_max_cost:.1f` times the recipe's training time.
+# `scripts/l2_gap_trial.py` trains it again with the paper's own training
+# attack (PGD-40 of eps/16), also for twice the epochs, or with the
+# mnist_challenge CNN's 1,024 hidden units instead of 256, and evaluates it
+# as the table above does. These are committed trials
+# (`results/bench/trials/l2-gap-cpu.json`, each with its commit, date and
+# threads), read here, not run: the costliest took
+# {glue:text}`P3_l2_trial_max_cost:.1f` times the recipe's training time.
 # The paper's robust model reads {glue:text}`P3_l2_paper_rob:.2f`% in this
 # cell under the paper's PGD.
 

@@ -509,8 +509,13 @@ for name in ("strong", "pgd"):
 if l2_rows:
     display(
         pd.DataFrame(l2_rows)
-        .style.format({c: "{:.1f}" for c in ("standard", "profile PGD", "strong", "gap")})
-        .format({"time / the recipe's": "{:.2f}"})
+        # one format call: a second would reset the columns it does not name
+        .style.format(
+            {
+                **{c: "{:.1f}" for c in ("standard", "profile PGD", "strong", "gap")},
+                "time / the recipe's": "{:.2f}",
+            }
+        )
         .hide()
     )
 

@@ -109,7 +109,8 @@ def main() -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop early (a quick check)")
     p.add_argument("--out", default=None, help="add the result to this JSON file's rows")
     args = p.parse_args()
-    if args.attack != "pgd" and (args.train_steps is not None or args.step_factor is not None):
+    new_pgd = args.train_steps is not None or args.step_factor is not None
+    if new_pgd and args.attack != "pgd":
         p.error("--train-steps and --step-factor set the PGD training attack: use --attack pgd")
     torch.set_num_threads(args.threads)
     runtime.keep_freed_memory()
@@ -120,7 +121,7 @@ def main() -> None:
         changes["epochs"] = args.epochs
     if args.hidden is not None:
         changes["model_kwargs"] = {**s.model_kwargs, "hidden": args.hidden}
-    if args.attack == "pgd" and (args.train_steps is not None or args.step_factor is not None):
+    if new_pgd:
         k = s.train_attack[2].steps if args.train_steps is None else args.train_steps
         factor = profiles.step_factor(k) if args.step_factor is None else args.step_factor
         changes["train_attack"] = {**s.train_attack, 2: profiles.AttackSettings(k, factor)}

@@ -35,18 +35,21 @@ from lib.attacks.protocol import Loss, check_attack, check_bn_mode
 STEP_RULE = 2.5
 
 
-def step_factor(steps: int) -> float:
-    """Step size / eps of the relative step rule for ``steps`` steps (an int >= 1)."""
-    # The rule divides by the step count: 0 steps has no step size to give.
+def _rule_steps(steps: int) -> int:
+    """``steps``, checked: the rule divides by it, so 0 steps has no step size to give."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"the relative step rule needs steps an int >= 1, got {steps!r}")
-    return STEP_RULE / steps
+    return steps
+
+
+def step_factor(steps: int) -> float:
+    """Step size / eps of the relative step rule for ``steps`` steps (an int >= 1)."""
+    return STEP_RULE / _rule_steps(steps)
 
 
 def step_size(eps: float, steps: int) -> float:
     """The relative step rule's step size in [0, 1] pixel space: 2.5 * eps / steps."""
-    step_factor(steps)  # checks steps; the product below keeps its bits
-    return STEP_RULE * eps / steps
+    return STEP_RULE * eps / _rule_steps(steps)  # not step_factor * eps: the same bits as before
 
 
 def _per_example_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

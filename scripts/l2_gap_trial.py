@@ -15,6 +15,10 @@ cascade (fp32) on the images it leaves robust.
   own training attack);
 - ``--attack apgd``: torchattacks' APGD-CE with ``--steps`` iterations in
   fp32 (an adaptive step, as the cascade's APGD), its eps ramped alike;
+- ``--train-eps`` trains at another radius than the one evaluated (a
+  larger one: the worst case at the test eps is then inside the training
+  ball); ``--trades BETA`` trains with the TRADES loss (not the paper's
+  method; :mod:`lib.trades`, the KL adversary with the PGD's geometry);
 - ``--epochs`` and ``--hidden`` change the recipe's length and the CNN's
   hidden layer (the mnist_challenge CNN has 1,024 units; the `cpu` one 256).
 
@@ -47,6 +51,7 @@ import torch
 
 from lib import data as data_lib
 from lib import evals, models, profiles, runtime, store
+from lib.trades import TradesAttack
 from lib.train import outcomes, train
 
 WHAT = (
@@ -104,6 +109,19 @@ def main() -> None:
         "--hidden", type=int, default=None, help="CNN hidden units (mnist_challenge: 1,024)"
     )
     p.add_argument("--eps", type=float, default=2.5, help="l2 radius, [0, 1] pixel space")
+    p.add_argument(
+        "--train-eps",
+        type=float,
+        default=None,
+        help="l2 radius of the training attack (default --eps; larger: train beyond the test eps)",
+    )
+    p.add_argument(
+        "--trades",
+        type=float,
+        default=None,
+        metavar="BETA",
+        help="train with the TRADES loss of this beta (--attack pgd; KL adversary, no eps ramp)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=None, help="stop early (a quick check)")
@@ -112,6 +130,11 @@ def main() -> None:
     new_pgd = args.train_steps is not None or args.step_factor is not None
     if new_pgd and args.attack != "pgd":
         p.error("--train-steps and --step-factor set the PGD training attack: use --attack pgd")
+    if args.trades is not None and (args.attack != "pgd" or not args.trades >= 0):
+        p.error("--trades BETA (>= 0) trains TRADES with the PGD geometry: use --attack pgd")
+    train_eps = args.eps if args.train_eps is None else args.train_eps
+    if not train_eps >= 0:
+        p.error(f"--train-eps must be >= 0, got {train_eps}")
     torch.set_num_threads(args.threads)
     runtime.keep_freed_memory()
     commit = runtime.git_commit()  # the code that runs: read before a long training
@@ -131,10 +154,13 @@ def main() -> None:
     runtime.seed_everything(args.seed)
     model = models.build(s.arch, **s.model_kwargs)
     total = s.epochs * -(-len(train_set) // s.batch_size)
+    mix, beta = "adversarial", None
     if args.attack == "pgd":
-        attack = s.attack(args.eps, 2, kind="train")  # train() ramps a PGD's eps itself
+        attack = s.attack(train_eps, 2, kind="train")  # train() ramps a PGD's eps itself
+        if args.trades is not None:  # as lib.runs does: the KL adversary, the PGD's geometry
+            attack, mix, beta = TradesAttack.like(attack), "trades", args.trades
     else:
-        attack = APGDTraining(args.eps, args.steps, round(s.eps_ramp * total))
+        attack = APGDTraining(train_eps, args.steps, round(s.eps_ramp * total))
     start = time.perf_counter()
     history = train(
         model,
@@ -146,7 +172,8 @@ def main() -> None:
         optimizer=s.optimizer,
         lr_milestones=s.lr_milestones,
         eps_ramp=s.eps_ramp,
-        mix="adversarial",
+        mix=mix,
+        beta=beta,
         attack=attack,
         seed=args.seed,
         precision="auto",

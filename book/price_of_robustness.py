@@ -463,29 +463,48 @@ display(
 l2_trial_path = runtime.PROJECT_ROOT / "results" / "bench" / "trials" / "l2-gap-cpu.json"
 l2_trial = json.loads(l2_trial_path.read_text()) if l2_trial_path.exists() else {"rows": []}
 mnist_cpu = profiles.settings("mnist", "cpu")  # the recipe the trials change one thing of
-# A trial by what it changed: (attack, PGD steps, epochs, hidden units); None = the recipe's.
-l2_by_recipe = {
-    (r["args"]["attack"], r["args"]["train_steps"], r["args"]["epochs"], r["args"]["hidden"]): r
-    for r in l2_trial["rows"]
-    if r["args"]["step_factor"] is None
-}
-l2_own = l2_by_recipe.get(("pgd", None, None, None))
-l2_pgd40 = l2_by_recipe.get(("pgd", 40, None, None))
+
+
+def l2_changes(args: dict) -> tuple:
+    """What a trial changed: (attack, PGD steps, epochs, hidden units, training eps,
+    TRADES beta); None = the recipe's (the last two arrived later: absent, None)."""
+    keys = ("attack", "train_steps", "epochs", "hidden", "train_eps", "trades")
+    return tuple(args.get(k) for k in keys)
+
+
+RECIPE = ("pgd", None, None, None, None, None)
+l2_by_recipe = {}  # the first trial of each recipe
+for r in l2_trial["rows"]:
+    if r["args"]["step_factor"] is None:
+        l2_by_recipe.setdefault(l2_changes(r["args"]), r)
+l2_own = l2_by_recipe.get(RECIPE)
+l2_pgd40 = l2_by_recipe.get(("pgd", 40, None, None, None, None))
+# A trial's time against the recipe's own trial of the same day where there is
+# one (this machine's speed moves by a fifth between days), else the first.
+l2_own_on = {}
+for r in l2_trial["rows"]:
+    if l2_changes(r["args"]) == RECIPE:
+        l2_own_on.setdefault(r["provenance"]["date"], r)
 l2_rows = []
 for r in l2_trial["rows"]:
     a = r["args"]
     k = a["train_steps"] or mnist_cpu.train_attack[2].steps
+    attack = f"PGD-{k}" if a["attack"] == "pgd" else f"APGD-CE-{a['steps']}"
+    if a.get("trades") is not None:
+        attack = f"TRADES (β = {a['trades']:g}), KL {attack}"
+    own = l2_own_on.get(r["provenance"]["date"], l2_own)
     l2_rows.append(
         {
-            "training attack": f"PGD-{k}" if a["attack"] == "pgd" else f"APGD-CE-{a['steps']}",
+            "training attack": attack,
+            "training eps": a["eps"] if a.get("train_eps") is None else a["train_eps"],
             "epochs": a["epochs"] or mnist_cpu.epochs,
             "hidden units": a["hidden"] or mnist_cpu.model_kwargs["hidden"],
             "standard": 100 * r["std_acc"],
             "profile PGD": 100 * r["pgd_acc"],
             "strong": 100 * r["strong_acc"],
             "gap": 100 * (r["pgd_acc"] - r["strong_acc"]),
-            "time / the recipe's": r["train_seconds"] / l2_own["train_seconds"]
-            if l2_own
+            "time / the recipe's": r["train_seconds"] / own["train_seconds"]
+            if own
             else float("nan"),
             "date": r["provenance"]["date"],
         }
@@ -514,6 +533,7 @@ if l2_rows:
             {
                 **{c: "{:.1f}" for c in ("standard", "profile PGD", "strong", "gap")},
                 "time / the recipe's": "{:.2f}",
+                "training eps": "{:g}",
             }
         )
         .hide()

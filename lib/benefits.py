@@ -11,11 +11,15 @@ judge is only a proxy for how an image looks. B4: :func:`b4_judgement`.
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import torch
 
 from lib import grids, profiles, saliency, verdicts
 from lib import runs as runs_lib
 from lib.judging import PathReport, Rate
+from lib.store import Store
 
 #: The judge of a panel (attacked model, attack norm): the robust model trained
 #: with the other norm, so it is neither the attacked model nor its twin.
@@ -57,30 +61,73 @@ def audit_task_cost(task: tuple[str, str, str]) -> float:
     return audit.COSTS[task[2]]
 
 
-def audit_attack(
+#: B4's audit code version, in its store keys (beside the model's run key):
+#: bump it when a change can change an attack's per-image results.
+AUDIT_VERSION = 1
+
+
+def audit_key_settings(
     task: tuple[str, str, str], *, profile: str, seed: int, n_audit: int, budget, device="cpu"
+) -> dict:
+    """The store's key settings of one audit task (:func:`audit_attack`)."""
+    dataset, model, name = task
+    return {
+        "audit_of": runs_lib.run_key(run_config(dataset, model, profile, seed), device),
+        "attack": name,
+        "budget": dataclasses.asdict(budget),
+        "n_audit": n_audit,
+        "seed": seed,
+        "audit_version": AUDIT_VERSION,
+    }
+
+
+def audit_attack(
+    task: tuple[str, str, str],
+    *,
+    profile: str,
+    seed: int,
+    n_audit: int,
+    budget,
+    device="cpu",
+    store=None,
 ) -> dict:
     """One attack of B4's audit, ``task = (dataset, model, attack)`` (model l2 or
     linf), on the first ``n_audit`` test images: ``{"survived": per-image bool}``,
     with the input gradients' zero fraction for the training PGD (the cheapest
     task). A module-level function, so workers can run it
-    (:func:`lib.parallel.in_workers`); the model comes from the store. Each attack
-    seeds its own randomness, so the tasks may run in any order and process."""
+    (:func:`lib.parallel.in_workers`); the model comes from the store, and so
+    does the result once computed (a rebuild does not attack again: the audit
+    is about a tenth of a cold `cpu` build). Each attack seeds its own
+    randomness, so the tasks may run in any order and process."""
     from lib.attacks import audit
 
+    store = store or Store()
     dataset, model, name = task
-    net, _ = runs_lib.train_run(
-        run_config(dataset, model, profile, seed), device=device, progress=False
+    settings = audit_key_settings(
+        task, profile=profile, seed=seed, n_audit=n_audit, budget=budget, device=device
     )
-    ds = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
-    x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
-    norm = NORM[model]
-    eps = train_eps(dataset, norm, profile)
-    training = profiles.settings(dataset, profile).attack(eps, norm)
-    suite = audit.suite(net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed)
-    out = {"survived": audit.survives(net, suite[name], x, y)}
-    if name == audit.ATTACKS[0]:
-        out["zero fraction"] = audit.zero_gradient_fraction(net, x, y)
+
+    def compute() -> dict:
+        config = run_config(dataset, model, profile, seed)
+        net, _ = runs_lib.train_run(config, store=store, device=device, progress=False)
+        ds = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
+        x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
+        norm = NORM[model]
+        eps = train_eps(dataset, norm, profile)
+        training = profiles.settings(dataset, profile).attack(eps, norm)
+        suite = audit.suite(
+            net, norm=norm, eps=eps, training_attack=training, budget=budget, seed=seed
+        )
+        start = time.perf_counter()
+        metrics = {"survived": audit.survives(net, suite[name], x, y).tolist()}
+        if name == audit.ATTACKS[0]:
+            metrics["zero fraction"] = audit.zero_gradient_fraction(net, x, y)
+        return {"metrics": {**metrics, "seconds": time.perf_counter() - start}}
+
+    stored = store.get_or_run(settings, compute).metrics
+    out = {"survived": torch.tensor(stored["survived"], dtype=torch.bool)}
+    if "zero fraction" in stored:
+        out["zero fraction"] = stored["zero fraction"]
     return out
 
 

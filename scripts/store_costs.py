@@ -1,7 +1,7 @@
 """Where a build's time went, read from its run store: training and evaluations.
 
 Every trained run's record gives its training seconds, steps and thread
-count; every stored evaluation (robust or strong) its seconds. This prints,
+count; every stored evaluation (robust or strong) and B4 audit attack its seconds. This prints,
 per group (data set, mix, norm, full or subset training data), the number of
 runs, their total seconds (worker time: two one-thread workers add up to
 about twice the wall time) and their median milliseconds per step, then the
@@ -63,6 +63,17 @@ def rows_of(root: Path) -> tuple[list[dict], list[dict]]:
                     "key": key,
                     "of": settings["robust_eval_of"],
                     "kind": "strong" if "strong" in settings else "robust",
+                    "seconds": metrics["seconds"],
+                    "threads": threads,
+                    "created": created,
+                }
+            )
+        elif "audit_of" in settings and "seconds" in metrics:  # B4's attacks, one per record
+            evals.append(
+                {
+                    "key": key,
+                    "of": settings["audit_of"],
+                    "kind": f"audit {settings.get('attack')}",
                     "seconds": metrics["seconds"],
                     "threads": threads,
                     "created": created,

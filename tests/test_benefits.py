@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from lib import benefits, verdicts
@@ -67,3 +69,28 @@ def test_edge_control_scores_each_image():
     x[:, :, :, 4:] = 1.0  # a vertical edge
     al = benefits.edge_control(x)
     assert al.shape == (2,) and (al > 0.2).all()
+
+
+def test_an_audit_attack_is_stored_and_read_back(monkeypatch):
+    # B4's attacks are about a tenth of a cold cpu build: a rebuild reads them back
+    from lib.attacks import audit
+
+    budget = audit.AuditBudget(strong_steps=2, strong_restarts=1, steps=2, targets=2, queries=5)
+    kw = dict(profile="smoke", seed=0, n_audit=16, budget=budget)
+    task = ("mnist", "linf", "training PGD")
+    first = benefits.audit_attack(task, **kw)
+    assert first["survived"].dtype == torch.bool and first["survived"].shape == (16,)
+
+    def no_attack(*args, **kwargs):
+        raise AssertionError("the stored result should have been read")
+
+    monkeypatch.setattr(audit, "survives", no_attack)
+    again = benefits.audit_attack(task, **kw)
+    assert torch.equal(again["survived"], first["survived"])
+    assert again["zero fraction"] == first["zero fraction"]
+    # another attack, budget or image count is another result
+    key = benefits.audit_key_settings
+    base = key(task, **kw)
+    assert key(("mnist", "linf", "Square"), **kw) != base
+    assert key(task, **{**kw, "budget": dataclasses.replace(budget, queries=6)}) != base
+    assert key(task, **{**kw, "n_audit": 17}) != base

@@ -152,3 +152,17 @@ def test_the_profile_variant_named_is_the_same_run():
     assert key(_c("restricted_imagenet", "smoke", variant=own)) == key(
         _c("restricted_imagenet", "smoke")
     )
+
+
+def test_the_audit_key_changes_with_its_version(fixed_data, monkeypatch):
+    from lib import benefits
+    from lib.attacks import audit
+
+    budget = audit.AuditBudget(100, 5, steps=50, targets=3, queries=500)
+    kw = dict(profile="cpu", seed=0, n_audit=500, budget=budget, device="cpu")
+    task = ("mnist", "linf", "APGD-T")
+    before = benefits.audit_key_settings(task, **kw)
+    # the model it attacks is the price chapter's run, by its own key
+    assert before["audit_of"] == run_key(benefits.run_config("mnist", "linf", "cpu", 0), "cpu")
+    monkeypatch.setattr(benefits, "AUDIT_VERSION", benefits.AUDIT_VERSION + 1)
+    assert benefits.audit_key_settings(task, **kw) != before

@@ -186,9 +186,9 @@ def check_price_of_robustness(g):
     assert g["P3_l2_trials"] == len(trials) >= 2
     assert g["P3_l2_trial_min_gap"] == min(100 * (r["pgd_acc"] - r["strong_acc"]) for r in trials)
     assert g["P3_l2_trial_max_cost"] >= 1 and g["P3_l2_paper_rob"] == 63.73
-    changed = ("train_steps", "step_factor", "epochs", "hidden")
-    own, pgd40 = (
-        next(r for r in trials if [r["args"][c] for c in changed] == [k, None, None, None])
+    changed = ("train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
+    own, pgd40 = (  # the first trial of the recipe, and of its PGD-40 twin
+        next(r for r in trials if [r["args"].get(c) for c in changed] == [k] + [None] * 5)
         for k in (None, 40)
     )
     assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])

@@ -192,6 +192,8 @@ def check_price_of_robustness(g):
         for k in (None, 40)
     )
     assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])
+    recipe = [r for r in trials if [r["args"].get(c) for c in changed] == [None] * 6]
+    assert g["P3_l2_recipe_repeats"] == len(recipe) >= 1
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
     # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob

@@ -551,7 +551,7 @@ if len(l2_repeats) > 1:
 glue("P3_l2_recipe_repeats", len(l2_repeats), display=False)
 
 # %% [markdown]
-# The smallest gap any of these {glue:text}`P3_l2_trials` recipes leaves is
+# The smallest gap any of these {glue:text}`P3_l2_trials` trials leaves is
 # {glue:text}`P3_l2_trial_min_gap:.1f` points (target: 5). Against the
 # recipe's own row, the paper's training attack (PGD-40, the rest unchanged)
 # moves the strong robust accuracy by {glue:text}`P3_l2_pgd40_strong_delta:+.1f`

@@ -36,7 +36,9 @@ On 2026-12-06 (a slower EPYC of the same name, 2 threads; every result in
 55.3% (gap 9.4) for 13.8x. Later that day, beyond the paper's method:
 ``--train-eps 3.0`` gave 94.3% / 63.2% / 55.3% (gap 7.9) for 1.06x;
 ``--trades 6`` 96.7% / 59.3% / 40.8% (gap 18.5) for 1.19x; the recipe again
-its first numbers to the bit (1.02x).
+its first numbers to the bit (1.02x); ``--train-eps 3.5`` 90.3% / 61.5% /
+54.7% (gap 6.8) for 1.03x; ``--train-eps 3.0 --train-steps 40`` 94.7% /
+63.5% / 55.5% (gap 8.0) for 6.3x.
 
     .venv/bin/python scripts/l2_gap_trial.py --attack apgd --steps 5
     .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 40

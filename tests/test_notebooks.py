@@ -194,6 +194,16 @@ def check_price_of_robustness(g):
     assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])
     recipe = [r for r in trials if [r["args"].get(c) for c in changed] == [None] * 6]
     assert g["P3_l2_recipe_repeats"] == len(recipe) >= 1
+    stronger = [  # more PGD steps or a larger training eps than the recipe's PGD-5
+        100 * r["strong_acc"]
+        for r in trials
+        if r["args"]["attack"] == "pgd"
+        and r["args"].get("trades") is None
+        and ((r["args"]["train_steps"] or 5) > 5 or (r["args"].get("train_eps") or 0) > 2.5)
+    ]
+    assert g["P3_l2_stronger_trials"] == len(stronger) >= 1
+    assert (g["P3_l2_stronger_min"], g["P3_l2_stronger_max"]) == (min(stronger), max(stronger))
+    assert g["P3_l2_own_strong"] == 100 * own["strong_acc"]
     for mode in ("eval", "train"):
         assert 0 <= g[f"P3_bn_cifar10_linf_8_255_{mode}_std"] <= 1
     # the second seed of MNIST l_inf 0.3: standard and robust, std and strong rob

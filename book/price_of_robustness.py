@@ -469,30 +469,36 @@ mnist_cpu = profiles.settings("mnist", "cpu")  # the recipe the trials change on
 
 
 def l2_changes(args: dict) -> tuple:
-    """What a trial changed: (attack, PGD steps, epochs, hidden units, training eps,
-    TRADES beta); None = the recipe's (the last two arrived later: absent, None)."""
-    keys = ("attack", "train_steps", "epochs", "hidden", "train_eps", "trades")
+    """What a trial changed: (attack, PGD steps, step factor, epochs, hidden units,
+    training eps, TRADES beta); None = the recipe's (the last two arrived later:
+    absent, None)."""
+    keys = ("attack", "train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
     return tuple(args.get(k) for k in keys)
 
 
-RECIPE = ("pgd", None, None, None, None, None)
+def l2_adversary(args: dict) -> tuple[int, float]:
+    """A trial's training PGD: (steps, eps), the recipe's where it kept them."""
+    steps = args["train_steps"] or mnist_cpu.train_attack[2].steps
+    return steps, args["eps"] if args.get("train_eps") is None else args["train_eps"]
+
+
+RECIPE = l2_changes({"attack": "pgd"})
 l2_by_recipe = {}  # the first trial of each recipe
 for r in l2_trial["rows"]:
-    if r["args"]["step_factor"] is None:
-        l2_by_recipe.setdefault(l2_changes(r["args"]), r)
+    l2_by_recipe.setdefault(l2_changes(r["args"]), r)
 l2_own = l2_by_recipe.get(RECIPE)
-l2_pgd40 = l2_by_recipe.get(("pgd", 40, None, None, None, None))
+l2_pgd40 = l2_by_recipe.get(l2_changes({"attack": "pgd", "train_steps": 40}))
 l2_rows = []
 for r in l2_trial["rows"]:
     a = r["args"]
-    k = a["train_steps"] or mnist_cpu.train_attack[2].steps
+    k, train_eps = l2_adversary(a)
     attack = f"PGD-{k}" if a["attack"] == "pgd" else f"APGD-CE-{a['steps']}"
     if a.get("trades") is not None:
         attack = f"TRADES (β = {a['trades']:g}), KL {attack}"
     l2_rows.append(
         {
             "training attack": attack,
-            "training eps": a["eps"] if a.get("train_eps") is None else a["train_eps"],
+            "training eps": train_eps,
             "epochs": a["epochs"] or mnist_cpu.epochs,
             "hidden units": a["hidden"] or mnist_cpu.model_kwargs["hidden"],
             "standard": 100 * r["std_acc"],
@@ -556,10 +562,8 @@ def l2_stronger(args: dict) -> bool:
     steps or a larger training eps (TRADES and APGD trials are other losses)."""
     if args["attack"] != "pgd" or args.get("trades") is not None:
         return False
-    recipe_steps = mnist_cpu.train_attack[2].steps
-    steps = args["train_steps"] or recipe_steps
-    train_eps = args["eps"] if args.get("train_eps") is None else args["train_eps"]
-    return steps > recipe_steps or train_eps > args["eps"]
+    steps, train_eps = l2_adversary(args)
+    return steps > mnist_cpu.train_attack[2].steps or train_eps > args["eps"]
 
 
 l2_strong_band = [100 * r["strong_acc"] for r in l2_trial["rows"] if l2_stronger(r["args"])]

@@ -1,13 +1,13 @@
 """Where a build's time went, read from its run store: training and evaluations.
 
 Every trained run's record gives its training seconds, steps and thread
-count; every stored evaluation (robust or strong) and B4 audit attack its seconds. This prints,
-per group (data set, mix, norm, full or subset training data), the number of
-runs, their total seconds (worker time: two one-thread workers add up to
-about twice the wall time) and their median milliseconds per step, then the
-evaluations, then the span from the first record to the last (about the
-build's wall time, less the chapters that store nothing). It reads the
-store only.
+count; every stored evaluation (robust or strong) and B4 audit attack its
+seconds. This prints, per group (data set, mix, norm, full or subset
+training data), the number of runs, their total seconds (worker time: two
+one-thread workers add up to about twice the wall time) and their median
+milliseconds per step, then the evaluations, then the span from the first
+record to the last (about the build's wall time, less the chapters that
+store nothing). It reads the store only.
 
     .venv/bin/python scripts/store_costs.py runs/store [--json costs.json]
 """
@@ -57,23 +57,17 @@ def rows_of(root: Path) -> tuple[list[dict], list[dict]]:
                     "created": created,
                 }
             )
-        elif "robust_eval_of" in settings and "seconds" in metrics:
+        elif ("robust_eval_of" in settings or "audit_of" in settings) and "seconds" in metrics:
+            if "audit_of" in settings:  # one of B4's attacks, one per record
+                of, kind = settings["audit_of"], f"audit {settings.get('attack')}"
+            else:
+                of = settings["robust_eval_of"]
+                kind = "strong" if "strong" in settings else "robust"
             evals.append(
                 {
                     "key": key,
-                    "of": settings["robust_eval_of"],
-                    "kind": "strong" if "strong" in settings else "robust",
-                    "seconds": metrics["seconds"],
-                    "threads": threads,
-                    "created": created,
-                }
-            )
-        elif "audit_of" in settings and "seconds" in metrics:  # B4's attacks, one per record
-            evals.append(
-                {
-                    "key": key,
-                    "of": settings["audit_of"],
-                    "kind": f"audit {settings.get('attack')}",
+                    "of": of,
+                    "kind": kind,
                     "seconds": metrics["seconds"],
                     "threads": threads,
                     "created": created,

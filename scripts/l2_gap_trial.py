@@ -19,6 +19,9 @@ cascade (fp32) on the images it leaves robust.
   larger one: the worst case at the test eps is then inside the training
   ball); ``--trades BETA`` trains with the TRADES loss (not the paper's
   method; :mod:`lib.trades`, the KL adversary with the PGD's geometry);
+- ``--loss margin`` runs the training PGD on the Carlini-Wagner margin
+  (the best other logit minus the true one) instead of cross-entropy: the
+  strong cascade's last points are taken by APGD-T, whose loss is a margin;
 - ``--epochs`` and ``--hidden`` change the recipe's length and the CNN's
   hidden layer (the mnist_challenge CNN has 1,024 units; the `cpu` one 256).
 
@@ -52,12 +55,14 @@ import argparse
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from lib import data as data_lib
 from lib import evals, models, profiles, runtime, store
+from lib.attacks import PGD
 from lib.trades import TradesAttack
 from lib.train import outcomes, train
 
@@ -66,6 +71,23 @@ WHAT = (
     "accuracy on the 10,000 test images, the profile's PGD-10 and the strong cascade on "
     "the first 1,000 (scripts/l2_gap_trial.py)"
 )
+
+
+def margin_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per example, the Carlini-Wagner margin: the best other logit minus the true one."""
+    true = logits.gather(1, y[:, None]).squeeze(1)
+    other = logits.scatter(1, y[:, None], -torch.inf).amax(1)
+    return other - true
+
+
+@dataclasses.dataclass(frozen=True)
+class LossPGD(PGD):
+    """A PGD (train() ramps its eps as any PGD's) on another per-example loss."""
+
+    loss: Callable | None = None
+
+
+LOSSES = {"ce": None, "margin": margin_loss}
 
 
 class APGDTraining:
@@ -129,6 +151,12 @@ def main() -> None:
         metavar="BETA",
         help="train with the TRADES loss of this beta (--attack pgd; KL adversary, no eps ramp)",
     )
+    p.add_argument(
+        "--loss",
+        choices=tuple(LOSSES),
+        default="ce",
+        help="the training PGD's loss (--attack pgd): cross-entropy or the CW margin",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-steps", type=int, default=None, help="stop early (a quick check)")
@@ -137,6 +165,8 @@ def main() -> None:
     new_pgd = args.train_steps is not None or args.step_factor is not None
     if new_pgd and args.attack != "pgd":
         p.error("--train-steps and --step-factor set the PGD training attack: use --attack pgd")
+    if args.loss != "ce" and (args.attack != "pgd" or args.trades is not None):
+        p.error("--loss sets the PGD training attack's loss: use --attack pgd without --trades")
     if args.trades is not None and (args.attack != "pgd" or not args.trades >= 0):
         p.error("--trades BETA (>= 0) trains TRADES with the PGD geometry: use --attack pgd")
     train_eps = args.eps if args.train_eps is None else args.train_eps
@@ -164,6 +194,8 @@ def main() -> None:
     mix, beta = "adversarial", None
     if args.attack == "pgd":
         attack = s.attack(train_eps, 2, kind="train")  # train() ramps a PGD's eps itself
+        if args.loss != "ce":
+            attack = LossPGD(**dataclasses.asdict(attack), loss=LOSSES[args.loss])
         if args.trades is not None:  # as lib.runs does: the KL adversary, the PGD's geometry
             attack, mix, beta = TradesAttack.like(attack), "trades", args.trades
     else:

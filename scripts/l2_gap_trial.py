@@ -41,12 +41,17 @@ On 2026-12-06 (a slower EPYC of the same name, 2 threads; every result in
 ``--trades 6`` 96.7% / 59.3% / 40.8% (gap 18.5) for 1.19x; the recipe again
 its first numbers to the bit (1.02x); ``--train-eps 3.5`` 90.3% / 61.5% /
 54.7% (gap 6.8) for 1.03x; ``--train-eps 3.0 --train-steps 40`` 94.7% /
-63.5% / 55.5% (gap 8.0) for 6.3x.
+63.5% / 55.5% (gap 8.0) for 6.3x. A later session (b0401f9, the same
+machine): ``--loss margin`` 94.5% / 61.2% / 51.0% (gap 10.2) for 0.99x;
+``--train-steps 5 --step-factor 1.0`` 97.3% / 63.6% / 54.3% (gap 9.3) and
+``--step-factor 2.0`` 97.5% / 64.2% / 54.5% (gap 9.7), both 1.12x.
 
     .venv/bin/python scripts/l2_gap_trial.py --attack apgd --steps 5
     .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 40
     .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-eps 3.0
     .venv/bin/python scripts/l2_gap_trial.py --attack pgd --trades 6
+    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --loss margin
+    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 5 --step-factor 1.0
 """
 
 from __future__ import annotations

@@ -186,20 +186,28 @@ def check_price_of_robustness(g):
     assert g["P3_l2_trials"] == len(trials) >= 2
     assert g["P3_l2_trial_min_gap"] == min(100 * (r["pgd_acc"] - r["strong_acc"]) for r in trials)
     assert g["P3_l2_trial_max_cost"] >= 1 and g["P3_l2_paper_rob"] == 63.73
-    changed = ("train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
+    changed = ("train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades", "loss")
+
+    def what(r):  # what a trial changed; cross-entropy ("ce") is the recipe's loss
+        return [None if r["args"].get(c) == "ce" else r["args"].get(c) for c in changed]
+
     own, pgd40 = (  # the first trial of the recipe, and of its PGD-40 twin
-        next(r for r in trials if [r["args"].get(c) for c in changed] == [k] + [None] * 5)
-        for k in (None, 40)
+        next(r for r in trials if what(r) == [k] + [None] * 6) for k in (None, 40)
     )
     assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])
-    recipe = [r for r in trials if [r["args"].get(c) for c in changed] == [None] * 6]
+    recipe = [r for r in trials if what(r) == [None] * 7]
     assert g["P3_l2_recipe_repeats"] == len(recipe) >= 1
-    stronger = [  # more PGD steps or a larger training eps than the recipe's PGD-5
+    stronger = [  # more PGD steps, larger steps or a larger eps than the recipe's PGD-5
         100 * r["strong_acc"]
         for r in trials
         if r["args"]["attack"] == "pgd"
         and r["args"].get("trades") is None
-        and ((r["args"]["train_steps"] or 5) > 5 or (r["args"].get("train_eps") or 0) > 2.5)
+        and r["args"].get("loss", "ce") == "ce"
+        and (
+            (r["args"]["train_steps"] or 5) > 5
+            or (r["args"].get("train_eps") or 0) > 2.5
+            or (r["args"]["step_factor"] or 0) > 0.5
+        )
     ]
     assert g["P3_l2_stronger_trials"] == len(stronger) >= 1
     assert (g["P3_l2_stronger_min"], g["P3_l2_stronger_max"]) == (min(stronger), max(stronger))

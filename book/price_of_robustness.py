@@ -474,11 +474,12 @@ mnist_cpu = profiles.settings("mnist", "cpu")  # the recipe the trials change on
 
 def l2_changes(args: dict) -> tuple:
     """What a trial changed: (attack, PGD steps, step factor, epochs, hidden units,
-    training eps, TRADES beta, PGD loss); None = the recipe's (the last three
-    arrived later: absent, None; the loss "ce" is the recipe's)."""
+    training eps, TRADES beta, PGD loss, seed); None = the recipe's (the loss
+    "ce" and the seed 0 are the recipe's; options added later are absent from
+    earlier rows, which kept the recipe's)."""
     keys = ("attack", "train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
-    loss = args.get("loss")
-    return (*(args.get(k) for k in keys), None if loss == "ce" else loss)
+    loss, seed = args.get("loss"), args.get("seed")
+    return (*(args.get(k) for k in keys), None if loss == "ce" else loss, seed or None)
 
 
 def l2_adversary(args: dict) -> tuple[int, float, float]:
@@ -510,6 +511,7 @@ for r in l2_trial["rows"]:
             "step / eps": factor if a["attack"] == "pgd" else float("nan"),
             "epochs": a["epochs"] or mnist_cpu.epochs,
             "hidden units": a["hidden"] or mnist_cpu.model_kwargs["hidden"],
+            "seed": a["seed"],
             "standard": 100 * r["std_acc"],
             "profile PGD": 100 * r["pgd_acc"],
             "strong": 100 * r["strong_acc"],

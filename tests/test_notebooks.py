@@ -188,14 +188,15 @@ def check_price_of_robustness(g):
     assert g["P3_l2_trial_max_cost"] >= 1 and g["P3_l2_paper_rob"] == 63.73
     changed = ("train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades", "loss")
 
-    def what(r):  # what a trial changed; cross-entropy ("ce") is the recipe's loss
-        return [None if r["args"].get(c) == "ce" else r["args"].get(c) for c in changed]
+    def what(r):  # what a trial changed; cross-entropy and seed 0 are the recipe's
+        a = r["args"]
+        return [None if a.get(c) == "ce" else a.get(c) for c in changed] + [a["seed"] or None]
 
     own, pgd40 = (  # the first trial of the recipe, and of its PGD-40 twin
-        next(r for r in trials if what(r) == [k] + [None] * 6) for k in (None, 40)
+        next(r for r in trials if what(r) == [k] + [None] * 7) for k in (None, 40)
     )
     assert g["P3_l2_pgd40_strong_delta"] == 100 * (pgd40["strong_acc"] - own["strong_acc"])
-    recipe = [r for r in trials if what(r) == [None] * 7]
+    recipe = [r for r in trials if what(r) == [None] * 8]
     assert g["P3_l2_recipe_repeats"] == len(recipe) >= 1
     stronger = [  # more PGD steps, larger steps or a larger eps than the recipe's PGD-5
         100 * r["strong_acc"]

@@ -53,6 +53,62 @@ class LinearModel(nn.Module):
         return torch.stack([torch.zeros_like(z), z], dim=1)
 
 
+class _OneChannelInputGradient(torch.autograd.Function):
+    """The identity on a one-channel conv's output ``out``, whose backward gives
+    the conv's input ``x`` its gradient fast.
+
+    For one input channel, oneDNN's backward-data kernel is slow on the CPU:
+    on MNIST's first layer (32 filters of 5x5, batch 128, one thread) it took
+    14 ms in bf16 and 27 ms in fp32, against 2.2 ms for the forward. The same
+    sums, the output gradient correlated with each flipped filter (a depthwise
+    conv, groups = filters) and summed over the filters, take 2.8 ms in either
+    precision, and an attack takes one input gradient per step. The forward,
+    and the weight and bias gradients (through ``out``'s own graph, computed
+    only when asked for), are the library's ops as without this function; the
+    input gradient differs in rounding only (the order of the sum; in bf16,
+    each filter's term is rounded before the sum, which runs in fp32).
+    """
+
+    @staticmethod
+    def forward(ctx, x, out, weight, padding):
+        ctx.save_for_backward(weight.detach().to(out.dtype))  # as autocast cast it
+        ctx.padding, ctx.x_dtype = padding, x.dtype
+        return out.view_as(out)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (weight,) = ctx.saved_tensors
+        gx = None
+        if ctx.needs_input_grad[0]:
+            c, _, kh, kw = weight.shape
+            kernel = weight.flip(-1, -2)  # correlation with the flipped filter: the transpose
+            if grad.stride(1) == 1 and c > 1:  # channels_last: the kernel's layout alike
+                kernel = kernel.contiguous(memory_format=torch.channels_last)
+            # Same-size output: pad by kernel - 1 - padding on each side.
+            pad = (kh - 1 - ctx.padding[0], kw - 1 - ctx.padding[1])
+            terms = F.conv2d(grad.to(weight.dtype), kernel, padding=pad, groups=c)
+            gx = terms.sum(1, keepdim=True).to(ctx.x_dtype)
+        return gx, grad, None, None
+
+
+class InputConv2d(nn.Conv2d):
+    """An ``nn.Conv2d`` for a one-channel image (stride 1, zero padding given as
+    numbers): the same layer, parameters and outputs, whose input gradient on
+    the CPU is computed by :class:`_OneChannelInputGradient` (5-10x faster there)."""
+
+    def __init__(self, out_channels: int, kernel_size: int, padding: int):
+        super().__init__(1, out_channels, kernel_size, padding=padding)
+
+    def forward(self, x):
+        # Only where an input gradient will be asked for (an attack): training
+        # and evaluation take the plain op. FX tracing passes proxies: plain.
+        if isinstance(x, torch.Tensor) and x.requires_grad and x.device.type == "cpu":
+            out = super().forward(x.detach())
+            return _OneChannelInputGradient.apply(x, out, self.weight, self.padding)
+        return super().forward(x)
+
+
 class MnistCNN(nn.Module):
     """The MNIST network of MadryLab/mnist_challenge (the TensorFlow tutorial).
 
@@ -65,7 +121,7 @@ class MnistCNN(nn.Module):
         super().__init__()
         c1, c2 = channels
         self.normalize = Normalize(MNIST_MEAN, MNIST_STD)
-        self.conv1 = nn.Conv2d(1, c1, 5, padding=2)
+        self.conv1 = InputConv2d(c1, 5, padding=2)
         self.conv2 = nn.Conv2d(c1, c2, 5, padding=2)
         self.fc1 = nn.Linear(7 * 7 * c2, hidden)
         self.fc2 = nn.Linear(hidden, classes)

@@ -143,6 +143,12 @@ _ADDED_SETTINGS = {
 #: 2: issue 14 (eps ramp, min_steps, robust accuracy on n_test_robust images).
 RECIPE_VERSION = 2
 
+#: Per architecture, the version of its own code, in the keys of its runs when
+#: not 1 (what every run stored before had): a change to a model that changes
+#: its numbers retrains that model's runs only. mnist_cnn 2: the first conv's
+#: input gradient by a depthwise conv (lib.models.InputConv2d; rounding only).
+ARCH_VERSIONS = {"mnist_cnn": 2}
+
 
 def _settings_dict(settings: profiles.DatasetSettings) -> dict:
     d = settings.to_dict()
@@ -156,10 +162,13 @@ def _key_settings(plan: Plan) -> dict:
     run = plan.config.key_dict()  # variant only when set
     if "variant" in run and run["variant"] == plan.settings.data.get("variant"):
         del run["variant"]  # the profile's own variant, named: the same run
+    arch = ARCH_VERSIONS.get(plan.settings.arch, 1)
     return {
-        # What the settings cannot say: the version of the code's recipe and
-        # which data the run met (so a run on other data is never reused).
+        # What the settings cannot say: the version of the code's recipe (and
+        # of the model's, when not 1) and which data the run met (so a run on
+        # other data is never reused).
         "recipe": RECIPE_VERSION,
+        **({"arch_version": arch} if arch != 1 else {}),
         "data": data_lib.fingerprints(plan.config.dataset, **plan.data_options),
         "run": {
             **run,

@@ -5,9 +5,11 @@ changes a key silently orphans every stored run. These literals were computed
 from the code before the redesign of issue 16, then updated once, on purpose,
 when the schema gained the recipe version and the data fingerprint (issues 14
 and 19), and the six MNIST and CIFAR-10 `cpu` literals once more when those recipes
-went from one epoch to three (issue 14: a recipe change must change the key);
-a move must leave them as they are. The data fingerprints are fixed
-here, so the literals do not depend on the data this machine holds.
+went from one epoch to three (issue 14: a recipe change must change the key),
+and the five MNIST CNN literals when that model's input gradient changed
+(``runs.ARCH_VERSIONS``: its runs only); a move must leave them as they are.
+The data fingerprints are fixed here, so the literals do not depend on the
+data this machine holds.
 
 Every key goes through :func:`key`, the one place that says how a key is made.
 Configurations use ``precision="fp32"``: ``"auto"`` resolves per machine (bf16
@@ -77,15 +79,15 @@ PINNED = {
     "cifar10-cpu-adv-bntrain": "880b554bad036468",
     "cifar10-cpu-clean": "30c052200917709c",
     "cifar10-smoke-adv": "8ed610d823267c4f",
-    "mnist-cpu-adv-inf": "813a43863d0d3318",
-    "mnist-cpu-clean-n100-eval": "19d88628ac43c3b9",
-    "mnist-cpu-half-l2": "28feda28875683f9",
-    "mnist-smoke-clean": "203fc3139b3c3f02",
+    "mnist-cpu-adv-inf": "284306aeb0845f42",
+    "mnist-cpu-clean-n100-eval": "e2ad0814609c0e64",
+    "mnist-cpu-half-l2": "ae6a4b3df6729e8b",
+    "mnist-smoke-clean": "bb5f12f4d4b24a2b",
     "ri-cpu-adv-l2-seed1": "eec4875029f30d3b",
     "ri-smoke-variant": "1190905882019c6a",
     "robust-eval-binary_mnist-cpu": "82e82d7378118a4d",
     "robust-eval-cifar10-smoke-adv": "a2dc2f771699005b",
-    "robust-eval-mnist-cpu-clean-l2": "ee98ab5dc20fd0f3",
+    "robust-eval-mnist-cpu-clean-l2": "f5a60549df30d9eb",
 }
 
 
@@ -113,6 +115,17 @@ def test_the_key_changes_with_the_recipe_version(fixed_data, monkeypatch):
     before = key(config)
     monkeypatch.setattr(runs, "RECIPE_VERSION", runs.RECIPE_VERSION + 1)
     assert key(config) != before
+
+
+def test_the_arch_version_changes_that_model_s_keys_only(fixed_data, monkeypatch):
+    mnist, cifar = _c("mnist", "cpu", "adversarial", eps_train=0.3), _c("cifar10", "cpu")
+    before = key(mnist), key(cifar)
+    monkeypatch.setitem(runs.ARCH_VERSIONS, "mnist_cnn", runs.ARCH_VERSIONS["mnist_cnn"] + 1)
+    assert key(mnist) != before[0] and key(cifar) == before[1]
+    monkeypatch.setitem(runs.ARCH_VERSIONS, "mnist_cnn", 1)
+    version_1 = key(mnist)
+    monkeypatch.delitem(runs.ARCH_VERSIONS, "mnist_cnn")
+    assert key(mnist) == version_1  # version 1 is what keys without the entry had
 
 
 def test_the_strong_eval_key_changes_with_its_version(fixed_data, monkeypatch):

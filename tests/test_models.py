@@ -91,3 +91,54 @@ def test_normalization_is_inside_the_model():
 def test_unknown_arch():
     with pytest.raises(ValueError, match="unknown arch 'vgg'; allowed: linear"):
         models.build("vgg")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_the_input_conv_is_the_plain_conv_but_for_the_input_gradient_s_rounding(
+    precision, channels_last
+):
+    # The forward and the weight and bias gradients are the plain op's bits;
+    # the input gradient (a depthwise conv summed over the filters) agrees to
+    # fp32 rounding, or to one bf16 rounding of the result (the plain op's too).
+    torch.manual_seed(0)
+    fast = models.InputConv2d(32, 5, padding=2)
+    plain = torch.nn.Conv2d(1, 32, 5, padding=2)
+    plain.load_state_dict(fast.state_dict())
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.rand(8, 1, 28, 28)
+    g = torch.randn(8, 32, 28, 28)
+    results = []
+    for layer in (fast.to(memory_format=fmt), plain.to(memory_format=fmt)):
+        xx = x.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out = layer(xx)
+        out.backward(g.to(out.dtype).contiguous(memory_format=fmt))
+        results.append((out.detach(), xx.grad, layer.weight.grad, layer.bias.grad))
+    (out, gx, gw, gb), (out_p, gx_p, gw_p, gb_p) = results
+    assert torch.equal(out, out_p) and torch.equal(gw, gw_p) and torch.equal(gb, gb_p)
+    assert gx.dtype == gx_p.dtype == torch.float32
+    # bf16: 8 bits of mantissa, so one rounding of a value v is within |v| / 2^8
+    tol = 1e-5 if precision == "fp32" else 2**-7
+    assert torch.allclose(gx, gx_p, rtol=tol, atol=tol * gx_p.abs().max().item())
+    # Without an input gradient (training, evaluation) the plain op runs, and
+    # the model keeps the plain conv's parameters under the plain names.
+    with torch.no_grad():
+        assert torch.equal(fast(x), plain(x))
+    assert set(models.MnistCNN().state_dict()) >= {"conv1.weight", "conv1.bias"}
+
+
+def test_the_mnist_cnn_input_gradient_matches_the_plain_conv_s():
+    # The whole model, as an attack sees it: the same loss gradient direction.
+    torch.manual_seed(0)
+    m = models.MnistCNN(hidden=64).eval()
+    plain = models.MnistCNN(hidden=64).eval()
+    plain.conv1 = torch.nn.Conv2d(1, 32, 5, padding=2)
+    plain.load_state_dict(m.state_dict())
+    x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    grads = []
+    for net in (m, plain):
+        xx = x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(F.cross_entropy(net(xx), y), [xx])
+        grads.append(g)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-6 * grads[1].abs().max().item())

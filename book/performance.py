@@ -475,6 +475,80 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 # epoch's compile time, and every new input shape compiles again.
 
 # %% [markdown]
+# ## The MNIST CNN's first conv
+#
+# For a one-channel input, oneDNN's backward-data kernel is slow on this CPU,
+# and an attack takes the input gradient at every step. The MNIST CNN's first
+# conv (`lib.models.InputConv2d`) computes it as a depthwise conv of the output
+# gradient with the flipped filters, summed over the filters: the same sums,
+# the same forward and weight gradients. `scripts/input_conv_trial.py` times
+# the `cpu` MNIST model with it and with a plain `nn.Conv2d` of the same
+# parameters, in one process, interleaved. A ratio above 1 means the fast
+# layer wins.
+
+
+# %% tags=["hide-input"]
+input_conv_rows = show_trial(
+    "input-conv-cpu",
+    "input_conv_trial.py",
+    lambda trial: [
+        {
+            "model": r["model"],
+            "PGD-10, bf16: plain / fast": r["plain/fast"]["attack_bf16"],
+            "PGD-10, fp32: plain / fast": r["plain/fast"]["attack_fp32"],
+            "PGD-5 training epoch: plain / fast": r["plain/fast"]["train"],
+        }
+        for r in trial["rows"]
+    ],
+    lambda trial, prov: (
+        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
+        f"commit {prov['commit']}, {prov['date']}; batch 128, {trial['rows'][0]['images']} "
+        f"images an epoch, median of {prov['args']['rounds']} interleaved rounds."
+    ),
+)
+glue("perf_input_conv_rows", len(input_conv_rows), display=False)
+
+# %% [markdown]
+# ## How near the ceiling is a training step?
+#
+# `scripts/roofline_trial.py` counts the matrix-multiply and convolution FLOPs
+# of one `cpu`-recipe training step (`torch.utils.flop_counter`; element-wise
+# work such as BatchNorm and ReLU is not counted) and divides by the step's
+# time; the ceiling is a 2,048-square bf16 matrix multiply on the same
+# thread(s). A step near 1 can only get faster by doing less arithmetic.
+
+
+# %% tags=["hide-input"]
+roofline_rows = show_trial(
+    "roofline-cpu",
+    "roofline_trial.py",
+    lambda trial: [
+        {
+            "model": r["model"],
+            "adversarial step: GFLOP/s": r["adversarial"]["gflops"],
+            "adversarial step / ceiling": r["adversarial"]["of_gemm"],
+            "standard step / ceiling": r["clean"]["of_gemm"],
+            "ceiling: GFLOP/s": r["gemm_bf16_gflops"],
+        }
+        for r in trial["rows"]
+    ],
+    lambda trial, prov: (
+        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
+        f"commit {prov['commit']}, {prov['date']}; each recipe's own model, batch, "
+        f"training attack and precision, median of {prov['args']['rounds']} rounds."
+    ),
+)
+glue(
+    "perf_roofline_best",
+    max((r["adversarial step / ceiling"] for r in roofline_rows), default=float("nan")),
+    display=False,
+)
+
+# %% [markdown]
+# The adversarial step nearest the ceiling runs at
+# {glue:text}`perf_roofline_best:.0%` of it (nan: no trial committed).
+
+# %% [markdown]
 # ## Training runs side by side
 #
 # A chapter trains its missing runs in worker processes (`lib.parallel`):

@@ -299,6 +299,8 @@ def check_performance(g):
     # the committed torch.compile trial: both cpu models, ratios > 0
     assert g["perf_compile_rows"] == 2 and g["perf_compile_attack_best"] > 0
     assert g["perf_jobs_rows"] == 2 and g["perf_jobs_best"] > 0
+    assert g["perf_input_conv_rows"] == 1
+    assert 0 < g["perf_roofline_best"] <= 1.5  # a step cannot beat the ceiling by much
     assert 0 <= g["perf_targets_met"] <= g["perf_targets"]
     # bf16 / fp32 of the bare loops, per committed cpu row: the attack ratio's ceiling
     assert g["perf_ceiling_rows"] >= 8 and g["perf_cpu_ceiling_min"] > 1

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 
 import torch
 
 from lib import attacks, models, profiles, runtime
-from lib import train as train_lib
 from lib.bench import measure
-from lib.bench.sections import _random_data
+from lib.bench.sections import _random_data, _train_epoch
 
 
 def with_plain_conv(model: models.MnistCNN) -> models.MnistCNN:
@@ -58,18 +58,17 @@ def trial(images: int, rounds: int) -> dict:
     def attack(name, precision):
         return lambda: attacks.pgd(nets[name], x, y, **pgd, precision=precision)
 
-    def epoch(model):
-        return lambda: train_lib.train(
-            copy.deepcopy(model),
+    def epoch(model):  # one epoch of a fresh copy, as every bench's training section
+        return functools.partial(
+            _train_epoch,
+            model,
             data,
-            epochs=1,
-            batch_size=cpu.batch_size,
+            cpu.batch_size,
+            train_attack,
+            "adversarial",
+            "auto",
             lr=cpu.lr,
             optimizer=cpu.optimizer,
-            mix="adversarial",
-            attack=train_attack,
-            precision="auto",
-            progress=False,
         )
 
     variants = {}

@@ -27,16 +27,15 @@ build's worker has (two one-thread workers on this 2-core machine).
 from __future__ import annotations
 
 import argparse
-import copy
+import functools
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from lib import models, profiles, runtime
-from lib import train as train_lib
 from lib.bench import measure
-from lib.bench.sections import _random_data
+from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
 
 
@@ -65,23 +64,19 @@ def trial(name: str, steps: int, rounds: int, gemm: int) -> dict:
     data = _random_data(cpu.batch_size * steps, shape, classes, "cpu")
     one_batch = _random_data(cpu.batch_size, shape, classes, "cpu")
 
-    def epoch(mix: str, images):
-        def run():
-            return train_lib.train(
-                copy.deepcopy(initial),
-                images,
-                epochs=1,
-                batch_size=cpu.batch_size,
-                lr=cpu.lr,
-                optimizer=cpu.optimizer,
-                mix=mix,
-                attack=attack if mix != "clean" else None,
-                precision="auto",
-                augment=cpu.augment,
-                progress=False,
-            )
-
-        return run
+    def epoch(mix: str, images):  # one epoch of a fresh copy, as every bench's training section
+        return functools.partial(
+            _train_epoch,
+            initial,
+            images,
+            cpu.batch_size,
+            attack if mix != "clean" else None,
+            mix,
+            "auto",
+            lr=cpu.lr,
+            optimizer=cpu.optimizer,
+            augment=cpu.augment,
+        )
 
     flops = {}
     for mix in ("adversarial", "clean"):

@@ -443,6 +443,14 @@ def show_trial(name: str, script: str, rows_of, caption_of) -> list[dict]:
     return rows
 
 
+def run_of(prov: dict) -> str:
+    """Where and with what a one-process trial ran: device, torch, threads, commit, date."""
+    return (
+        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
+        f"commit {prov['commit']}, {prov['date']}"
+    )
+
+
 compile_rows = show_trial(
     "compile-cpu",
     "compile_trial.py",
@@ -457,9 +465,8 @@ compile_rows = show_trial(
         for r in trial["rows"]
     ],
     lambda trial, prov: (
-        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} threads, "
-        f"commit {prov['commit']}, {prov['date']}; {trial['rows'][0]['images']} images an "
-        f"epoch, median of {prov['args']['rounds']} interleaved rounds."
+        f"{run_of(prov)}; {trial['rows'][0]['images']} images an epoch, median of "
+        f"{prov['args']['rounds']} interleaved rounds."
     ),
 )
 for kind in ("attack", "training"):
@@ -501,9 +508,8 @@ input_conv_rows = show_trial(
         for r in trial["rows"]
     ],
     lambda trial, prov: (
-        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
-        f"commit {prov['commit']}, {prov['date']}; batch 128, {trial['rows'][0]['images']} "
-        f"images an epoch, median of {prov['args']['rounds']} interleaved rounds."
+        f"{run_of(prov)}; batch 128, {trial['rows'][0]['images']} images an epoch, median "
+        f"of {prov['args']['rounds']} interleaved rounds."
     ),
 )
 glue("perf_input_conv_rows", len(input_conv_rows), display=False)
@@ -533,9 +539,8 @@ roofline_rows = show_trial(
         for r in trial["rows"]
     ],
     lambda trial, prov: (
-        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
-        f"commit {prov['commit']}, {prov['date']}; each recipe's own model, batch, "
-        f"training attack and precision, median of {prov['args']['rounds']} rounds."
+        f"{run_of(prov)}; each recipe's own model, batch, training attack and precision, "
+        f"median of {prov['args']['rounds']} rounds."
     ),
 )
 glue(

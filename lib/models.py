@@ -100,10 +100,33 @@ class InputConv2d(nn.Conv2d):
     def __init__(self, out_channels: int, kernel_size: int, padding: int):
         super().__init__(1, out_channels, kernel_size, padding=padding)
 
+    @staticmethod
+    def takes(conv: nn.Conv2d) -> bool:
+        """Whether ``conv``'s input gradient can be computed this way: one input
+        channel, one group, stride and dilation 1, and zero padding given as
+        numbers below the kernel size (so the transpose is a same-size conv).
+        :mod:`lib.attacks.fast` gives such a layer of any model this forward
+        for an attack's call."""
+        return (
+            conv.in_channels == 1
+            and conv.groups == 1
+            and tuple(conv.stride) == (1, 1)
+            and tuple(conv.dilation) == (1, 1)
+            and conv.padding_mode == "zeros"
+            and isinstance(conv.padding, tuple)
+            and all(0 <= p < k for p, k in zip(conv.padding, conv.kernel_size, strict=True))
+        )
+
     def forward(self, x):
         # Only where an input gradient will be asked for (an attack): training
         # and evaluation take the plain op. FX tracing passes proxies: plain.
-        if isinstance(x, torch.Tensor) and x.requires_grad and x.device.type == "cpu":
+        # A batch only (the backward sums over dim 1, the filters).
+        if (
+            isinstance(x, torch.Tensor)
+            and x.requires_grad
+            and x.device.type == "cpu"
+            and x.dim() == 4
+        ):
             out = super().forward(x.detach())
             return _OneChannelInputGradient.apply(x, out, self.weight, self.padding)
         return super().forward(x)

@@ -3,8 +3,9 @@
 ``lib.models.InputConv2d`` computes the first conv's input gradient as a
 depthwise conv summed over the filters, where oneDNN's backward-data kernel
 for one input channel is slow on the CPU. This times the `cpu` MNIST recipe's
-model with that layer and with a plain ``nn.Conv2d`` holding the same
-parameters, interleaved over rounds (medians, :func:`lib.bench.measure.interleaved`):
+model with that layer and with a conv that takes oneDNN's input gradient
+(:class:`OneDnnConv2d`, the same parameters), interleaved over rounds
+(medians, :func:`lib.bench.measure.interleaved`):
 
 - ``attack_bf16``: ``lib.attacks.pgd``, PGD-10 l_inf at eps 0.3, batch 128,
   bf16 autocast (the profile's evaluation, the attack of a training step);
@@ -32,11 +33,18 @@ from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 
 
+class OneDnnConv2d(torch.nn.Conv2d):
+    """``nn.Conv2d`` under another name: the attack's view gives a plain
+    ``nn.Conv2d`` on one channel the fast input gradient too
+    (:func:`lib.attacks.fast.one_channel_convs`), but leaves a subclass alone,
+    so this layer keeps oneDNN's backward-data kernel."""
+
+
 def with_plain_conv(model: models.MnistCNN) -> models.MnistCNN:
-    """A copy of ``model`` whose first conv is a plain ``nn.Conv2d`` (same parameters)."""
+    """A copy of ``model`` whose first conv takes oneDNN's input gradient (same parameters)."""
     plain = copy.deepcopy(model)
     conv = plain.conv1
-    plain.conv1 = torch.nn.Conv2d(1, conv.out_channels, conv.kernel_size, padding=conv.padding)
+    plain.conv1 = OneDnnConv2d(1, conv.out_channels, conv.kernel_size, padding=conv.padding)
     plain.conv1.load_state_dict(conv.state_dict())
     return plain
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from lib import attacks, train
+from lib import attacks, models, train
 from lib.attacks import cuda_graph as graphs
 from lib.attacks import fast
 
@@ -140,24 +140,110 @@ def test_unfoldable_model_falls_back(mnist_cnn):
     assert fast.folded(mnist_cnn) is None  # no BatchNorm: nothing to fold
 
 
+class _OwnConv2d(nn.Conv2d):
+    """A subclass of ``nn.Conv2d`` (it might have its own forward): the attack's
+    view leaves it alone, so a model built with it takes the plain op's input
+    gradient (the reference the fast paths are checked against)."""
+
+
+def _plain_input_gradient(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose one-channel convs keep oneDNN's input gradient."""
+    net = copy.deepcopy(model)
+    for conv in fast.one_channel_convs(net):
+        conv.__class__ = _OwnConv2d
+    return net
+
+
 @pytest.mark.parametrize("norm, eps", [("inf", 0.1), (2, 1.0)])
 def test_fast_paths_give_fp32_eager_robust_accuracy(bn_cnn, mnist_small, norm, eps):
-    """Folded + channels_last, in fp32 and bf16, within 0.5 point of fp32 eager (no fold)."""
+    """Folded + channels_last, in fp32 and bf16, and the one-channel conv's fast
+    input gradient, within 0.5 point of fp32 eager (no fold, the plain op's
+    input gradient)."""
     _, te = mnist_small
     attack = attacks.PGD.relative(eps, norm, 10, 0.25)
     acc = {}
     paths = {
-        "eager_fp32": ("fp32", functools.partial(attack, fold=False)),
-        "folded_fp32": ("fp32", attack),
-        "folded_bf16": ("bf16", attack),
+        "eager_fp32": ("fp32", functools.partial(attack, fold=False), _plain_input_gradient),
+        "input_grad_fp32": ("fp32", functools.partial(attack, fold=False), copy.deepcopy),
+        "folded_fp32": ("fp32", attack, copy.deepcopy),
+        "folded_bf16": ("bf16", attack, copy.deepcopy),
     }
-    for label, (precision, adversary) in paths.items():
+    for label, (precision, adversary, copy_of) in paths.items():
         g = torch.Generator().manual_seed(0)
-        net = copy.deepcopy(bn_cnn)
+        net = copy_of(bn_cnn)
         acc[label] = train.evaluate(net, te, adversary, precision=precision, generator=g)
     assert 0.05 < acc["eager_fp32"] < 0.95, acc
-    for label in ("folded_fp32", "folded_bf16"):
+    for label in ("input_grad_fp32", "folded_fp32", "folded_bf16"):
         assert abs(acc[label] - acc["eager_fp32"]) <= 0.005, acc
+
+
+def _user_cnn(conv: nn.Conv2d) -> nn.Sequential:
+    """A grayscale CNN as a user writes it, with ``conv`` (one channel in) first."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        conv,
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(conv.out_channels * 16, 10),
+    )
+
+
+@pytest.mark.parametrize(
+    "kernel, padding", [(5, 2), (5, 0), (3, 1), (5, 4), ((3, 5), (1, 2)), ((3, 5), (0, 3))]
+)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_plain_one_channel_conv_takes_the_fast_input_gradient_for_the_call(
+    kernel, padding, precision
+):
+    """Any stride-1 zero-padded one-channel ``nn.Conv2d`` (not only the MNIST
+    CNN's own layer) gets :class:`lib.models.InputConv2d`'s forward inside the
+    attack's view: the model's logits are the same bits, its input gradient the
+    plain op's up to rounding, and the caller's layer is a plain conv again
+    afterwards (also when the block raises)."""
+    net = _user_cnn(nn.Conv2d(1, 16, kernel, padding=padding)).eval()
+    reference = _plain_input_gradient(net)
+    assert fast.one_channel_convs(net) == [net[0]] and not fast.one_channel_convs(reference)
+    x = torch.rand(8, 1, 28, 28)
+    seen = []
+    net[0].register_forward_hook(lambda m, i, o: seen.append(type(m)))
+    grads, logits = [], []
+    for model in (net, reference):
+        with fast.attack_view(model, "cpu", "eval") as view:
+            xx = x.clone().requires_grad_(True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                out = view(xx)
+            (g,) = torch.autograd.grad(out.float().logsumexp(1).sum(), [xx])
+        grads.append(g)
+        logits.append(out.detach())
+    assert seen == [models.InputConv2d] and type(net[0]) is nn.Conv2d
+    assert torch.equal(logits[0], logits[1])
+    tol = 1e-4 if precision == "fp32" else 2e-2
+    assert (grads[0] - grads[1]).norm() / grads[1].norm() < tol
+    with pytest.raises(RuntimeError, match="inside"), fast.attack_view(net, "cpu", "eval"):
+        assert type(net[0]) is models.InputConv2d
+        raise RuntimeError("inside the view")
+    assert type(net[0]) is nn.Conv2d
+
+
+def test_only_convs_whose_transpose_is_a_same_size_conv_are_taken():
+    taken = [
+        nn.Conv2d(1, 8, 5, padding=2),
+        nn.Conv2d(1, 8, 3),
+        nn.Conv2d(1, 8, (3, 5), padding=(2, 4)),
+    ]
+    left = [
+        nn.Conv2d(3, 8, 5, padding=2),  # three channels: oneDNN's kernel is fine there
+        nn.Conv2d(1, 8, 5, padding=2, stride=2),
+        nn.Conv2d(1, 8, 5, padding=2, dilation=2),
+        nn.Conv2d(1, 8, 5, padding="same"),  # padding given as a word
+        nn.Conv2d(1, 8, 3, padding=3),  # more padding than the kernel's size - 1
+        nn.Conv2d(1, 8, 5, padding=2, padding_mode="reflect"),
+    ]
+    assert all(models.InputConv2d.takes(c) for c in taken)
+    assert not any(models.InputConv2d.takes(c) for c in left)
+    model = nn.Sequential(*taken, *left, _OwnConv2d(1, 8, 5, padding=2))
+    assert fast.one_channel_convs(model) == taken
 
 
 def test_graph_switch_and_guards():

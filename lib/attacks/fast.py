@@ -13,6 +13,13 @@ through. On the CPU, for a convolutional model:
 - otherwise: the caller's model itself, its 4-D parameters and buffers put in
   channels_last (oneDNN's native layout) for the call and given back in the
   layout they had (same parameter objects, same values).
+- either way, each plain ``nn.Conv2d`` on a one-channel image (a grayscale
+  model's first layer, :meth:`lib.models.InputConv2d.takes`) computes its
+  input gradient as :class:`lib.models.InputConv2d` does (a depthwise conv
+  of the output gradient, where oneDNN's backward-data kernel for one input
+  channel is slow): the same outputs and weight gradients, the input
+  gradient up to rounding. The caller's layer gets that forward for the call
+  only (:func:`input_gradient_convs`).
 
 On CUDA the model runs as it is (the layout there is the caller's choice:
 :func:`lib.runtime.fast_model`; CUDA graphs read parameters at fixed
@@ -34,6 +41,8 @@ import torch
 import torch.fx
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+from lib.models import InputConv2d
 
 CL = torch.channels_last
 
@@ -90,6 +99,31 @@ def has_conv_bn(model: nn.Module) -> bool:
     )
 
 
+def one_channel_convs(model: nn.Module) -> list[nn.Conv2d]:
+    """``model``'s plain ``nn.Conv2d`` layers (that class exactly: a subclass
+    may have its own forward) whose input gradient :class:`InputConv2d` can
+    compute (:meth:`InputConv2d.takes`)."""
+    return [m for m in model.modules() if type(m) is nn.Conv2d and InputConv2d.takes(m)]
+
+
+@contextlib.contextmanager
+def input_gradient_convs(convs: list[nn.Conv2d]):
+    """Give each of ``convs`` (plain ``nn.Conv2d``) :class:`InputConv2d`'s forward
+    for the block, then the plain one back.
+
+    The layer's class is swapped, not the layer: ``InputConv2d`` adds no state
+    and overrides only ``forward``, so the parameters, buffers, hooks and
+    state-dict names are the caller's, and the outputs the plain op's bits.
+    """
+    for conv in convs:
+        conv.__class__ = InputConv2d
+    try:
+        yield
+    finally:
+        for conv in convs:
+            conv.__class__ = nn.Conv2d
+
+
 def _state_key(model: nn.Module) -> tuple:
     return tuple((t.data_ptr(), t._version, t.dtype) for t in _tensors(model))
 
@@ -127,6 +161,8 @@ class _Folded:
             setattr(self.net.get_submodule(parent) if parent else self.net, leaf, nn.Identity())
         self.net.requires_grad_(False)
         self.net.to(memory_format=CL)
+        for conv in one_channel_convs(self.net):  # a copy: for good
+            conv.__class__ = InputConv2d
         self.key = None
 
     @torch.no_grad()
@@ -188,7 +224,8 @@ def attack_view(model: nn.Module, device, bn_mode: str, *, fold: bool = True, la
             return
     moved = to_channels_last(_tensors(model)) if layout else []
     try:
-        yield model
+        with input_gradient_convs(one_channel_convs(model)):
+            yield model
     finally:
         restore_layout(moved)
 
@@ -239,4 +276,6 @@ def eval_view(model: nn.Module) -> nn.Module:
     if net is None:
         net = copy.deepcopy(model).eval().requires_grad_(False)
         to_channels_last(_tensors(net))
+        for conv in one_channel_convs(net):  # a copy: for good
+            conv.__class__ = InputConv2d
     return _LayoutView(net)

@@ -127,7 +127,11 @@ def pgd(
             put in channels_last for the call and given back unchanged.
 
     The fast layout is applied here, so a plain ``nn.Module`` gets the fast
-    path without the caller's help; its parameters are left as they were.
+    path without the caller's help; its parameters are left as they were. On
+    the CPU, a plain ``nn.Conv2d`` on a one-channel image (a grayscale
+    model's first layer) also computes its input gradient the fast way of
+    :class:`lib.models.InputConv2d` for the call (same logits, the gradient
+    up to rounding; :mod:`lib.attacks.fast`).
 
     Returns:
         ``x_adv``, detached, same shape and dtype as ``x``.

@@ -489,9 +489,9 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 # conv (`lib.models.InputConv2d`) computes it as a depthwise conv of the output
 # gradient with the flipped filters, summed over the filters: the same sums,
 # the same forward and weight gradients. `scripts/input_conv_trial.py` times
-# the `cpu` MNIST model with it and with a plain `nn.Conv2d` of the same
-# parameters, in one process, interleaved. A ratio above 1 means the fast
-# layer wins.
+# the `cpu` MNIST model with it and with a conv of the same parameters that
+# keeps oneDNN's kernel, in one process, interleaved. A ratio above 1 means
+# the fast layer wins.
 
 
 # %% tags=["hide-input"]
@@ -513,6 +513,54 @@ input_conv_rows = show_trial(
     ),
 )
 glue("perf_input_conv_rows", len(input_conv_rows), display=False)
+
+# %% [markdown]
+# ## A user's own grayscale CNN
+#
+# The bench attacks the library's models, and torchattacks attacks the same
+# model, so it gains from that layer too. A user's model is built from plain
+# `nn.Conv2d` layers: `attacks.pgd` gives a plain one-channel conv the same
+# fast input gradient for the call (`lib.attacks.fast.one_channel_convs`),
+# besides bf16 and channels_last. `scripts/user_cnn_trial.py` times the
+# README's call, `pgd(model, x, y, eps=0.3, norm="inf", steps=10, ...)`, on
+# two CNNs written as `nn.Sequential` (the paper's MNIST network and a small
+# one), against torchattacks' PGD, and the same call with the first conv
+# left to oneDNN's kernel (a subclass of `nn.Conv2d`, which the attack leaves
+# alone). The target is 2.5x torchattacks.
+
+
+# %% tags=["hide-input"]
+user_cnn_rows = show_trial(
+    "user-cnn-cpu",
+    "user_cnn_trial.py",
+    lambda trial: [
+        {
+            "model": r["model"],
+            "ours / torchattacks": r["ours/torchattacks"],
+            "oneDNN's input gradient / torchattacks": r["ours_onednn/torchattacks"],
+            "oneDNN's / ours (time)": r["ours_onednn/ours"],
+        }
+        for r in trial["rows"]
+    ],
+    lambda trial, prov: (
+        f"{run_of(prov)}; batch {trial['rows'][0]['batch']}, PGD-{trial['rows'][0]['steps']} "
+        f"l_inf, {trial['rows'][0]['precision']}, median of {prov['args']['rounds']} "
+        "interleaved rounds."
+    ),
+)
+glue("perf_user_cnn_rows", len(user_cnn_rows), display=False)
+for key, column in (("best", "ours / torchattacks"), ("gain", "oneDNN's / ours (time)")):
+    glue(
+        f"perf_user_cnn_{key}",
+        max((r[column] for r in user_cnn_rows), default=float("nan")),
+        display=False,
+    )
+
+# %% [markdown]
+# On a user's CNN the README's call runs at up to
+# {glue:text}`perf_user_cnn_best:.2f`x torchattacks' speed, and the fast
+# input gradient makes it up to {glue:text}`perf_user_cnn_gain:.2f`x faster
+# than with oneDNN's kernel (nan: no trial committed).
 
 # %% [markdown]
 # ## How near the ceiling is a training step?

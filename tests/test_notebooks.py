@@ -300,6 +300,8 @@ def check_performance(g):
     assert g["perf_compile_rows"] == 2 and g["perf_compile_attack_best"] > 0
     assert g["perf_jobs_rows"] == 2 and g["perf_jobs_best"] > 0
     assert g["perf_input_conv_rows"] == 1
+    assert g["perf_user_cnn_rows"] == 2 and g["perf_user_cnn_best"] > 1
+    assert 0.5 < g["perf_user_cnn_gain"] < 5
     assert 0 < g["perf_roofline_best"] <= 1.5  # a step cannot beat the ceiling by much
     assert 0 <= g["perf_targets_met"] <= g["perf_targets"]
     # bf16 / fp32 of the bare loops, per committed cpu row: the attack ratio's ceiling

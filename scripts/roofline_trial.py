@@ -122,9 +122,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="1: a build worker's")
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
-    for name in ("steps", "rounds", "gemm", "threads"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    measure.refuse_below_one(p, args, ("steps", "rounds", "gemm", "threads"))
     torch.set_num_threads(args.threads)
     runtime.keep_freed_memory()  # as a build's workers do
     provenance = {**measure.provenance("cpu"), "args": vars(args)}

@@ -106,10 +106,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=None, help="default: torch's (the machine's)")
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
-    for name in ("batch", "steps", "rounds", "threads"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            p.error(f"--{name} must be >= 1, got {value}")
+    measure.refuse_below_one(p, args, ("batch", "steps", "rounds", "threads"))
     if args.threads:
         torch.set_num_threads(args.threads)
     provenance = {**measure.provenance("cpu"), "args": vars(args)}

@@ -173,6 +173,16 @@ def provenance(device: torch.device | str) -> dict:
     return out
 
 
+def refuse_below_one(parser, args, names) -> None:
+    """A trial script's count options (``--rounds``, ``--threads`` ...): each of
+    ``names`` given (not None) must be at least 1, else ``parser`` exits with
+    a message that names it."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
+
+
 def run_trial(models, measure_one, provenance: dict, out: str | None) -> list[dict]:
     """A trial script's loop: ``measure_one(model)`` per model, each row printed as
     JSON and, with ``out``, written with ``provenance`` after every model (to a

@@ -4,7 +4,7 @@
 depthwise conv summed over the filters, where oneDNN's backward-data kernel
 for one input channel is slow on the CPU. This times the `cpu` MNIST recipe's
 model with that layer and with a conv that takes oneDNN's input gradient
-(:class:`OneDnnConv2d`, the same parameters), interleaved over rounds
+(:class:`lib.attacks.fast.OneDnnConv2d`, the same parameters), interleaved over rounds
 (medians, :func:`lib.bench.measure.interleaved`):
 
 - ``attack_bf16``: ``lib.attacks.pgd``, PGD-10 l_inf at eps 0.3, batch 128,
@@ -29,22 +29,16 @@ import functools
 import torch
 
 from lib import attacks, models, profiles, runtime
+from lib.attacks import fast
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
-
-
-class OneDnnConv2d(torch.nn.Conv2d):
-    """``nn.Conv2d`` under another name: the attack's view gives a plain
-    ``nn.Conv2d`` on one channel the fast input gradient too
-    (:func:`lib.attacks.fast.one_channel_convs`), but leaves a subclass alone,
-    so this layer keeps oneDNN's backward-data kernel."""
 
 
 def with_plain_conv(model: models.MnistCNN) -> models.MnistCNN:
     """A copy of ``model`` whose first conv takes oneDNN's input gradient (same parameters)."""
     plain = copy.deepcopy(model)
     conv = plain.conv1
-    plain.conv1 = OneDnnConv2d(1, conv.out_channels, conv.kernel_size, padding=conv.padding)
+    plain.conv1 = fast.OneDnnConv2d(1, conv.out_channels, conv.kernel_size, padding=conv.padding)
     plain.conv1.load_state_dict(conv.state_dict())
     return plain
 

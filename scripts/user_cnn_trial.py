@@ -36,13 +36,8 @@ import torch
 from torch import nn
 
 from lib import attacks, runtime
+from lib.attacks import fast
 from lib.bench import measure
-from lib.bench.measure import torchattacks_pgd
-
-
-class OneDnnConv2d(nn.Conv2d):
-    """``nn.Conv2d`` under another name: left alone by the attack's view, so
-    this layer keeps oneDNN's backward-data kernel for its input gradient."""
 
 
 def user_cnn(name: str) -> nn.Sequential:
@@ -68,7 +63,7 @@ def user_cnn(name: str) -> nn.Sequential:
 def with_onednn_conv(model: nn.Sequential) -> nn.Sequential:
     """A copy of ``model`` whose first conv takes oneDNN's input gradient."""
     net = copy.deepcopy(model)
-    net[0].__class__ = OneDnnConv2d  # adds no state: the same layer under another name
+    net[0].__class__ = fast.OneDnnConv2d  # adds no state: the same layer under another name
     return net
 
 
@@ -78,7 +73,7 @@ def trial(name: str, batch: int, steps: int, rounds: int) -> dict:
     torch.manual_seed(1)
     x, y = torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     kw = dict(eps=0.3, norm="inf", steps=steps, step_size=attacks.step_size(0.3, steps))
-    peer = torchattacks_pgd(model, **kw)
+    peer = measure.torchattacks_pgd(model, **kw)
     variants = {
         "ours": lambda: attacks.pgd(model, x, y, **kw),
         "ours_onednn": lambda: attacks.pgd(onednn, x, y, **kw),

@@ -140,17 +140,11 @@ def test_unfoldable_model_falls_back(mnist_cnn):
     assert fast.folded(mnist_cnn) is None  # no BatchNorm: nothing to fold
 
 
-class _OwnConv2d(nn.Conv2d):
-    """A subclass of ``nn.Conv2d`` (it might have its own forward): the attack's
-    view leaves it alone, so a model built with it takes the plain op's input
-    gradient (the reference the fast paths are checked against)."""
-
-
 def _plain_input_gradient(model: nn.Module) -> nn.Module:
     """A copy of ``model`` whose one-channel convs keep oneDNN's input gradient."""
     net = copy.deepcopy(model)
     for conv in fast.one_channel_convs(net):
-        conv.__class__ = _OwnConv2d
+        conv.__class__ = fast.OneDnnConv2d
     return net
 
 
@@ -242,7 +236,7 @@ def test_only_convs_whose_transpose_is_a_same_size_conv_are_taken():
     ]
     assert all(models.InputConv2d.takes(c) for c in taken)
     assert not any(models.InputConv2d.takes(c) for c in left)
-    model = nn.Sequential(*taken, *left, _OwnConv2d(1, 8, 5, padding=2))
+    model = nn.Sequential(*taken, *left, fast.OneDnnConv2d(1, 8, 5, padding=2))
     assert fast.one_channel_convs(model) == taken
 
 

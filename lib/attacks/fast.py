@@ -106,17 +106,32 @@ def one_channel_convs(model: nn.Module) -> list[nn.Conv2d]:
     return [m for m in model.modules() if type(m) is nn.Conv2d and InputConv2d.takes(m)]
 
 
-@contextlib.contextmanager
-def input_gradient_convs(convs: list[nn.Conv2d]):
-    """Give each of ``convs`` (plain ``nn.Conv2d``) :class:`InputConv2d`'s forward
-    for the block, then the plain one back.
+class OneDnnConv2d(nn.Conv2d):
+    """``nn.Conv2d`` under another name, which :func:`one_channel_convs` leaves
+    alone (a subclass): its input gradient stays oneDNN's. To opt a layer out,
+    and the reference that the trials and tests measure the fast one against."""
+
+
+def give_input_gradients(model: nn.Module) -> list[nn.Conv2d]:
+    """Give each of :func:`one_channel_convs` of ``model`` :class:`InputConv2d`'s
+    forward; return them (for :func:`input_gradient_convs` to give back).
 
     The layer's class is swapped, not the layer: ``InputConv2d`` adds no state
     and overrides only ``forward``, so the parameters, buffers, hooks and
-    state-dict names are the caller's, and the outputs the plain op's bits.
+    state-dict names stay, and the outputs are the plain op's bits. For good
+    on the library's own copies (folded, :func:`eval_view`).
     """
+    convs = one_channel_convs(model)
     for conv in convs:
         conv.__class__ = InputConv2d
+    return convs
+
+
+@contextlib.contextmanager
+def input_gradient_convs(model: nn.Module):
+    """:func:`give_input_gradients` on the caller's ``model`` for the block, then
+    the plain ``nn.Conv2d`` forward back (also when the block raises)."""
+    convs = give_input_gradients(model)
     try:
         yield
     finally:
@@ -161,8 +176,7 @@ class _Folded:
             setattr(self.net.get_submodule(parent) if parent else self.net, leaf, nn.Identity())
         self.net.requires_grad_(False)
         self.net.to(memory_format=CL)
-        for conv in one_channel_convs(self.net):  # a copy: for good
-            conv.__class__ = InputConv2d
+        give_input_gradients(self.net)
         self.key = None
 
     @torch.no_grad()
@@ -224,7 +238,7 @@ def attack_view(model: nn.Module, device, bn_mode: str, *, fold: bool = True, la
             return
     moved = to_channels_last(_tensors(model)) if layout else []
     try:
-        with input_gradient_convs(one_channel_convs(model)):
+        with input_gradient_convs(model):
             yield model
     finally:
         restore_layout(moved)
@@ -276,6 +290,5 @@ def eval_view(model: nn.Module) -> nn.Module:
     if net is None:
         net = copy.deepcopy(model).eval().requires_grad_(False)
         to_channels_last(_tensors(net))
-        for conv in one_channel_convs(net):  # a copy: for good
-            conv.__class__ = InputConv2d
+        give_input_gradients(net)
     return _LayoutView(net)

@@ -65,7 +65,9 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
         if key not in seen:
             seen.add(key)
             unique.append(js)
-    context["script_files"] = unique
+    # in place: Sphinx adds MathJax to this same list after us, and a new list
+    # would leave its script off the page (every formula shown as raw TeX)
+    context["script_files"][:] = unique
 
 
 def setup(app):

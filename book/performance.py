@@ -420,7 +420,7 @@ glue(
 # ## `torch.compile` on this CPU
 #
 # Inductor could fuse the ResNet's BatchNorm and ReLU, the memory-bound part
-# of its step. `scripts/compile_trial.py` measures it on both `cpu` models:
+# of its step. `lab/trials/compile_trial.py` measures it on both `cpu` models:
 # PGD-10 at batch 128, and one training epoch of the profile's own recipe,
 # each eager (the default path) against `torch.compile` (mode "default"),
 # after a first call that compiles. A ratio above 1 means compiling wins.
@@ -428,16 +428,16 @@ glue(
 
 # %% tags=["hide-input"]
 def show_trial(name: str, script: str, rows_of, caption_of) -> list[dict]:
-    """The committed trial ``results/bench/trials/<name>.json`` as a table (rows by
+    """The committed trial ``lab/results/<name>.json`` as a table (rows by
     model), under its provenance; [] with a note when none is committed."""
-    path = results_dir / "trials" / f"{name}.json"
+    path = runtime.PROJECT_ROOT / "lab" / "results" / f"{name}.json"
     if not path.exists():
-        display(Markdown(f"No `{name}` trial is committed: run `scripts/{script} --out ...`."))
+        display(Markdown(f"No `{name}` trial is committed: run `lab/trials/{script} --out ...`."))
         return []
     trial = json.loads(path.read_text())
     rows = rows_of(trial)
     display(
-        Markdown(f"`results/bench/trials/{name}.json`: {caption_of(trial, trial['provenance'])}")
+        Markdown(f"`lab/results/{name}.json`: {caption_of(trial, trial['provenance'])}")
     )
     display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
     return rows
@@ -488,7 +488,7 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 # and an attack takes the input gradient at every step. The MNIST CNN's first
 # conv (`lib.models.InputConv2d`) computes it as a depthwise conv of the output
 # gradient with the flipped filters, summed over the filters: the same sums,
-# the same forward and weight gradients. `scripts/input_conv_trial.py` times
+# the same forward and weight gradients. `lab/trials/input_conv_trial.py` times
 # the `cpu` MNIST model with it and with a conv of the same parameters that
 # keeps oneDNN's kernel, in one process, interleaved. A ratio above 1 means
 # the fast layer wins.
@@ -521,7 +521,7 @@ glue("perf_input_conv_rows", len(input_conv_rows), display=False)
 # model, so it gains from that layer too. A user's model is built from plain
 # `nn.Conv2d` layers: `attacks.pgd` gives a plain one-channel conv the same
 # fast input gradient for the call (`lib.attacks.fast.one_channel_convs`),
-# besides bf16 and channels_last. `scripts/user_cnn_trial.py` times the
+# besides bf16 and channels_last. `lab/trials/user_cnn_trial.py` times the
 # README's call, `pgd(model, x, y, eps=0.3, norm="inf", steps=10, ...)`, on
 # two CNNs written as `nn.Sequential` (the paper's MNIST network and a small
 # one), against torchattacks' PGD, and the same call with the first conv
@@ -565,7 +565,7 @@ for key, column in (("best", "ours / torchattacks"), ("gain", "oneDNN's / ours (
 # %% [markdown]
 # ## How near the ceiling is a training step?
 #
-# `scripts/roofline_trial.py` counts the matrix-multiply and convolution FLOPs
+# `lab/trials/roofline_trial.py` counts the matrix-multiply and convolution FLOPs
 # of one `cpu`-recipe training step (`torch.utils.flop_counter`; element-wise
 # work such as BatchNorm and ReLU is not counted) and divides by the step's
 # time; the ceiling is a 2,048-square bf16 matrix multiply on the same
@@ -607,7 +607,7 @@ glue(
 # A chapter trains its missing runs in worker processes (`lib.parallel`):
 # on a CPU, two workers with half the cores' threads each. A small model's
 # step at batch 128 leaves cores idle in one process (serial Python, kernels
-# too small to split). `scripts/jobs_trial.py` measures the whole machine's
+# too small to split). `lab/trials/jobs_trial.py` measures the whole machine's
 # adversarial images per second on each `cpu` recipe: one process with
 # every core's thread against the workers at the same time. The workers
 # take the costliest runs first, and runs too unequal to share (one four

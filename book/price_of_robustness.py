@@ -449,7 +449,7 @@ display(
 # %% [markdown]
 # **Would another recipe close MNIST l2 2.5's gap?** At `cpu` its robust model
 # is the one MNIST model whose profile PGD overstates it by more than 5 points.
-# `scripts/l2_gap_trial.py` trains it again with the paper's own training
+# `lab/trials/l2_gap_trial.py` trains it again with the paper's own training
 # attack (PGD-40 of eps/16), also for twice the epochs, with the
 # mnist_challenge CNN's 1,024 hidden units instead of 256, or with the
 # recipe's PGD-5 taking larger steps (eps or 2 eps instead of eps/2: APGD,
@@ -460,14 +460,14 @@ display(
 # chapter (its KL adversary with the recipe's PGD geometry, no eps ramp), and
 # a PGD on the Carlini-Wagner margin (the best other logit minus the true
 # one) instead of cross-entropy, a loss like APGD-T's.
-# These are committed trials (`results/bench/trials/l2-gap-cpu.json`, each
+# These are committed trials (`lab/results/l2-gap-cpu.json`, each
 # with its commit, date and threads), read here, not run: the costliest took
 # {glue:text}`P3_l2_trial_max_cost:.1f` times the recipe's training time.
 # The paper's robust model reads {glue:text}`P3_l2_paper_rob:.2f`% in this
 # cell under the paper's PGD.
 
 # %% tags=["hide-input"]
-l2_trial_path = runtime.PROJECT_ROOT / "results" / "bench" / "trials" / "l2-gap-cpu.json"
+l2_trial_path = runtime.PROJECT_ROOT / "lab" / "results" / "l2-gap-cpu.json"
 l2_trial = json.loads(l2_trial_path.read_text()) if l2_trial_path.exists() else {"rows": []}
 mnist_cpu = profiles.settings("mnist", "cpu")  # the recipe the trials change one thing of
 

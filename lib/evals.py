@@ -97,7 +97,7 @@ STRONG_VERSION = 3
 #: APGD-T), whatever the run's precision; the profile's PGD before it keeps the
 #: run's. bf16 autocast made the cascade slightly weaker: on the `cpu` build's
 #: four largest-eps Table 4 robust models (1,000 images each,
-#: ``scripts/eval_view_trial.py``, results/bench/trials/eval-view-cpu.json),
+#: ``lab/trials/eval_view_trial.py``, lab/results/eval-view-cpu.json),
 #: 522 vs 515-516 images left robust on MNIST l2 2.5 (0.7 point), 0.2-0.3
 #: point on CIFAR-10, equal on MNIST l_inf 0.3. In the cold cpu build of 8fa083f
 #: a strong evaluation (PGD-10 included) took 1.35x its bf16 time (18.4 s vs

@@ -5,7 +5,7 @@ one process: Python's bookkeeping is serial and many kernels are too small to
 split. Two processes with one thread each train somewhat more images per
 second than one process with two threads. Measured on this 2-core machine
 on the same 48 `cpu` runs of two cold builds: 1.08x (MNIST) and 1.11x
-(CIFAR-10) the throughput; short trials (`scripts/jobs_trial.py`) scatter
+(CIFAR-10) the throughput; short trials (`lab/trials/jobs_trial.py`) scatter
 from 0.9x to 1.5x. So, before
 a chapter walks its configurations in order, :func:`train_all` trains the
 ones not yet in the store in ``jobs`` spawned workers, each with

@@ -123,7 +123,7 @@ def _reduced(steps: int, restarts: int = 1) -> AttackSettings:
     return AttackSettings(steps, step_factor(steps), restarts, _OURS)
 
 
-# `cpu` recipes measured by scripts/recipe_search.py (strong eval, 500 images). MNIST l_inf 0.3:
+# `cpu` recipes measured by lab/trials/recipe_search.py (strong eval, 500 images). MNIST l_inf 0.3:
 # 1/2/3 epochs 97.3/97.8/98.4% standard, 45/84/88% robust; l2 2.5: PGD-5/PGD-10 training 48.0/
 # 50.8% robust for 1.65x the time (kept 5). CIFAR-10: 1/3 epochs 52.8/66.4% (24/71 s a run).
 _MNIST_CPU_EPOCHS = 3  # passes over the 60,000 training images, every model alike
@@ -174,7 +174,7 @@ def _mnist(profile: str) -> DatasetSettings:
             eps_ramp=0.3,
             train_attack={"inf": _reduced(_MNIST_CPU_PGD), 2: _reduced(_MNIST_CPU_PGD)},
             eval_attack={"inf": _reduced(10), 2: _reduced(10)},
-            source=f"ours (issue 14, scripts/recipe_search.py): the mnist_challenge CNN "
+            source=f"ours (issue 14, lab/trials/recipe_search.py): the mnist_challenge CNN "
             f"narrowed to 256 hidden units (32/64 conv; 1.45x cheaper per image on this "
             f"CPU) on all 60,000 images, {_MNIST_CPU_EPOCHS} epoch(s) of "
             f"128, Adam 1e-3 (x0.1 at 80%), PGD-{_MNIST_CPU_PGD} training with eps ramped "
@@ -236,7 +236,7 @@ def _cifar10(profile: str) -> DatasetSettings:
             lr_milestones=(0.5, 0.75),
             train_attack={"inf": _FAST, 2: _FAST},
             eval_attack={"inf": _reduced(10), 2: _reduced(10)},
-            source=f"ours (issue 14, scripts/recipe_search.py): the cifar10_challenge ResNet "
+            source=f"ours (issue 14, lab/trials/recipe_search.py): the cifar10_challenge ResNet "
             f"with 1 unit per group (ResNet-8) on all 50,000 images, {_CIFAR_CPU_EPOCHS} "
             "epochs of 128, SGD 0.1 (x0.1 at 50% and 75%), wd 5e-4, crop + flip; every "
             "model trains the same epochs; training attack: one step of 1.25 eps from a "

@@ -64,7 +64,7 @@ def keep_freed_memory() -> bool:
     workers) took 123-134 ms by default and 108-116 ms with freed memory
     kept (MNIST's: within 3%); torchattacks' fp32 loop in a fresh process
     147-157 ms by default and 106-111 kept, and 106 by default inside
-    ``make bench`` after its other sections (``scripts/recipe_ratio_trial.py``).
+    ``make bench`` after its other sections (``lab/trials/recipe_ratio_trial.py``).
     So every chapter (:func:`lib.chapter.start`) keeps freed memory, and so
     do the workers of :mod:`lib.parallel` it starts (they follow their
     caller), and so does ``make bench`` for both sides of every comparison;

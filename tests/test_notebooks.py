@@ -19,7 +19,7 @@ import papermill
 import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-L2_TRIALS = BOOK.parent / "results" / "bench" / "trials" / "l2-gap-cpu.json"
+L2_TRIALS = BOOK.parent / "lab" / "results" / "l2-gap-cpu.json"
 # The scorecard summarizes the other chapters' claim files: run it last, as the book does.
 CHAPTERS = sorted((p.stem for p in BOOK.glob("*.py")), key=lambda c: (c == "scorecard", c))
 GLUE_PREFIX = "application/papermill.record/"

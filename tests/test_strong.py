@@ -101,7 +101,7 @@ def test_strong_eval_is_stored_and_matches_the_run(tmp_path):
 
 def test_the_cascade_runs_in_fp32_whatever_the_run_precision(tmp_path, monkeypatch):
     # bf16 autocast left 0.7 point more images "robust" on MNIST l2 2.5
-    # (scripts/eval_view_trial.py): the strong evaluation's cascade is fp32.
+    # (lab/trials/eval_view_trial.py): the strong evaluation's cascade is fp32.
     store = Store(tmp_path)
     config = RunConfig("mnist", "smoke", mix="adversarial", eps_train=0.3)
     runs.train_run(config, store=store, progress=False)

@@ -276,7 +276,7 @@ def eval_view(model: nn.Module) -> nn.Module:
     channels_last; either without parameter gradients and taking inputs in
     any layout. Elsewhere, ``model`` itself. The view computes what ``model``
     computes in eval mode up to float rounding. Measured on the `cpu` Table 4
-    robust models (``scripts/eval_view_trial.py``, 1,000 images): APGD-CE and
+    robust models (``lab/trials/eval_view_trial.py``, 1,000 images): APGD-CE and
     APGD-T 1.59-1.80x faster in bf16, and the strong evaluation's survivors
     the same on MNIST, one more of 1,000 on each CIFAR-10 model. It is a
     snapshot: made before the attack, not kept across training steps (the

@@ -15,7 +15,7 @@ environment, or ``lib.runtime.keep_freed_memory``) the peer takes 106-111
 ms/step in a fresh process too (ratio 1.62-1.65), ours 64-68; so ``make
 bench`` now keeps freed memory for both sides by default (``--allocator``).
 
-    .venv/bin/python scripts/recipe_ratio_trial.py --images 1024 4096
+    .venv/bin/python lab/trials/recipe_ratio_trial.py --images 1024 4096
 """
 
 from __future__ import annotations

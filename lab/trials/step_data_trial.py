@@ -1,7 +1,7 @@
 """Does the build's data path make a `cpu` training step slower than the bench's?
 
 The previous cold build's CIFAR-10 runs trained at about 155 ms per step in
-their one-thread workers, while ``scripts/recipe_ratio_trial.py`` had given
+their one-thread workers, while ``lab/trials/recipe_ratio_trial.py`` had given
 108-116 ms for the same recipe hours before, on the bench's random data
 with the bench's optimizer and no augmentation. This trial times, in one
 process and in interleaved rounds (so the machine's drift hits every
@@ -19,7 +19,7 @@ same initial weights) with:
 Freed memory is kept, as in the build's workers; ``--threads 1`` (the
 default) is a worker's thread count.
 
-    .venv/bin/python scripts/step_data_trial.py --out results/bench/trials/step-data-cpu.json
+    .venv/bin/python lab/trials/step_data_trial.py --out lab/results/step-data-cpu.json
 """
 
 from __future__ import annotations

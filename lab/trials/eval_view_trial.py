@@ -10,8 +10,8 @@ Reported per way: the images robust after each attack and each attack's
 seconds. The build's strong evaluation is "view bf16" (before be28791:
 "plain bf16").
 
-    ODDS_STORE=... .venv/bin/python scripts/eval_view_trial.py \
-        --out results/bench/trials/eval-view-cpu.json
+    ODDS_STORE=... .venv/bin/python lab/trials/eval_view_trial.py \
+        --out lab/results/eval-view-cpu.json
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ training-style PGD, and a strong evaluation (lib.evals.strong_metrics: the
 library's cascade on the PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
 torchattacks; per-example worst case), at a budget above the `cpu` profile's.
 
-    ODDS_DATA=... ODDS_OFFLINE=1 .venv/bin/python scripts/recipe_search.py \
+    ODDS_DATA=... ODDS_OFFLINE=1 .venv/bin/python lab/trials/recipe_search.py \
         --dataset mnist --eps 0.3 --epochs 2 --train-steps 10 --ramp 0.3
 
 One JSON line per candidate goes to stdout (and to --log when given).

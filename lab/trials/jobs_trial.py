@@ -14,7 +14,7 @@ Each variant warms up with one epoch and then times ``--rounds`` epochs of
 and the workers' rates add up (they run side by side for all their timed
 epochs). The ratio is the workers' images/s over the one process's.
 
-    .venv/bin/python scripts/jobs_trial.py --out results/bench/trials/jobs-cpu.json
+    .venv/bin/python lab/trials/jobs_trial.py --out lab/results/jobs-cpu.json
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ The compiled model is warmed up first (its compile time is reported apart),
 then eager and compiled are timed in interleaved rounds; the ratio is the
 median eager time over the median compiled time (> 1: compile wins).
 
-    .venv/bin/python scripts/compile_trial.py --out results/bench/trials/compile-cpu.json
+    .venv/bin/python lab/trials/compile_trial.py --out lab/results/compile-cpu.json
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ retrained through the store with the profile's epochs at 3 and at 6, gave
 51.4% and 51.9% strong (gaps 11.7 and 11.8).
 
 On 2026-12-06 (a slower EPYC of the same name, 2 threads; every result in
-``results/bench/trials/l2-gap-cpu.json``): the build's recipe gave 97.7% /
+``lab/results/l2-gap-cpu.json``): the build's recipe gave 97.7% /
 63.6% / 51.9% (gap 11.7) in 236 s; the paper's PGD-40 training 97.4% /
 63.2% / 55.0% (gap 8.2) for 6.7x the time; the 1,024-unit CNN 97.8% /
 63.7% / 52.8% (gap 10.9) for 1.27x; PGD-40 for 6 epochs 98.0% / 64.7% /
@@ -46,12 +46,12 @@ machine): ``--loss margin`` 94.5% / 61.2% / 51.0% (gap 10.2) for 0.99x;
 ``--train-steps 5 --step-factor 1.0`` 97.3% / 63.6% / 54.3% (gap 9.3) and
 ``--step-factor 2.0`` 97.5% / 64.2% / 54.5% (gap 9.7), both 1.12x.
 
-    .venv/bin/python scripts/l2_gap_trial.py --attack apgd --steps 5
-    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 40
-    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-eps 3.0
-    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --trades 6
-    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --loss margin
-    .venv/bin/python scripts/l2_gap_trial.py --attack pgd --train-steps 5 --step-factor 1.0
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack apgd --steps 5
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack pgd --train-steps 40
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack pgd --train-eps 3.0
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack pgd --trades 6
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack pgd --loss margin
+    .venv/bin/python lab/trials/l2_gap_trial.py --attack pgd --train-steps 5 --step-factor 1.0
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ from lib.train import outcomes, train
 WHAT = (
     "MNIST l2 2.5's robust model (the cpu recipe unless args say otherwise): standard "
     "accuracy on the 10,000 test images, the profile's PGD-10 and the strong cascade on "
-    "the first 1,000 (scripts/l2_gap_trial.py)"
+    "the first 1,000 (lab/trials/l2_gap_trial.py)"
 )
 
 

@@ -24,7 +24,7 @@ pool, fc 128), both conv-ReLU-pool, random weights (time does not depend on
 them). The issue measured this call at 1.30x and 1.31x torchattacks on such
 models (batch 256, PGD-10); the target is 2.5x.
 
-    .venv/bin/python scripts/user_cnn_trial.py --out results/bench/trials/user-cnn-cpu.json
+    .venv/bin/python lab/trials/user_cnn_trial.py --out lab/results/user-cnn-cpu.json
 """
 
 from __future__ import annotations

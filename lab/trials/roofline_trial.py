@@ -21,7 +21,7 @@ The FLOP rate of a step over the ceiling says how much is left to gain
 without doing less arithmetic. ``--threads 1`` (the default) is what a
 build's worker has (two one-thread workers on this 2-core machine).
 
-    .venv/bin/python scripts/roofline_trial.py --out results/bench/trials/roofline-cpu.json
+    .venv/bin/python lab/trials/roofline_trial.py --out lab/results/roofline-cpu.json
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ model with that layer and with a conv that takes oneDNN's input gradient
 Each ratio is the plain layer's median time over the fast one's (> 1: the
 fast layer wins). ``--threads 1`` (the default) is a build worker's setting.
 
-    .venv/bin/python scripts/input_conv_trial.py --out results/bench/trials/input-conv-cpu.json
+    .venv/bin/python lab/trials/input_conv_trial.py --out lab/results/input-conv-cpu.json
 """
 
 from __future__ import annotations

@@ -436,9 +436,7 @@ def show_trial(name: str, script: str, rows_of, caption_of) -> list[dict]:
         return []
     trial = json.loads(path.read_text())
     rows = rows_of(trial)
-    display(
-        Markdown(f"`lab/results/{name}.json`: {caption_of(trial, trial['provenance'])}")
-    )
+    display(Markdown(f"`lab/results/{name}.json`: {caption_of(trial, trial['provenance'])}"))
     display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
     return rows
 

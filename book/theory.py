@@ -27,7 +27,6 @@
 # :format: myst
 # ```
 
-
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,7 +58,6 @@ eps_scale = 2.0  # the l_inf adversary's radius eps, in units of eta
 svm_eta_scale = 4.0  # eta * sqrt(d) for Theorem 2.2, which needs at least 4
 n_train = None  # samples per trained classifier; None takes the profile's
 n_test = None  # Monte Carlo samples per estimate; None takes the profile's
-
 
 # %% tags=["hide-input"]
 profile, _ = chapter.setup(profile)
@@ -98,7 +96,6 @@ display(
 # distribution. The figure shows both marginals from samples (`lib.data.sample_d`),
 # with the exact densities as lines.
 
-
 # %%
 x, y = dist.sample(min(n_test, 100_000), generator=generator)
 agree, weak_mean = C.sample_moments(x, y)
@@ -133,7 +130,6 @@ plt.show()
 # $\epsilon \lVert w \rVert_1$, $x_1$ included. The exact values are set
 # beside Monte Carlo estimates with 95% intervals.
 
-
 # %%
 classifiers = C.classifiers(dist)
 acc_table, mc = C.accuracy_table(classifiers, dist, eps, n_test, generator)
@@ -164,7 +160,6 @@ acc_table.style.format({c: "{:.5f}" for c in acc_table.columns if c.endswith("ex
 # family of classifiers $w_a = (a, \frac{1-a}{d}, \dots, \frac{1-a}{d})$ runs
 # from $f_{avg}$ ($a = 0$) to $\mathrm{sign}(x_1)$ ($a = 1$). It trades one
 # accuracy for the other and never crosses the bound.
-
 
 # %%
 if eps_scale < 2:
@@ -241,7 +236,6 @@ plt.show()
 #    $\max(0, 1 - y w^\top x + \epsilon \lVert w \rVert_1)$
 #    (`lib.theory.train_svm`, proximal subgradient descent).
 
-
 # %%
 svm_dist = T.Distribution.scaled(p, d, svm_eta_scale)
 svm_eps = eps_scale * svm_dist.eta
@@ -278,7 +272,6 @@ svm_table.style.format("{:.4g}")
 # At which $\epsilon$ does adversarial training give up the weak features? The
 # exact optimum over a sweep of $\epsilon$ answers it:
 
-
 # %%
 sweep = C.svm_eps_sweep(svm_dist, np.linspace(0, 3, 61))
 glue("T5_switch_eps_over_eta", C.switch_eps(sweep), display=False)
@@ -301,7 +294,6 @@ plt.show()
 # each attack is tried on all the other classifiers. Every entry of the
 # matrix is exact (`lib.theory.accuracy_under_shift`). Below it, one entry
 # is checked by Monte Carlo.
-
 
 # %%
 ws = []  # standard SVMs, each trained on its own sample of D
@@ -337,7 +329,6 @@ plt.show()
 # sliders. The static page cannot run it, so the grid after it shows the same
 # picture for a few settings.
 
-
 # %% tags=["skip-execution"]
 import ipywidgets as widgets
 
@@ -367,7 +358,6 @@ plt.show()
 #
 # (theory-reproduction)=
 # ## Reproduction table
-
 
 # %%
 # Each row's verdict from the rules of lib/verdicts (lib.chapters.theory.claim_rows).

@@ -22,7 +22,9 @@
 # $y(w^\top x + b)$ drops by exactly $\epsilon \lVert w \rVert_1$. So
 # adversarial training and adversarial evaluation need no attack at all. The
 # paper uses this to show which pixels a robust model may rely on: only those
-# whose correlation with the label exceeds $\epsilon$.
+# whose correlation with the label exceeds $\epsilon$. The chapter's models,
+# tables and verdicts are computed by `lib.chapters.linear_mnist`, its figures
+# drawn by `lib.chapters.linear_mnist_plots`.
 
 # %% [markdown]
 # ```{glue:md} build_note
@@ -32,12 +34,19 @@
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import attacks, chapter, data, models, profiles, runtime, sparsity, train
-from lib import verdicts as V
+from lib import chapter, data, profiles, runtime
+from lib.chapters import linear_mnist as L
+from lib.chapters import linear_mnist_plots as LP
+
+
+def glue_all(values: dict) -> None:
+    """Glue every name of ``values`` for the prose (not displayed here)."""
+    for name, value in values.items():
+        glue(name, value, display=False)
+
 
 # Its full-batch buffers (35 MB) are over glibc's mmap threshold: keep them for
 # reuse rather than fault them in again at every step (lib.runtime.keep_freed_memory).
@@ -49,11 +58,11 @@ seed = 0  # seeds the initialization, the label shuffle and the PGD starts
 eps = 0.2  # l_inf radius in [0, 1] pixel space (Table 2, binary MNIST)
 epochs = 100  # full-batch gradient descent steps, as in Appendix A.2
 lr = 0.1  # gradient descent step size (the paper does not give one)
-top_k = [1, 2, 5, 10, 20, 50, 100, 200, 400, 784]  # pixel counts for Fig 5(c)
+top_k = [1, 2, 5, 10, 20, 50, 100, 200, 400, 784]  # pixel counts for paper Fig. 5(c)
 converge_epochs = 300  # Adam epochs of the run trained to convergence
 n_seeds = 5  # seeds seed .. seed + n_seeds - 1 for L2 and L3's sparsity (seconds each)
 
-# %%
+# %% tags=["hide-input"]
 profile, device = chapter.setup(profile)
 settings = profiles.settings("binary_mnist", profile)
 runtime.seed_everything(seed)
@@ -61,14 +70,7 @@ train_set = data.load("binary_mnist", "train", device=device)
 test_set = data.load("binary_mnist", "test", device=device)
 if settings.n_train is not None:
     train_set = train_set.subset(settings.n_train, seed=seed, balanced=True)
-# A linear model is cheap: train and evaluate in fp32, so every number is exact.
-precision = "fp32"
-exact_box = attacks.LinearWorstCase(
-    eps, box=True
-)  # the worst valid image, pixels clipped to [0, 1]
-exact_margin = attacks.LinearWorstCase(eps, box=False)  # the paper's formula: margin - eps ||w||_1
-glue("L_n_train", len(train_set), display=False)
-glue("L_n_test", len(test_set), display=False)
+glue_all({"L_n_train": len(train_set), "L_n_test": len(test_set)})
 display(
     Markdown(
         f"Training on {len(train_set):,} images of 5s and 7s and testing on {len(test_set):,} "
@@ -76,61 +78,25 @@ display(
     )
 )
 
-
 # %%
-def fit(ds, *, adversarial, converge=False, seed_=None):
-    """A linear model trained on ds: cross-entropy, full batch, standard or adversarial.
-
-    By default the paper's recipe (``epochs`` of gradient descent with step
-    ``lr``); with ``converge=True``, Adam at 1e-3 for ``converge_epochs``,
-    decayed x0.1 at half and three quarters of training. ``seed_`` (default
-    ``seed``) seeds the initialization.
-    """
-    seed_ = seed if seed_ is None else seed_
-    recipe = dict(epochs=epochs, lr=lr, optimizer="sgd")
-    if converge:
-        recipe = dict(epochs=converge_epochs, lr=1e-3, optimizer="adam", lr_milestones=(0.5, 0.75))
-    torch.manual_seed(seed_)
-    model = models.LinearModel(784).to(device)
-    history = train.train(
-        model,
-        ds,
-        batch_size=None,
-        momentum=0.0,
-        **recipe,
-        mix="adversarial" if adversarial else "clean",
-        attack=exact_margin if adversarial else None,
-        seed=seed_,
-        precision=precision,
-        progress=False,
-    )
-    return model, history
-
-
-def scores(model):
-    """Table 5's columns for one model (accuracies in %)."""
-    acc = lambda ds, attack=None: 100 * train.evaluate(model, ds, attack, precision=precision)  # noqa: E731
-    return {
-        "std train": acc(train_set),
-        "std test": acc(test_set),
-        "adv train": acc(train_set, exact_margin),
-        "adv test": acc(test_set, exact_margin),
-        "||w||_1": model.weight.abs().sum().item(),
-        "adv train (box)": acc(train_set, exact_box),
-        "adv test (box)": acc(test_set, exact_box),
-    }
-
-
-standard, hist_standard = fit(train_set, adversarial=False)
-robust, hist_robust = fit(train_set, adversarial=True)
-ours = {"standard": scores(standard), "adversarial": scores(robust)}
+# A linear model is cheap: train and evaluate in fp32, so every number is exact.
+recipe = L.Recipe(eps, epochs, lr, converge_epochs, device=device, precision="fp32")
+standard, hist_standard = recipe.fit(train_set, adversarial=False, seed=seed)
+robust, hist_robust = recipe.fit(train_set, adversarial=True, seed=seed)
+ours = {
+    m: recipe.scores(model, train_set, test_set)
+    for m, model in (("standard", standard), ("adversarial", robust))
+}
 # The same recipes trained to convergence (Adam; see below), shown beside them.
-standard_c, _ = fit(train_set, adversarial=False, converge=True)
-robust_c, hist_robust_c = fit(train_set, adversarial=True, converge=True)
-converged = {"standard": scores(standard_c), "adversarial": scores(robust_c)}
+standard_c, _ = recipe.fit(train_set, adversarial=False, converge=True, seed=seed)
+robust_c, hist_robust_c = recipe.fit(train_set, adversarial=True, converge=True, seed=seed)
+converged = {
+    m: recipe.scores(model, train_set, test_set)
+    for m, model in (("standard", standard_c), ("adversarial", robust_c))
+}
 
 # %% [markdown]
-# ## L1: Table 5
+# ## L1: the paper's Table 5
 #
 # Two adversarial accuracies are given. The **margin** column uses the
 # paper's formula, $y = \mathrm{sign}(w^\top x + b - \epsilon y \lVert w \rVert_1)$:
@@ -151,46 +117,8 @@ converged = {"standard": scores(standard_c), "adversarial": scores(robust_c)}
 # trained to convergence (see below).
 
 # %%
-paper = {  # Table 5 of the paper, in %
-    "standard": {
-        "std train": 98.38,
-        "std test": 92.10,
-        "adv train": 13.69,
-        "adv test": 14.95,
-        "||w||_1": 41.08,
-    },
-    "adversarial": {
-        "std train": 94.05,
-        "std test": 70.05,
-        "adv train": 76.05,
-        "adv test": 74.65,
-        "||w||_1": 13.69,
-    },
-}
-rows = []
-for name in ("standard", "adversarial"):
-    rows.append({"training": name, "source": "paper", **paper[name]})
-    rows.append({"training": name, "source": f"ours, 100 epochs ({profile})", **ours[name]})
-    rows.append({"training": name, "source": f"ours, converged ({profile})", **converged[name]})
-    for key, column in (
-        ("std_train", "std train"),
-        ("std_test", "std test"),
-        ("adv_train", "adv train"),
-        ("adv_test", "adv test"),
-    ):
-        glue(f"L1_{key}_{name}", ours[name][column] / 100, display=False)
-    glue(f"L1_w_l1_{name}", ours[name]["||w||_1"], display=False)
-    glue(f"L1_adv_test_box_{name}", ours[name]["adv test (box)"] / 100, display=False)
-table5 = pd.DataFrame(rows).set_index(["training", "source"])
-gap = max(abs(ours[m]["std train"] - ours[m]["std test"]) for m in ours) / 100
-glue("L1_max_train_test_gap", gap, display=False)
-# The paper's own Table 5 against itself: under an exact worst case adversarial
-# accuracy cannot exceed standard accuracy (eps = 0 is in the ball).
-pa = paper["adversarial"]
-glue("L1_paper_adv_test", pa["adv test"] / 100, display=False)
-glue("L1_paper_std_test", pa["std test"] / 100, display=False)
-glue("L1_paper_adv_over_std", (pa["adv test"] - pa["std test"]) / 100, display=False)
-table5.style.format("{:.2f}", na_rep="")
+glue_all(L.table5_glue(ours))
+L.table5(ours, converged, profile).style.format("{:.2f}", na_rep="")
 
 # %% [markdown]
 # The paper's Table 5 is inconsistent with itself. Under an exact worst-case
@@ -209,21 +137,9 @@ table5.style.format("{:.2f}", na_rep="")
 # reach the corner of the box.
 
 # %%
-strong_pgd = attacks.PGD(eps=eps, norm="inf", steps=50, step_size=0.01)
-pgd_check = {}
-for name, model in (("standard", standard), ("adversarial", robust)):
-    by_pgd = train.evaluate(
-        model,
-        test_set,
-        strong_pgd,
-        precision=precision,
-        generator=torch.Generator().manual_seed(seed),
-    )
-    exact = train.evaluate(model, test_set, exact_box, precision=precision)
-    pgd_check[name] = (exact, by_pgd)
-pgd_gap = max(abs(a - b) for a, b in pgd_check.values())
-glue("L1_pgd_gap", pgd_gap, display=False)
-pd.DataFrame(pgd_check, index=["exact (box)", "PGD-50"]).T.style.format("{:.4f}")
+pgd_check = L.pgd_check(recipe, {"standard": standard, "adversarial": robust}, test_set, seed)
+glue("L1_pgd_gap", float(max(abs(a - b) for a, b in pgd_check.to_numpy())), display=False)
+pgd_check.style.format("{:.4f}")
 
 # %% [markdown]
 # PGD and the closed form agree to within {glue:text}`L1_pgd_gap:.4f`
@@ -249,29 +165,21 @@ pd.DataFrame(pgd_check, index=["exact (box)", "PGD-50"]).T.style.format("{:.4f}"
 # convergence (Adam, lr 1e-3 for {glue:text}`L_converge_epochs` epochs,
 # decayed tenfold at half and at three quarters of training) and compare.
 
-# %% mystnb={"figure": {"caption": "Learning curves of the linear models of Table 5 (not a figure of the paper): gradient descent for the paper's 100 epochs, and Adam to convergence."}}
-glue("L_converge_epochs", converge_epochs, display=False)
-glue("L1_adv_test_adversarial_converged", converged["adversarial"]["adv test"] / 100, display=False)
-glue("L1_std_test_adversarial_converged", converged["adversarial"]["std test"] / 100, display=False)
-glue("L1_w_l1_adversarial_converged", converged["adversarial"]["||w||_1"], display=False)
-
-fig, ax = plt.subplots(figsize=(6, 3.2))
-for h, label in (
-    (hist_standard, "standard, GD"),
-    (hist_robust, "adversarial, GD"),
-    (hist_robust_c, "adversarial, Adam"),
-):
-    ax.plot([e["epoch"] for e in h], [e["loss"] for e in h], label=label)
-ax.axvline(epochs, color="0.5", ls=":", lw=1)
-ax.set(
-    xscale="log",
-    yscale="log",
-    xlabel="epoch",
-    ylabel="training loss (robust loss if adversarial)",
-    title="Learning curves",
-)
-ax.legend(fontsize=8)
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: learning curves of the linear models of the paper's Table 5, gradient descent for the paper's 100 epochs and Adam to convergence."}}
+histories = {
+    "standard, GD": hist_standard,
+    "adversarial, GD": hist_robust,
+    "adversarial, Adam": hist_robust_c,
+}
+LP.learning_curves(histories, epochs)
 plt.show()
+
+# %%
+glue("L_converge_epochs", converge_epochs, display=False)
+robust_scores = converged["adversarial"]
+glue("L1_adv_test_adversarial_converged", robust_scores["adv test"] / 100, display=False)
+glue("L1_std_test_adversarial_converged", robust_scores["std test"] / 100, display=False)
+glue("L1_w_l1_adversarial_converged", robust_scores["||w||_1"], display=False)
 pd.DataFrame(converged).T.style.format("{:.2f}")
 
 # %% [markdown]
@@ -284,76 +192,36 @@ pd.DataFrame(converged).T.style.format("{:.2f}")
 # standard model's adversarial training accuracy to the last digit. It may
 # be a copying slip in the paper's table.
 #
-# ## L2: Figure 5(a), the weights
+# ## L2: the weights (paper Fig. 5(a))
 #
 # Each weight vector is shown as a 28x28 image, the two on one shared
 # colour scale (blue negative, red positive). Beside each is the worst-case
 # perturbation it induces for a "7": $-\epsilon\,\mathrm{sign}(w)$.
 
-# %% mystnb={"figure": {"caption": "Reproduces the paper's Figure 5(a): the weights of the standard and the adversarially trained linear model as 28x28 images, each beside the worst-case perturbation it induces."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paper Fig. 5(a) reproduced: the weights of the standard (top) and the adversarially trained (bottom) linear model as 28x28 images, each beside the worst-case perturbation it induces and a 7 under it."}}
 example = test_set.inputs(test_set.y == 1)[0, 0]
-fig, axes = plt.subplots(1, 6, figsize=(14, 2.7))
-scale = max(standard.weight.abs().max().item(), robust.weight.abs().max().item())
-for i, (name, model) in enumerate((("standard", standard), ("adversarial", robust))):
-    w = model.weight.detach().cpu().view(28, 28)
-    im = axes[3 * i].imshow(w, cmap="RdBu_r", vmin=-scale, vmax=scale)
-    axes[3 * i].set_title(f"{name}: weights")
-    axes[3 * i + 1].imshow(-eps * w.sign(), cmap="RdBu_r", vmin=-eps, vmax=eps)
-    axes[3 * i + 1].set_title(r"$-\epsilon\,$sign$(w)$")
-    x_adv = attacks.linear_worst_case(
-        model,
-        example[None, None].to(device),
-        torch.ones(1, dtype=torch.long, device=device),
-        eps=eps,
-    )
-    axes[3 * i + 2].imshow(x_adv[0, 0].cpu(), cmap="gray", vmin=0, vmax=1)
-    axes[3 * i + 2].set_title("a 7 under it")
-for ax in axes:
-    ax.axis("off")
-fig.colorbar(im, ax=axes[:2], shrink=0.8)
+LP.weights({"standard": standard, "adversarial": robust}, example, eps)
 plt.show()
 
 # %% [markdown]
-# ## L3: Figure 5(b), weight against correlation
+# ## L3: weight against correlation (paper Fig. 5(b))
 #
 # The correlation of pixel $i$ with the label is $E[y x_i]$, measured on the
 # training set. Against an $\ell_\infty$ adversary, a pixel can help only if
 # $|E[y x_i]| \ge \epsilon$: otherwise the adversary takes away more margin
 # than the pixel gives. The dotted line marks $\epsilon$.
 
-# %% mystnb={"figure": {"caption": "Reproduces the paper's Figure 5(b): each pixel's weight against its correlation with the label; the dotted line is eps."}}
+# %%
 corr = data.feature_label_correlation(train_set).cpu()
 below = corr.abs() < eps
-
-
-def weight_below(model):
-    """Fraction of the model's L1 weight on pixels with |E[y x_i]| < eps."""
-    w = model.weight.detach().abs().cpu()
-    return (w[below].sum() / w.sum()).item()
-
-
 glue("L3_pixels_below_eps", int(below.sum()), display=False)
-glue("L3_standard_weight_below_eps", weight_below(standard), display=False)
-glue("L3_robust_weight_below_eps", weight_below(robust), display=False)
-glue("L3_robust_weight_below_eps_converged", weight_below(robust_c), display=False)
+glue("L3_standard_weight_below_eps", L.weight_below(standard, below), display=False)
+glue("L3_robust_weight_below_eps", L.weight_below(robust, below), display=False)
+glue("L3_robust_weight_below_eps_converged", L.weight_below(robust_c, below), display=False)
 
-
-def weight_vs_correlation(ax, corr, named_models, title):
-    for (name, model), color in zip(named_models, ("C0", "C3", "C1"), strict=False):
-        w = model.weight.detach().abs().cpu()
-        ax.scatter(corr.abs(), w / w.max(), s=6, alpha=0.6, color=color, label=name)
-    ax.axvline(eps, color="k", ls=":", lw=1, label=r"$\epsilon$")
-    ax.set(xlabel=r"$|E[y\,x_i]|$", ylabel=r"$|w_i|$ / max", title=title)
-    ax.legend(fontsize=8)
-
-
-fig, ax = plt.subplots(figsize=(6, 3.6))
-weight_vs_correlation(
-    ax,
-    corr,
-    [("standard", standard), ("adversarial", robust), ("adversarial (converged)", robust_c)],
-    "Figure 5(b)",
-)
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paper Fig. 5(b) reproduced: each pixel's weight against its correlation with the label, for the standard model and the adversarially trained one after 100 epochs and converged; the dotted line is eps."}}
+named = {"standard": standard, "adversarial": robust, "adversarial (converged)": robust_c}
+LP.weight_vs_correlation(corr, named, eps, "weight against correlation")
 plt.show()
 
 # %% [markdown]
@@ -380,53 +248,10 @@ plt.show()
 # difference counts only beyond 2 standard errors of its spread over seeds.
 
 # %%
-sparse = []
-for trained in ("100 epochs", "converged"):
-    for k in range(n_seeds):
-        pair = {
-            name: fit(train_set, adversarial=adv, converge=trained == "converged", seed_=seed + k)[
-                0
-            ]
-            for name, adv in (("standard", False), ("adversarial", True))
-        }
-        for name, m in pair.items():
-            w = m.weight.detach().cpu()
-            sparse.append(
-                {
-                    "training": trained,
-                    "model": name,
-                    "seed": seed + k,
-                    "Hoyer": sparsity.hoyer(w),
-                    "top 10% share": sparsity.top_share(w, 0.1),
-                    "share below eps": sparsity.share_below(w, corr, eps),
-                }
-            )
-sparse = pd.DataFrame(sparse)
+sparse = L.sparsity_over_seeds(recipe, train_set, corr, range(seed, seed + n_seeds))
 glue("L_n_seeds", n_seeds, display=False)
-
-
-def seed_effect(trained, column, sign=1):
-    """(adversarial - standard) x sign per seed, as mean ± its spread over seeds."""
-    t = sparse[sparse["training"] == trained]
-    adv = t[t["model"] == "adversarial"][column].to_numpy()
-    std = t[t["model"] == "standard"][column].to_numpy()
-    return V.seed_spread(sign * (adv - std))
-
-
-def seed_mean(trained, model, column):
-    t = sparse[(sparse["training"] == trained) & (sparse["model"] == model)]
-    return V.seed_spread(t[column])
-
-
-for trained, key in (("100 epochs", "gd"), ("converged", "converged")):
-    for model in ("standard", "adversarial"):
-        glue(f"L2_hoyer_{model}_{key}", seed_mean(trained, model, "Hoyer").value, display=False)
-        glue(
-            f"L2_top_{model}_{key}", seed_mean(trained, model, "top 10% share").value, display=False
-        )
-sparse.groupby(["training", "model"])[["Hoyer", "top 10% share", "share below eps"]].agg(
-    ["mean", "std"]
-).style.format("{:.3f}")
+glue_all(L.sparsity_glue(sparse))
+sparse.groupby(["training", "model"])[list(L.SPARSITY)].agg(["mean", "std"]).style.format("{:.3f}")
 
 # %% [markdown]
 # After 100 epochs, Hoyer's sparsity is {glue:text}`L2_hoyer_standard_gd:.2f`
@@ -438,7 +263,7 @@ sparse.groupby(["training", "model"])[["Hoyer", "top 10% share", "share below ep
 # ({glue:text}`L2_top_standard_converged:.1%` and
 # {glue:text}`L2_top_adversarial_converged:.1%`).
 #
-# ## L4: Figure 5(c), standard training on the most correlated pixels
+# ## L4: standard training on the most correlated pixels (paper Fig. 5(c))
 #
 # If robustness comes from using robust features only, a *standard*
 # classifier restricted to the most correlated pixels should be robust. We
@@ -446,63 +271,14 @@ sparse.groupby(["training", "model"])[["Hoyer", "top 10% share", "share below ep
 # $|E[y x_i]|$, and the others are set to 0 during training, so their
 # weights stay 0.
 
-# %% mystnb={"figure": {"caption": "Reproduces the paper's Figure 5(c): standard training on the k most correlated pixels, standard and adversarial test accuracy against k."}}
-order = corr.abs().argsort(descending=True)
-ks = sorted({min(k, 784) for k in top_k})
-topk = []
-for k in ks:
-    mask = torch.zeros(784)
-    mask[order[:k]] = 1
-    masked = data.TensorData(
-        "binary_mnist",
-        "train",
-        (train_set.x.cpu().flatten(1) * mask.to(torch.uint8)).view_as(train_set.x.cpu()).to(device),
-        train_set.y,
-        train_set.classes,
-    )
-    model, _ = fit(masked, adversarial=False)
-    topk.append(
-        {
-            "k": k,
-            "std test": train.evaluate(model, test_set, precision=precision),
-            "adv test": train.evaluate(model, test_set, exact_margin, precision=precision),
-        }
-    )
-topk = pd.DataFrame(topk).set_index("k")
-best_k = int(topk["adv test"].idxmax())
-glue("L4_best_k", best_k, display=False)
-glue("L4_best_topk_adv_acc", float(topk["adv test"].max()), display=False)
-glue("L4_best_topk_std_acc", float(topk.loc[best_k, "std test"]), display=False)
-glue("L4_all_pixels_adv_acc", float(topk["adv test"].iloc[-1]), display=False)
-glue("L4_n_k", len(ks), display=False)
-
-fig, ax = plt.subplots(figsize=(6, 3.6))
-ax.plot(topk.index, topk["std test"], "o-", color="C0", label="standard accuracy")
-ax.plot(topk.index, topk["adv test"], "o-", color="C3", label="adversarial accuracy")
-ax.axhline(
-    converged["adversarial"]["std test"] / 100,
-    color="C0",
-    ls="--",
-    lw=1,
-    label="adv. trained: standard",
-)
-ax.axhline(
-    converged["adversarial"]["adv test"] / 100,
-    color="C3",
-    ls="--",
-    lw=1,
-    label="adv. trained: adversarial",
-)
-ax.set(
-    xscale="log",
-    xlabel="number of most correlated pixels used (k)",
-    ylabel="test accuracy",
-    title="Figure 5(c)",
-    ylim=(0, 1.02),
-)
-ax.legend(fontsize=8)
-plt.show()
+# %%
+topk = L.top_k_curve(recipe, train_set, test_set, corr, top_k, seed)
+glue_all(L.top_k_glue(topk))
 topk.style.format("{:.4f}")
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paper Fig. 5(c) reproduced: standard training on the k most correlated pixels, standard and adversarial test accuracy against k; dashed, the adversarially trained model (converged)."}}
+LP.top_k(topk, converged["adversarial"])
+plt.show()
 
 # %% [markdown]
 # With the {glue:text}`L4_best_k` most correlated pixels, standard training
@@ -526,31 +302,23 @@ topk.style.format("{:.4f}")
 # training labels. Every correlation is then pure noise, and both models are
 # trained again, to convergence.
 
-# %% mystnb={"figure": {"caption": "Figure 5(b) redrawn with shuffled labels (not a figure of the paper): every correlation is sampling noise."}}
-g = torch.Generator().manual_seed(seed)
-shuffled = data.TensorData(
-    "binary_mnist",
-    "train",
-    train_set.x,
-    train_set.y[torch.randperm(len(train_set), generator=g).to(device)],
-    train_set.classes,
-)
+# %%
+shuffled = L.shuffle_labels(train_set, seed)
 corr_shuffled = data.feature_label_correlation(shuffled).cpu()
 # Trained to convergence: 100 steps of subgradient descent leave weights that
 # should be 0 oscillating around 0, and the point here is the optimum.
-standard_s, _ = fit(shuffled, adversarial=False, converge=True)
-robust_s, _ = fit(shuffled, adversarial=True, converge=True)
+standard_s, _ = recipe.fit(shuffled, adversarial=False, converge=True, seed=seed)
+robust_s, _ = recipe.fit(shuffled, adversarial=True, converge=True, seed=seed)
 glue("L3_shuffled_max_corr", corr_shuffled.abs().max().item(), display=False)
 glue("L3_shuffled_standard_w_l1", standard_s.weight.abs().sum().item(), display=False)
 glue("L3_shuffled_robust_w_l1", robust_s.weight.abs().sum().item(), display=False)
-fig, ax = plt.subplots(figsize=(6, 3.6))
-weight_vs_correlation(
-    ax,
-    corr_shuffled,
-    [("standard", standard_s), ("adversarial", robust_s)],
-    "shuffled labels: every correlation is noise",
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: paper Fig. 5(b) redrawn with shuffled labels, where every correlation is sampling noise."}}
+named = {"standard": standard_s, "adversarial": robust_s}
+fig = LP.weight_vs_correlation(
+    corr_shuffled, named, eps, "shuffled labels: every correlation is noise"
 )
-ax.set_xlim(0, max(2 * corr_shuffled.abs().max().item(), 1.2 * eps))
+fig.axes[0].set_xlim(0, max(2 * corr_shuffled.abs().max().item(), 1.2 * eps))
 plt.show()
 
 # %% [markdown]
@@ -565,140 +333,16 @@ plt.show()
 # ## Reproduction table
 
 # %%
-# Verdicts from the rules of lib/verdicts: binomial SEs on the training and test
-# sets (accuracies), the spread over seeds (sparsity), a difference beyond 2 SE.
-n_of = {"train": len(train_set), "test": len(test_set)}
-
-
-def acc(model_scores, column):
-    return V.accuracy(model_scores[column] / 100, n_of[column.split()[1]])
-
-
-def table5_rule(sc):
-    s_, a_ = sc["standard"], sc["adversarial"]
-    numbers = V.all_hold(
-        {
-            f"{name} {col}": V.matches(
-                acc(sc[name], col), paper[name][col] / 100, tol=0.02, name=f"{name} {col}"
-            )
-            for name in ("standard", "adversarial")
-            for col in ("std train", "std test", "adv train", "adv test")
-        }
-    )
-    direction = V.all_hold(
-        {
-            "std down": V.signed_effect(
-                acc(s_, "std test") - acc(a_, "std test"), name="std test drop"
-            ),
-            "adv up": V.signed_effect(
-                acc(a_, "adv test") - acc(s_, "adv test"), name="adv test gain"
-            ),
-            "||w|| down": V.signed_effect(s_["||w||_1"] - a_["||w||_1"], name="||w||_1 drop"),
-        }
-    )
-    return V.numbers_and_direction(numbers, direction)
-
-
-def table5_ours(sc):
-    s_, a_ = sc["standard"], sc["adversarial"]
-    return (
-        f"standard: {s_['std train']:.2f} / {s_['std test']:.2f} std, {s_['adv train']:.2f} / "
-        f"{s_['adv test']:.2f} adv, ||w||_1 {s_['||w||_1']:.2f}; adversarial: "
-        f"{a_['std train']:.2f} / {a_['std test']:.2f} std, {a_['adv train']:.2f} / "
-        f"{a_['adv test']:.2f} adv, ||w||_1 {a_['||w||_1']:.2f} (adv without the box; "
-        f"{len(train_set):,} / {len(test_set):,} images)"
-    )
-
-
-l2 = {
-    trained: V.all_hold(
-        {
-            "Hoyer": V.signed_effect(seed_effect(trained, "Hoyer"), name="Hoyer gain"),
-            "top 10%": V.signed_effect(
-                seed_effect(trained, "top 10% share"), name="top-10% share gain"
-            ),
-        }
-    )
-    for trained in ("100 epochs", "converged")
-}
-l3 = {
-    trained: V.numbers_and_direction(
-        V.matches(
-            seed_mean(trained, "adversarial", "share below eps"),
-            0.0,
-            tol=V.NEGLIGIBLE_SHARE,
-            name="robust share below eps",
-        ),
-        V.signed_effect(
-            seed_effect(trained, "share below eps", sign=-1), name="share below eps drop"
-        ),
-    )
-    for trained in ("100 epochs", "converged")
-}
-best = V.accuracy(float(topk["adv test"].max()), len(test_set))
-l4 = V.all_hold(
-    {
-        "std rises": V.signed_effect(
-            V.accuracy(float(topk["std test"].iloc[-1]), len(test_set))
-            - V.accuracy(float(topk.loc[best_k, "std test"]), len(test_set)),
-            name="std(784) - std(best k)",
-        ),
-        "adv falls": V.signed_effect(
-            best - V.accuracy(float(topk["adv test"].iloc[-1]), len(test_set)),
-            name="adv(best k) - adv(784)",
-        ),
-        "beats adversarial training": V.signed_effect(
-            best - acc(converged["adversarial"], "adv test"),
-            name="adv(best k) - adv(converged adversarial)",
-        ),
-    }
+# Verdicts from the rules of lib/verdicts (lib.chapters.linear_mnist.claim_rows): binomial
+# SEs on the training and test sets, the spread over seeds for sparsity, 2 SE for a difference.
+rows = L.claim_rows(
+    ours=ours,
+    converged=converged,
+    sparse=sparse,
+    topk=topk,
+    n_train=len(train_set),
+    n_test=len(test_set),
 )
-paper_l1 = (
-    "standard: 98.38 / 92.10 std, 13.69 / 14.95 adv, ||w||_1 41.08; "
-    "adversarial: 94.05 / 70.05 std, 76.05 / 74.65 adv, ||w||_1 13.69"
-)
-
-
-def sparsity_text(trained, columns):
-    return (
-        "; ".join(
-            f"{c}: {seed_mean(trained, 'standard', c).format()} (standard) vs "
-            f"{seed_mean(trained, 'adversarial', c).format()} (adversarial)"
-            for c in columns
-        )
-        + f" ({n_seeds} seeds)"
-    )
-
-
-rows = [
-    table5_rule(ours).row("L1 (100 epochs of GD)", paper_l1, table5_ours(ours)),
-    table5_rule(converged).row("L1 (converged)", paper_l1, table5_ours(converged)),
-    *[
-        l2[t].row(
-            f"L2 ({t})",
-            "the robust model's weights are sparse",
-            sparsity_text(t, ("Hoyer", "top 10% share")),
-        )
-        for t in l2
-    ],
-    *[
-        l3[t].row(
-            f"L3 ({t})",
-            "the robust model puts no weight below a correlation threshold set by eps",
-            sparsity_text(t, ("share below eps",)),
-        )
-        for t in l3
-    ],
-    l4.row(
-        "L4",
-        "few robust pixels: standard training is more robust than adversarial training; "
-        "more pixels: standard accuracy up, robustness down",
-        f"best k = {best_k}: adv {best.format()} vs adversarial training (converged) "
-        f"{acc(converged['adversarial'], 'adv test').format()}; all 784 pixels: adv "
-        f"{topk['adv test'].iloc[-1]:.2%}, std {topk['std test'].iloc[-1]:.2%} vs "
-        f"{topk.loc[best_k, 'std test']:.2%} at best k (adv without the box)",
-    ),
-]
 record = chapter.finish(
     "linear_mnist", rows, profile=profile, seed=seed, device=device, timer=timer
 )

@@ -19,7 +19,8 @@
 # less accurate one. Every classifier in this chapter is linear, so every
 # accuracy has a closed form (`lib.theory`). We compute each one exactly, then
 # check it with Monte Carlo on samples and with classifiers actually trained
-# on samples.
+# on samples. The computations are in `lib.chapters.theory`, the figures in
+# `lib.chapters.theory_plots`; the cells below call them.
 
 # %% [markdown]
 # ```{glue:md} build_note
@@ -27,19 +28,23 @@
 # ```
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
 from lib import chapter, grids, runtime
-from lib import frontier as F
 from lib import theory as T
-from lib import verdicts as V
+from lib.chapters import theory as C
+from lib.chapters import theory_plots as TP
+
+
+def glue_all(values: dict) -> None:
+    """Glue every name of ``values`` for the prose (not displayed here)."""
+    for name, value in values.items():
+        glue(name, value, display=False)
+
 
 timer = chapter.start()
 
@@ -54,7 +59,7 @@ svm_eta_scale = 4.0  # eta * sqrt(d) for Theorem 2.2, which needs at least 4
 n_train = None  # samples per trained classifier; None takes the profile's
 n_test = None  # Monte Carlo samples per estimate; None takes the profile's
 
-# %%
+# %% tags=["hide-input"]
 profile, _ = chapter.setup(profile)
 sizes = grids.theory_settings(profile)
 n_train = n_train or sizes.n_train
@@ -63,9 +68,7 @@ dist = T.Distribution.scaled(p, d, eta_scale)
 eta = dist.eta
 eps = eps_scale * eta
 generator = runtime.seed_everything(seed)
-glue("theory_eta", eta, display=False)
-glue("theory_eps", eps, display=False)
-glue("theory_n_test", n_test, display=False)
+glue_all({"theory_eta": eta, "theory_eps": eps, "theory_n_test": n_test})
 display(
     Markdown(
         f"Running example: p = {p}, d = {d}, eta = {eta_scale}/sqrt(d) = {eta:.4f}, "
@@ -93,53 +96,14 @@ display(
 # distribution. The figure shows both marginals from samples (`lib.data.sample_d`),
 # with the exact densities as lines.
 
-# %% mystnb={"figure": {"caption": "The distribution D of Section 2.1, eq. 3 (the paper has no figure of it): the robust feature x1, and the mean of the weak features before and after the eps = 2 eta shift."}}
-x, y = dist.sample(min(n_test, 100_000), generator=generator)
-x_bar = x[:, 1:].mean(1)
-x_bar_adv = (x[:, 1:] - eps * y[:, None]).mean(1)
-
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-ax = axes[0]
-for label, color, shift in ((1, "C0", -0.15), (-1, "C3", 0.15)):
-    frac = [(x[y == label, 0] == v).float().mean().item() for v in (-1, 1)]
-    ax.bar(np.array([-1, 1]) + shift, frac, width=0.3, color=color, label=f"y = {label:+d}")
-ax.set(xticks=[-1, 1], xlabel="$x_1$", ylabel="fraction", title="robust feature $x_1$")
-ax.legend()
-grid = np.linspace(-4 * eta - 4 / math.sqrt(d), 4 * eta + 4 / math.sqrt(d), 300)
-density = lambda m: np.exp(-((grid - m) ** 2) * d / 2) * math.sqrt(d / (2 * math.pi))  # noqa: E731
-for ax, values, title, shift in (
-    (axes[1], x_bar, "average of the weak features, clean", 0.0),
-    (
-        axes[2],
-        x_bar_adv,
-        rf"... after the shift $x_i - \epsilon y$, $\epsilon$ = {eps_scale:g}$\eta$",
-        eps,
-    ),
-):
-    for label, color in ((1, "C0"), (-1, "C3")):
-        ax.hist(
-            values[y == label].numpy(),
-            bins=80,
-            density=True,
-            alpha=0.45,
-            color=color,
-            label=f"y = {label:+d}",
-        )
-        ax.plot(grid, density(label * (eta - shift)), color=color, lw=1)
-    ax.set(xlabel=r"$\bar{x}$", title=title)
-    ax.legend()
-fig.tight_layout()
-plt.show()
-
 # %%
-# The sampler's moments, checked against D's definition (4.5 standard errors).
-agree = (x[:, 0] == y).float().mean().item()
-weak_mean = (x[:, 1:] * y[:, None]).mean().item()
-se_agree = math.sqrt(p * (1 - p) / len(y))
-se_weak = 1 / math.sqrt(len(y) * d)
-t1_ok = abs(agree - p) < 4.5 * se_agree and abs(weak_mean - eta) < 4.5 * se_weak
-glue("T1_x1_agreement", agree, display=False)
-glue("T1_weak_mean", weak_mean, display=False)
+x, y = dist.sample(min(n_test, 100_000), generator=generator)
+agree, weak_mean = C.sample_moments(x, y)
+glue_all({"T1_x1_agreement": agree, "T1_weak_mean": weak_mean})
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: the distribution D of Section 2.1 (eq. 3) from samples. Left, the robust feature x1 per class; right, the mean of the weak features per class, clean (top) and after the shift by eps = 2 eta (bottom), with the exact densities as lines."}}
+TP.marginals(x, y, dist, eps_scale)
+plt.show()
 
 # %% [markdown]
 # On {glue:text}`theory_n_test:,` samples, $x_1 = y$ in a fraction
@@ -167,39 +131,9 @@ glue("T1_weak_mean", weak_mean, display=False)
 # beside Monte Carlo estimates with 95% intervals.
 
 # %%
-classifiers = {
-    "f_avg": T.w_avg(dist),
-    "sign(x1)": T.w_robust(dist),
-    "Bayes": T.w_bayes(dist),
-}
-rows, mc = [], {}
-for name, w in classifiers.items():
-    row = {"classifier": name}
-    for column, e, adversary in (
-        ("standard", 0.0, "shift"),
-        ("shift adversary", eps, "shift"),
-        ("worst case in the ball", eps, "ball"),
-    ):
-        exact = T.linear_accuracy(w, dist, e, adversary)
-        est, se = T.monte_carlo_accuracy(
-            w, dist, n_test, eps=e, adversary=adversary, generator=generator
-        )
-        mc[(name, column)] = (exact, est, se)
-        row[f"{column}: exact"] = exact
-        row[f"{column}: Monte Carlo"] = f"{est:.5f} ± {1.96 * se:.5f}"
-    rows.append(row)
-acc_table = pd.DataFrame(rows).set_index("classifier")
-
-glue("T2_std_acc_exact", mc[("f_avg", "standard")][0], display=False)
-glue("T2_std_acc_mc", mc[("f_avg", "standard")][1], display=False)
-glue("T3_adv_acc_exact", mc[("f_avg", "shift adversary")][0], display=False)
-glue("T3_adv_acc_mc", mc[("f_avg", "shift adversary")][1], display=False)
-glue("T4_bayes_std_acc", mc[("Bayes", "standard")][0], display=False)
-glue("T4_bayes_adv_acc", mc[("Bayes", "shift adversary")][0], display=False)
-glue("T4_bayes_adv_acc_ball", mc[("Bayes", "worst case in the ball")][0], display=False)
-# Every Monte Carlo estimate must agree with its closed form (4.5 standard errors).
-mc_ok = all(abs(est - exact) <= 4.5 * max(se, 1 / n_test) for exact, est, se in mc.values())
-glue("theory_mc_agrees", mc_ok, display=False)
+classifiers = C.classifiers(dist)
+acc_table, mc = C.accuracy_table(classifiers, dist, eps, n_test, generator)
+glue_all(C.accuracy_glue(mc, n_test))
 acc_table.style.format({c: "{:.5f}" for c in acc_table.columns if c.endswith("exact")})
 
 # %% [markdown]
@@ -227,88 +161,29 @@ acc_table.style.format({c: "{:.5f}" for c in acc_table.columns if c.endswith("ex
 # from $f_{avg}$ ($a = 0$) to $\mathrm{sign}(x_1)$ ($a = 1$). It trades one
 # accuracy for the other and never crosses the bound.
 
-# %% mystnb={"figure": {"caption": "Theorem 2.1 drawn (the paper states it without a figure): the bound on robust accuracy against standard accuracy, the classifiers of this chapter, and the family between f_avg and sign(x1)."}}
+# %%
 if eps_scale < 2:
-    display(
-        Markdown(
-            f":::{{warning}}\neps = {eps_scale} eta < 2 eta: Theorem 2.1 does not apply, and "
-            "classifiers may lie above the curve.\n:::"
-        )
-    )
-
-std_grid = np.linspace(0.5, 1.0, 501)
-bound_curve = [T.tradeoff_bound(s, p) for s in std_grid]
-a_grid = np.concatenate([np.linspace(0, 0.2, 200), np.linspace(0.2, 1, 200)])
-family = {
-    adversary: np.array(
-        [
-            (
-                T.linear_accuracy(T.w_tradeoff(dist, a), dist),
-                T.linear_accuracy(T.w_tradeoff(dist, a), dist, eps, adversary),
-            )
-            for a in a_grid
-        ]
-    )
-    for adversary in T.ADVERSARIES
-}
+    warning = f"eps = {eps_scale} eta < 2 eta: Theorem 2.1 does not apply, and "
+    warning += "classifiers may lie above the curve."
+    display(Markdown(f":::{{warning}}\n{warning}\n:::"))
+family = C.tradeoff_family(dist, eps)
 points = {
     name: (T.linear_accuracy(w, dist), T.linear_accuracy(w, dist, eps))
     for name, w in classifiers.items()
 }
-
-# The largest excess of robust accuracy over the bound, over every classifier built here.
-excess = [r - T.tradeoff_bound(s, p) for s, r in points.values()]
-excess += [r - T.tradeoff_bound(s, p) for curve in family.values() for s, r in curve]
-glue("T4_max_excess", float(max(excess)), display=False)
-# Closed forms are summed in float64: an excess below 1e-12 is rounding.
-glue(
-    "T4_crossed",
-    "the bound is never crossed (up to float64 rounding)"
-    if max(excess) <= 1e-12
-    else "THE BOUND IS CROSSED",
-    display=False,
-)
-
-# The exact frontier at eps = 2 eta over every classifier that thresholds the
-# weak-feature mean per value of x1 (lib.frontier), from sign(x1) to Bayes.
+excess = C.excess_over_bound(points, family, p)
+glue_all({"T4_max_excess": float(max(excess)), "T4_crossed": C.crossed_text(max(excess))})
+# The exact frontier at eps = 2 eta (lib.frontier), from sign(x1) to the Bayes classifier.
 bayes_std = T.linear_accuracy(classifiers["Bayes"], dist)
-c_grid = np.linspace(p, bayes_std, 200)
-exact_frontier = np.array([F.frontier_at_2eta(dist, c) for c in c_grid]) if eps_scale == 2 else None
+frontier = C.exact_frontier(dist, p, bayes_std) if eps_scale == 2 else None
+# Its slack below the bound away from sign(x1) (the first grid point).
+grid_slack = frontier[1][1:, 1] if frontier is not None else np.array([np.nan])
+bound = C.bound_glue(dist, eps, bayes_std)
+glue_all({**bound, "T4_min_slack_elsewhere": float(grid_slack.min())})
 
-fig, ax = plt.subplots(figsize=(6.2, 4.6))
-ax.fill_between(std_grid, bound_curve, 1.0, color="0.9", label="impossible (Theorem 2.1)")
-ax.plot(std_grid, bound_curve, color="k", lw=1.5, label=r"bound $\frac{p}{1-p}\delta$")
-ax.plot(*family["shift"].T, color="C0", lw=2, label=r"$w_a$, shift adversary")
-ax.plot(*family["ball"].T, color="C0", lw=1.2, ls="--", label=r"$w_a$, worst case in the ball")
-if exact_frontier is not None:
-    ax.plot(c_grid, exact_frontier[:, 0], color="C3", lw=1, ls=":", label="exact frontier")
-for (name, (s, r)), marker in zip(points.items(), "os^", strict=True):
-    ax.plot(s, r, marker, ms=9, label=name)
-ax.set(
-    xlabel="standard accuracy",
-    ylabel=f"robust accuracy (eps = {eps_scale:g} eta)",
-    xlim=(max(0.5, p - 0.05), 1.002),
-    ylim=(-0.02, 1.02),
-    title=f"Theorem 2.1, p = {p}",
-)
-ax.legend(fontsize=8, loc="lower left")
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper (it states Theorem 2.1 without one): the bound on robust accuracy against standard accuracy, the three classifiers of this chapter, the family w_a between f_avg and sign(x1), and the exact frontier."}}
+TP.tradeoff(dist, eps_scale, family, points, frontier)
 plt.show()
-
-# %%
-glue("T4_bound", T.tradeoff_bound(bayes_std, p), display=False)
-glue("T4_bound_at_99", T.tradeoff_bound(0.99, p), display=False)
-glue("T4_bound_at_96", T.tradeoff_bound(0.96, p), display=False)
-robust_std = T.linear_accuracy(classifiers["sign(x1)"], dist)
-glue("T4_tight_at_p", T.linear_accuracy(classifiers["sign(x1)"], dist, eps), display=False)
-glue("T4_bound_at_p", T.tradeoff_bound(robust_std, p), display=False)
-# The frontier's slack below the bound: 0 only at delta = 1 - p (sign(x1)).
-slack = {c: F.frontier_at_2eta(dist, c)[1] for c in (p, 0.96, 0.99, bayes_std)}
-grid_slack = exact_frontier[1:, 1] if exact_frontier is not None else np.array([np.nan])
-glue("T4_slack_at_p", slack[p], display=False)
-glue("T4_slack_at_96", slack[0.96], display=False)
-glue("T4_slack_at_99", slack[0.99], display=False)
-glue("T4_slack_at_bayes", slack[bayes_std], display=False)
-glue("T4_min_slack_elsewhere", float(grid_slack.min()), display=False)
 
 # %% [markdown]
 # The Bayes classifier has standard accuracy
@@ -369,39 +244,14 @@ w_std_exact = T.svm_weights(svm_dist, *T.svm_optimum(svm_dist))
 w_adv_exact = T.svm_weights(svm_dist, *T.svm_optimum(svm_dist, svm_eps))
 w_std = T.train_svm(x_tr, y_tr, steps=sizes.svm_steps).double().numpy()
 w_adv = T.train_svm(x_tr, y_tr, eps=svm_eps, steps=sizes.svm_steps).double().numpy()
-
-
-def describe(w):
-    rest = w[1:]
-    return {
-        "w1": w[0],
-        "v = sum(w_2..)/sqrt(d)": rest.sum() / math.sqrt(d),
-        "||w_2..||_1": np.abs(rest).sum(),
-        "spread of w_2.. (std / mean)": rest.std() / abs(rest.mean())
-        if rest.mean()
-        else float("nan"),
-        "standard": T.linear_accuracy(w, svm_dist),
-        "shift adversary": T.linear_accuracy(w, svm_dist, svm_eps),
-        "worst case in the ball": T.linear_accuracy(w, svm_dist, svm_eps, "ball"),
-    }
-
-
-svm_table = pd.DataFrame(
-    {
-        "standard SVM (exact optimum)": describe(w_std_exact),
-        f"standard SVM (trained, n={n_train:,})": describe(w_std),
-        "adversarial SVM (exact optimum)": describe(w_adv_exact),
-        f"adversarial SVM (trained, n={n_train:,})": describe(w_adv),
-    }
-).T
-glue("T5_std_acc_svm", T.linear_accuracy(w_std, svm_dist), display=False)
-glue("T5_adv_acc_svm", T.linear_accuracy(w_std, svm_dist, svm_eps), display=False)
-glue("T5_std_acc_advsvm", T.linear_accuracy(w_adv, svm_dist), display=False)
-glue("T5_adv_acc_advsvm", T.linear_accuracy(w_adv, svm_dist, svm_eps, "ball"), display=False)
-glue("T5_v_svm", float(w_std[1:].sum() / math.sqrt(d)), display=False)
-glue("T5_v_exact", float(w_std_exact[1:].sum() / math.sqrt(d)), display=False)
-glue("T5_weak_l1_advsvm", float(np.abs(w_adv[1:]).sum()), display=False)
-glue("T5_eta", svm_dist.eta, display=False)
+svm_rows = {
+    "standard SVM (exact optimum)": w_std_exact,
+    f"standard SVM (trained, n={n_train:,})": w_std,
+    "adversarial SVM (exact optimum)": w_adv_exact,
+    f"adversarial SVM (trained, n={n_train:,})": w_adv,
+}
+svm_table = pd.DataFrame({k: C.describe_svm(w, svm_dist, svm_eps) for k, w in svm_rows.items()}).T
+glue_all(C.svm_glue(w_std, w_std_exact, w_adv, svm_dist, svm_eps))
 svm_table.style.format("{:.4g}")
 
 # %% [markdown]
@@ -422,37 +272,12 @@ svm_table.style.format("{:.4g}")
 # At which $\epsilon$ does adversarial training give up the weak features? The
 # exact optimum over a sweep of $\epsilon$ answers it:
 
-# %% mystnb={"figure": {"caption": "Theorem 2.2 across eps (not a figure of the paper): the optimal unit-norm SVM's weights and accuracies against the training eps."}}
-eps_sweep = np.linspace(0, 3, 61) * svm_dist.eta
-sweep = []
-for e in eps_sweep:
-    w1, v = T.svm_optimum(svm_dist, e)
-    w = T.svm_weights(svm_dist, w1, v)
-    sweep.append(
-        (
-            e / svm_dist.eta,
-            w1,
-            v,
-            T.linear_accuracy(w, svm_dist),
-            T.linear_accuracy(w, svm_dist, e, "ball"),
-        )
-    )
-sweep = np.array(sweep)
-switch = sweep[sweep[:, 2] == 0, 0]
-glue("T5_switch_eps_over_eta", float(switch.min()) if len(switch) else float("nan"), display=False)
+# %%
+sweep = C.svm_eps_sweep(svm_dist, np.linspace(0, 3, 61))
+glue("T5_switch_eps_over_eta", C.switch_eps(sweep), display=False)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-axes[0].plot(sweep[:, 0], sweep[:, 1], label="$w_1$ (robust feature)")
-axes[0].plot(sweep[:, 0], sweep[:, 2], label="$v$ (weak features, combined)")
-axes[0].set(
-    xlabel=r"training $\epsilon / \eta$", ylabel="weight", title="optimal unit-norm SVM weights"
-)
-axes[1].plot(sweep[:, 0], sweep[:, 3], label="standard accuracy")
-axes[1].plot(sweep[:, 0], sweep[:, 4], label=r"robust accuracy at the training $\epsilon$")
-axes[1].set(xlabel=r"training $\epsilon / \eta$", ylabel="accuracy", title="its accuracies")
-for ax in axes:
-    ax.legend(fontsize=8)
-fig.tight_layout()
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: Theorem 2.2 across eps. The optimal unit-norm SVM's weights (left) and accuracies (right) against the training eps."}}
+TP.svm_sweep(sweep)
 plt.show()
 
 # %% [markdown]
@@ -470,39 +295,22 @@ plt.show()
 # matrix is exact (`lib.theory.accuracy_under_shift`). Below it, one entry
 # is checked by Monte Carlo.
 
-# %% mystnb={"figure": {"caption": "Transferability (Section 2.2; not a figure of the paper): the success rate of each standard SVM's exact attack on every other SVM."}}
-k = sizes.n_transfer
-ws = []
-for _ in range(k):
+# %%
+ws = []  # standard SVMs, each trained on its own sample of D
+for _ in range(sizes.n_transfer):
     xi, yi = svm_dist.sample(n_train, generator=generator)
     ws.append(T.train_svm(xi, yi, steps=sizes.svm_steps).double().numpy())
-success = np.array(
-    [[1 - T.accuracy_under_shift(wj, svm_dist, svm_eps * np.sign(wi)) for wj in ws] for wi in ws]
-)
-off_diagonal = success[~np.eye(k, dtype=bool)]
-glue("T6_self_success", float(np.diag(success).mean()), display=False)
-glue("T6_transfer_success", float(off_diagonal.mean()), display=False)
-glue("T6_transfer_success_min", float(off_diagonal.min()), display=False)
-# ... and the adversarially trained SVM, attacked with the standard SVMs' examples
-robust_hit = np.mean(
-    [1 - T.accuracy_under_shift(w_adv, svm_dist, svm_eps * np.sign(wi)) for wi in ws]
-)
-glue("T6_success_on_robust", float(robust_hit), display=False)
+success = C.transfer_matrix(ws, svm_dist, svm_eps)
+glue_all(C.transfer_summary(success))
+# ... the adversarially trained SVM, attacked with the standard SVMs' examples
+glue("T6_success_on_robust", C.transfer_to(w_adv, ws, svm_dist, svm_eps), display=False)
+# ... and one off-diagonal entry by Monte Carlo
+n_mc = min(n_test, 100_000)
+mc_hit = C.transfer_monte_carlo(ws[0], ws[1], svm_dist, svm_eps, n_mc, generator)
+glue_all({"T6_mc_entry": mc_hit, "T6_exact_entry": float(success[0, 1])})
 
-# Monte Carlo check of one off-diagonal entry
-xt, yt = svm_dist.sample(min(n_test, 100_000), generator=generator)
-xt_adv = xt.double() - svm_eps * yt.double()[:, None] * torch.as_tensor(np.sign(ws[0]))
-mc_hit = (yt.double() * (xt_adv @ torch.as_tensor(ws[1])) <= 0).double().mean().item()
-glue("T6_mc_entry", mc_hit, display=False)
-glue("T6_exact_entry", float(success[0, 1]), display=False)
-
-fig, ax = plt.subplots(figsize=(4.2, 3.6))
-im = ax.imshow(success, vmin=0, vmax=1, cmap="viridis")
-ax.grid(False)
-ax.set(xlabel="classifier evaluated", ylabel="classifier attacked", title="attack success rate")
-ax.set_xticks(range(k))
-ax.set_yticks(range(k))
-fig.colorbar(im, ax=ax)
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: transferability (Section 2.2). The success rate of each standard SVM's exact attack on every other SVM."}}
+TP.transfer(success)
 plt.show()
 
 # %% [markdown]
@@ -521,36 +329,6 @@ plt.show()
 # sliders. The static page cannot run it, so the grid after it shows the same
 # picture for a few settings.
 
-
-# %%
-def frontier(ax, p_, d_, eta_scale_, eps_scale_, legend=False):
-    """Theorem 2.1's bound, the w_a family and the three classifiers, for one setting."""
-    dd = T.Distribution.scaled(p_, int(d_), eta_scale_)
-    e = eps_scale_ * dd.eta
-    s_grid = np.linspace(0.5, 1, 201)
-    ax.fill_between(s_grid, [T.tradeoff_bound(s, p_) for s in s_grid], 1, color="0.9")
-    ax.plot(s_grid, [T.tradeoff_bound(s, p_) for s in s_grid], "k", lw=1)
-    fam = np.array(
-        [
-            (
-                T.linear_accuracy(T.w_tradeoff(dd, a), dd),
-                T.linear_accuracy(T.w_tradeoff(dd, a), dd, e),
-            )
-            for a in np.linspace(0, 1, 120)
-        ]
-    )
-    ax.plot(*fam.T, color="C0", lw=1.5)
-    for (name, w), marker in zip(
-        {"f_avg": T.w_avg(dd), "sign(x1)": T.w_robust(dd), "Bayes": T.w_bayes(dd)}.items(),
-        "os^",
-        strict=True,
-    ):
-        ax.plot(T.linear_accuracy(w, dd), T.linear_accuracy(w, dd, e), marker, label=name)
-    ax.set(xlim=(max(0.5, p_ - 0.1), 1.005), ylim=(-0.02, 1.02))
-    if legend:
-        ax.legend(fontsize=7, loc="lower left")
-
-
 # %% tags=["skip-execution"]
 import ipywidgets as widgets
 
@@ -560,7 +338,7 @@ import ipywidgets as widgets
 )
 def explore(p=p, d=d, eta_scale=eta_scale, eps_scale=eps_scale):
     fig, ax = plt.subplots(figsize=(5, 4))
-    frontier(ax, p, d, eta_scale, eps_scale, legend=True)
+    TP.frontier_panel(ax, p, d, eta_scale, eps_scale, legend=True)
     ax.set(
         xlabel="standard accuracy",
         ylabel="robust accuracy",
@@ -569,129 +347,33 @@ def explore(p=p, d=d, eta_scale=eta_scale, eps_scale=eps_scale):
     plt.show()
 
 
-# %% mystnb={"figure": {"caption": "The frontier of Theorem 2.1 over p and eps (not a figure of the paper): the static version of the interactive explorer."}}
-ps, eps_scales = (0.7, 0.9, 0.95, 0.99), (1.0, 2.0, 3.0)
-fig, axes = plt.subplots(len(eps_scales), len(ps), figsize=(12, 8), sharex="col", sharey=True)
-for i, es in enumerate(eps_scales):
-    for j, pp in enumerate(ps):
-        frontier(axes[i, j], pp, d, eta_scale, es, legend=(i, j) == (0, 0))
-        axes[i, j].set_title(f"p = {pp}, eps = {es:g} eta", fontsize=9)
-for ax in axes[-1]:
-    ax.set_xlabel("standard accuracy")
-for ax in axes[:, 0]:
-    ax.set_ylabel("robust accuracy")
-fig.suptitle(
-    f"The frontier of Theorem 2.1 (grey: impossible for eps >= 2 eta), d = {d}, eta = {eta_scale}/sqrt(d)"
-)
-fig.tight_layout()
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: the frontier of Theorem 2.1 for four values of p (rows) and three of eps (columns), the static version of the interactive explorer. Grey: impossible when eps >= 2 eta."}}
+TP.frontier_grid((0.7, 0.9, 0.95, 0.99), (1.0, 2.0, 3.0), d, eta_scale)
 plt.show()
 
 # %% [markdown]
-# With $\epsilon = \eta$ (top row) the theorem does not apply, and
+# With $\epsilon = \eta$ (left column) the theorem does not apply, and
 # classifiers with both accuracies high exist. From $\epsilon = 2\eta$ on, every
 # classifier stays under the curve.
 #
 # (theory-reproduction)=
 # ## Reproduction table
 
-
 # %%
-# Each row's verdict from the rules of lib/verdicts (Z = 2 standard errors).
-# Monte Carlo estimates carry their binomial SE; closed forms are exact.
-def mc_estimate(key):
-    return V.accuracy(mc[key][1], n_test)
-
-
-t5 = describe(w_std), describe(w_adv)
-judged = {
-    "T1": V.all_hold(
-        {
-            "P[x1 = y]": V.matches(V.accuracy(agree, len(y)), p, tol=0, name="P[x1 = y]"),
-            "mean y x_i": V.matches(
-                V.Estimate(weak_mean, 1 / math.sqrt(len(y) * d)), eta, tol=0, name="mean y x_i"
-            ),
-        }
-    ),
-    "T2": V.all_hold(
-        {
-            "exact": V.exceeds(mc[("f_avg", "standard")][0], 0.99, name="exact"),
-            "Monte Carlo": V.matches(
-                mc_estimate(("f_avg", "standard")),
-                mc[("f_avg", "standard")][0],
-                tol=0,
-                name="Monte Carlo",
-            ),
-        }
-    ),
-    "T3": V.all_hold(
-        {
-            "exact": V.below(mc[("f_avg", "shift adversary")][0], 0.01, name="exact"),
-            "Monte Carlo": V.matches(
-                mc_estimate(("f_avg", "shift adversary")),
-                mc[("f_avg", "shift adversary")][0],
-                tol=0,
-                name="Monte Carlo",
-            ),
-        }
-    ),
-    "T4": V.all_hold(
-        {
-            # Closed forms in float64: an excess up to EXACT_TOL is rounding (negative: below).
-            "never crossed": V.matches(
-                max(0.0, max(excess)), 0.0, tol=V.EXACT_TOL, name="excess over the bound"
-            ),
-            "tight at 1 - p": V.matches(slack[p], 0.0, tol=V.EXACT_TOL, name="slack at 1 - p"),
-            # The slack is a tail probability (not a difference): positive is exact.
-            "only there": V.matches(
-                float((grid_slack > 0).mean()), 1.0, tol=0, name="share of other points below"
-            ),
-            "footnote 99%": V.matches(
-                T.tradeoff_bound(0.99, p), 0.19, tol=5e-3, name="bound at 99%"
-            ),
-            "footnote 96%": V.matches(
-                T.tradeoff_bound(0.96, p), 0.76, tol=5e-3, name="bound at 96%"
-            ),
-        }
-    ),
-    "T5": V.all_hold(
-        {
-            "std SVM > 99%": V.exceeds(t5[0]["standard"], 0.99, name="std SVM standard"),
-            "std SVM < 1%": V.below(t5[0]["shift adversary"], 0.01, name="std SVM adversarial"),
-            "adv SVM std = p": V.matches(t5[1]["standard"], p, tol=1e-3, name="adv SVM standard"),
-            "adv SVM adv = p": V.matches(
-                t5[1]["worst case in the ball"], p, tol=1e-3, name="adv SVM adversarial"
-            ),
-            "no weak weight": V.below(t5[1]["||w_2..||_1"], 1e-3, name="||w_2..||_1"),
-        }
-    ),
-    "T6": V.exceeds(
-        V.accuracy(float(off_diagonal.mean()), off_diagonal.size * n_train),
-        0.99,
-        name="transfer success",
-    ),
-}
-paper = {
-    "T1": f"x1 = y w.p. p = {p}; y x_i ~ N(eta, 1), eta = {eta:.4f}",
-    "T2": "f_avg standard accuracy Phi(eta sqrt d) > 99%",
-    "T3": "f_avg accuracy under eps = 2 eta: Phi(-eta sqrt d) < 1%",
-    "T4": "robust <= p/(1-p) delta; 99% -> 19%, 96% -> 76%; tight at delta = 1 - p",
-    "T5": "standard SVM: > 99% / < 1%; adversarial SVM: p / p, zero weak weights",
-    "T6": "weak-feature adversarial examples transfer across classifiers",
-}
-ours = {
-    "T1": f"P[x1 = y] = {V.accuracy(agree, len(y)).format(digits=4)}, mean y x_i = "
-    f"{V.Estimate(weak_mean, 1 / math.sqrt(len(y) * d)).format(digits=4)} ({len(y):,} samples)",
-    "T2": f"{mc[('f_avg', 'standard')][0]:.5f} exact, {mc_estimate(('f_avg', 'standard')).format(digits=5)} Monte Carlo",
-    "T3": f"{mc[('f_avg', 'shift adversary')][0]:.5f} exact, {mc_estimate(('f_avg', 'shift adversary')).format(digits=5)} "
-    "Monte Carlo",
-    "T4": f"max excess over the bound {max(excess):.1e}; {T.tradeoff_bound(0.99, p):.0%}, "
-    f"{T.tradeoff_bound(0.96, p):.0%}; exact frontier's slack 0 at delta = 1 - p, "
-    f">= {float(grid_slack.min()):.1e} elsewhere ({slack[0.99]:.1e} at 99%)",
-    "T5": f"{t5[0]['standard']:.4f} / {t5[0]['shift adversary']:.4f}; "
-    f"{t5[1]['standard']:.4f} / {t5[1]['worst case in the ball']:.4f}, "
-    f"||w_2..||_1 = {t5[1]['||w_2..||_1']:.1e}",
-    "T6": f"{V.accuracy(float(off_diagonal.mean()), off_diagonal.size * n_train).format(digits=4)}"
-    f" transfer success ({k} SVMs, n = {n_train:,} each)",
-}
-rows = [judged[c].row(c, paper[c], ours[c]) for c in paper]
+# Each row's verdict from the rules of lib/verdicts (lib.chapters.theory.claim_rows).
+t5 = C.describe_svm(w_std, svm_dist, svm_eps), C.describe_svm(w_adv, svm_dist, svm_eps)
+rows = C.claim_rows(
+    dist,
+    n_moments=len(y),
+    agree=agree,
+    weak_mean=weak_mean,
+    mc=mc,
+    n_test=n_test,
+    excess=excess,
+    bound=bound,
+    grid_slack=grid_slack,
+    t5=t5,
+    success=success,
+    n_train=n_train,
+)
 record = chapter.finish("theory", rows, profile=profile, seed=seed, device="cpu", timer=timer)

@@ -113,11 +113,6 @@ glue("scorecard_beyond_ids", sorted({r["claim"] for r in beyond}), display=False
 glue("scorecard_headline_words", card.HEADLINE_WORDS, display=False)
 
 # The counts, before any row: per verdict, then per chapter.
-overall_line = " ".join(
-    f"{card.badge(v, by_claim[v])} ({', '.join(c for c, o in overall.items() if o == v)})"
-    for v in V.VOCABULARY
-    if by_claim.get(v, 0)
-)
 per_chapter = [
     (
         chapter_title(c),
@@ -127,7 +122,7 @@ per_chapter = [
     for c in dict.fromkeys(r["chapter"] for r in rows + beyond)
 ]
 counts = [
-    (f"The paper's {len(overall)} claims, one verdict each", overall_line),
+    (f"The paper's {len(overall)} claims, one verdict each", card.by_verdict(overall)),
     (f"Their {len(rows) - sum(is_setup)} rows", card.badges(claim_counts)),
     (f"The {sum(is_setup)} rows on setup facts", card.badges(setup_counts)),
     (f"Beyond the paper, {len(beyond)} rows", card.badges(Counter(r["verdict"] for r in beyond))),

@@ -55,13 +55,23 @@ def badges(counts: Counter | dict) -> str:
     return " ".join(shown) or "none"
 
 
+def by_verdict(ids: dict[str, str]) -> str:
+    """Claim IDs grouped under their verdict's badge, one verdict a line."""
+    items = [
+        f"<li>{badge(v, n)} {escape(', '.join(c for c, o in ids.items() if o == v))}</li>"
+        for v in rules.VOCABULARY
+        if (n := sum(o == v for o in ids.values()))
+    ]
+    return f'<ul class="odds-by-verdict">{"".join(items)}</ul>'
+
+
 def counts_block(lines: list[tuple[str, str]], per_chapter: list[tuple[str, str, Counter]]) -> str:
     """The counts that open the page: ``(label, html)`` lines, then a chapter table.
 
     ``per_chapter``: ``(title, href, verdict counts)`` per chapter.
     """
     out = [f'<div class="odds-counts" id="{COUNTS_ID}">']
-    out += [f"<p><strong>{escape(label)}</strong>: {body}</p>" for label, body in lines]
+    out += [f"<div><strong>{escape(label)}</strong>: {body}</div>" for label, body in lines]
     out.append('<table class="odds-chapter-counts"><thead><tr><th>chapter</th>')
     out.append("<th>its rows' verdicts</th></tr></thead><tbody>")
     for title, href, counts in per_chapter:

@@ -14,6 +14,7 @@ Two jobs the stock Jupyter Book 1.x does not do:
   is copied next to the page's source and offered in the download menu.
 
 It also lists each script of a page once (see ``_drop_duplicate_scripts``),
+labels the bibliography author-year like the citations (``AuthorYearStyle``),
 serves MathJax from the build instead of a CDN (see ``_copy_mathjax``), and
 adds the book's small style sheet (``lib/static/odds.css``: the scorecard).
 """
@@ -25,6 +26,9 @@ import os
 import shutil
 from pathlib import Path
 
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
 from sphinx.util import logging
 
 SCORECARD = "book/scorecard"
@@ -79,6 +83,50 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     # in place: Sphinx adds MathJax to this same list after us, and a new list
     # would leave its script off the page (every formula shown as raw TeX)
     context["script_files"][:] = unique
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels like the text's citations: "Tsipras et al. 2019".
+
+    pybtex's default (alpha) labels the list ``[TSE+19]`` even when the text
+    cites author-year; a second work of the same names and year gets a, b.
+    """
+
+    def format_labels(self, sorted_entries):
+        labels = [self._label(entry) for entry in sorted_entries]
+        seen: dict[str, int] = {}
+        for label in labels:
+            seen[label] = seen.get(label, 0) + 1
+        suffix: dict[str, int] = {}
+        for label in labels:
+            if seen[label] > 1:
+                suffix[label] = suffix.get(label, 0) + 1
+                yield f"{label}{chr(ord('a') + suffix[label] - 1)}"
+            else:
+                yield label
+
+    @staticmethod
+    def _label(entry) -> str:
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        last = [" ".join(p.last_names) for p in people] or [entry.fields.get("title", "?")]
+        if len(last) == 1:
+            names = last[0]
+        elif len(last) == 2:
+            names = f"{last[0]} and {last[1]}"
+        else:
+            names = f"{last[0]} et al."
+        return f"{names} {entry.fields.get('year', '')}".strip()
+
+
+class AuthorYearStyle(UnsrtStyle):
+    """pybtex's unsrt entries, sorted by author and year, labelled author-year."""
+
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+# _config.yml's bibtex_default_style names it.
+register_plugin("pybtex.style.formatting", "odds_author_year", AuthorYearStyle)
 
 
 def mathjax_source() -> Path | None:

@@ -182,3 +182,11 @@ def test_a_scratch_build_never_writes_the_committed_claim_files(monkeypatch):
     committed = ROOT / "results" / "claims" / "cpu"
     assert chapter.claims_dir("cpu") == ROOT / "_build" / "results" / "claims" / "cpu"
     assert chapter.claims_dir("cpu") != committed
+
+
+def test_the_lab_index_lists_every_trial_and_build_log():
+    """lab/README.md has a row for each trial script; lab/builds.md holds the build records."""
+    index = (ROOT / "lab" / "README.md").read_text()
+    missing = [p.name for p in (ROOT / "lab" / "trials").glob("*.py") if p.name not in index]
+    assert not missing, f"lab/README.md has no row for {missing}"
+    assert "31ae218" in (ROOT / "lab" / "builds.md").read_text()  # the committed claim files' build

@@ -10,7 +10,7 @@ PROFILE ?=
 # jupyter-cache keys on code cells only, so a change here must re-execute.
 DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check clean
+.PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,24 @@ book: install
 	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"
+
+# A build writes its claim files to _build/results/claims/<profile>/ (or
+# $$ODDS_RESULTS), never over the committed ones. `make claims PROFILE=cpu`,
+# after a `make book` at that profile, copies that build's files into
+# results/claims/<profile>/, the ones the repository keeps.
+claims:
+	@test -n "$(PROFILE)" || { echo "say which profile's claim files: make claims PROFILE=cpu"; exit 2; }
+	@ls _build/results/claims/$(PROFILE)/*.json > /dev/null 2>&1 || \
+	  { echo "no claim files in _build/results/claims/$(PROFILE): run make book PROFILE=$(PROFILE) first"; exit 1; }
+	mkdir -p results/claims/$(PROFILE)
+	cp _build/results/claims/$(PROFILE)/*.json results/claims/$(PROFILE)/
+
+# make notebook CHAPTER=setup: book/<chapter>.py as build/nb/<chapter>.ipynb,
+# ready for Jupyter or for papermill with other parameters (see the README).
+CHAPTER ?= setup
+notebook: install
+	@mkdir -p build/nb
+	$(BIN)/jupytext --to ipynb book/$(CHAPTER).py -o build/nb/$(CHAPTER).ipynb
 
 # make sweep GRID=price PROFILE=cpu JOBS=1: train a grid of runs into the store
 # ahead of `make book`; GRID is a named grid (lib/grids.py) or a JSON grid file (lib/sweep/).

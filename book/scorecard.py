@@ -15,14 +15,12 @@
 # %% [markdown]
 # # Scorecard
 #
-# Every claim of the paper's ledger, with the paper's statement, our number
-# and the verdict, in one table. Nothing here is typed by hand. Each chapter
-# ends by writing its reproduction table, with the profile, seed, device,
-# commit and wall time it ran with, to `results/claims/<profile>/<chapter>.json`.
-# This page reads those files. The book reads it after every chapter, on
-# every build, so it shows what the chapters of this build wrote. A claim
-# whose chapter has not run at this profile says so. (This page's code is
-# hidden; the download menu above has it.)
+# Every claim of the paper's ledger ({doc}`../docs/claims`) with the paper's
+# statement, our number and the verdict. The counts come first; each row
+# below folds away how its verdict was reached. Nothing here is typed by
+# hand: each chapter writes its reproduction table to a claim file when it
+# runs, and this page reads the files of the build that just ran. (Its code
+# is hidden; the download menu above has it.)
 
 # %% [markdown]
 # ```{glue:md} build_note
@@ -30,13 +28,14 @@
 # ```
 
 # %% tags=["remove-input"]
-import re
+from collections import Counter
 
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
 from lib import chapter, claims, profiles, runtime
+from lib import scorecard as card
 from lib import verdicts as V
 
 timer = chapter.start()
@@ -49,6 +48,7 @@ seed = 0  # unused: this page computes nothing random
 profile = profiles.resolve(profile)
 records = chapter.load_results(profile)
 rows = chapter.scorecard_rows(records)
+beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)
 book = runtime.PROJECT_ROOT / "book"
 
 
@@ -60,37 +60,19 @@ def chapter_title(chapter: str) -> str:
     raise ValueError(f"book/{chapter}.py has no '# # Title' line")
 
 
-def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return re.sub(r"\s+", " ", str(text)).replace("|", "\\|")
+def reproduction_href(row: dict) -> str:
+    """The chapter's reproduction table: its ``(<chapter>-reproduction)=`` label as Sphinx ids it."""
+    return f"{row['chapter']}.html#{row['chapter'].replace('_', '-')}-reproduction"
 
 
-VERDICT_LOOK = {
-    "reproduced": "**reproduced**",
-    "qualitatively reproduced": "qualitatively reproduced",
-    "not reproduced": "**not reproduced**",
-    "inconclusive": "*inconclusive*",
-    "not run": "*not run*",
-    "checked": "checked",
-}
-# Four columns, the chapter named under the claim ID, so the table fits a
-# 1,280 px page; the rule's one-line reason follows the numbers.
-lines = ["| claim | paper | ours | verdict |", "|---|---|---|---|"]
-for r in rows:
-    section = claims.CLAIMS[r["claim"]].section
-    link = f"{{ref}}`{r['chapter'].replace('_', ' ')} <{r['chapter']}-reproduction>`"
-    why = f" *({cell(r['reason'])})*" if r.get("reason") else ""
-    lines.append(
-        f"| **{r['claim']}**<br>{link} | {cell(section)}: {cell(r['paper'])} "
-        f"| {cell(r['ours'])}{why} | {VERDICT_LOOK[r['verdict']]} |"
-    )
-display(Markdown("\n".join(lines)))
+def paper_statement(row: dict) -> str:
+    return f"{claims.ALL[row['claim']].section}: {row['paper']}"
+
 
 # Counts per verdict: the paper's claims, and the setup facts (V.SETUP_FACTS) apart.
 is_setup = [r["claim"] in V.SETUP_FACTS for r in rows]
-claim_counts = pd.Series([r["verdict"] for r in rows if r["claim"] not in V.SETUP_FACTS])
-setup_counts = pd.Series([r["verdict"] for r in rows if r["claim"] in V.SETUP_FACTS])
-claim_counts, setup_counts = claim_counts.value_counts(), setup_counts.value_counts()
+claim_counts = Counter(r["verdict"] for r, s in zip(rows, is_setup, strict=True) if not s)
+setup_counts = Counter(r["verdict"] for r, s in zip(rows, is_setup, strict=True) if s)
 for verdict in V.VOCABULARY:
     key = verdict.replace(" ", "_")
     glue(f"scorecard_{key}", int(claim_counts.get(verdict, 0)), display=False)
@@ -112,7 +94,7 @@ for claim_id in claims.CLAIMS:
     mine = [r for r in rows if r["claim"] == claim_id]
     parts = {f"{r['chapter']} {i + 1}": as_judgement(r) for i, r in enumerate(mine)}
     overall[claim_id] = V.combine(parts).verdict
-by_claim = pd.Series(overall).value_counts()
+by_claim = Counter(overall.values())
 for verdict in V.VOCABULARY:
     glue(
         f"scorecard_claims_{verdict.replace(' ', '_')}",
@@ -120,17 +102,6 @@ for verdict in V.VOCABULARY:
         display=False,
     )
 glue("scorecard_claims", len(overall), display=False)
-display(
-    pd.DataFrame(
-        {
-            "claims": [
-                ", ".join(c for c, v in overall.items() if v == verdict) for verdict in V.VOCABULARY
-            ],
-            "count": [int(by_claim.get(verdict, 0)) for verdict in V.VOCABULARY],
-        },
-        index=pd.Index(V.VOCABULARY, name="overall verdict"),
-    )
-)
 glue("scorecard_rows", len(rows), display=False)
 glue("scorecard_ids", sorted({r["claim"] for r in rows}), display=False)
 not_run = sorted({r["claim"] for r in rows if r["verdict"] == "not run"})
@@ -138,47 +109,59 @@ glue("scorecard_not_run_ids", not_run, display=False)
 glue("scorecard_not_run_text", ", ".join(not_run) or "none", display=False)
 glue("scorecard_chapters_run", len(set(records) & set(claims.chapters())), display=False)
 glue("scorecard_chapters", len(claims.chapters()), display=False)
+glue("scorecard_beyond_ids", sorted({r["claim"] for r in beyond}), display=False)
+glue("scorecard_headline_words", card.HEADLINE_WORDS, display=False)
+
+# The counts, before any row: per verdict, then per chapter.
+per_chapter = [
+    (
+        chapter_title(c),
+        f"{c}.html",
+        Counter(r["verdict"] for r in rows + beyond if r["chapter"] == c),
+    )
+    for c in dict.fromkeys(r["chapter"] for r in rows + beyond)
+]
+counts = [
+    (f"The paper's {len(overall)} claims, one verdict each", card.by_verdict(overall)),
+    (f"Their {len(rows) - sum(is_setup)} rows", card.badges(claim_counts)),
+    (f"The {sum(is_setup)} rows on setup facts", card.badges(setup_counts)),
+    (f"Beyond the paper, {len(beyond)} rows", card.badges(Counter(r["verdict"] for r in beyond))),
+]
+display(HTML(card.counts_block(counts, per_chapter)))
+
+# %% [markdown]
+# A claim's verdict combines its rows: the weakest row wins, so a failure on
+# one data set is never hidden by a success on another (rules in
+# `lib/verdicts.py`; rows not run are left out). Setup facts (P4, S1-S4:
+# what we built, checked against the paper or the authors' code) are counted
+# apart. A claim tested on several data sets may have a row per data set,
+# e.g. a Restricted ImageNet row that is not run when the data root has no
+# ImageNet. Verdicts at the `cpu` profile compare trends at reduced scale,
+# not the paper's numbers; each chapter's reproduction table says what was
+# compared.
+#
+# ## Claim by claim
+#
+# Our number is cut to its first {glue:text}`scorecard_headline_words` words
+# where it is longer; "how the verdict was reached" unfolds it whole, with
+# the rule's derivation. The link under each ID goes to the chapter's
+# reproduction table.
+
+# %% tags=["remove-input"]
+display(HTML(card.claim_table(rows, paper_statement, reproduction_href)))
 
 # %% [markdown]
 # ## Beyond the paper
 #
 # Claims of later work that the chapter {ref}`Is the trade-off inherent?
 # <trade_off_inherent-reproduction>` tests on the book's own data and models
-# (X1-X4 of the second ledger, `CLAIMS_BEYOND.md`). They are not the
-# paper's, and the counts below leave them out.
+# (X1-X4 of the second ledger, {doc}`../docs/claims_beyond`). They are not
+# the paper's, and the paper's counts above leave them out.
 
 # %% tags=["remove-input"]
-beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)
-lines = ["| claim | later work | ours | verdict |", "|---|---|---|---|"]
-for r in beyond:
-    lines.append(
-        f"| **{r['claim']}** | {cell(claims.BEYOND[r['claim']].section)}: {cell(r['paper'])} "
-        f"| {cell(r['ours'])} | {VERDICT_LOOK.get(r['verdict'], r['verdict'])} |"
-    )
-display(Markdown("\n".join(lines)))
-glue("scorecard_beyond_ids", sorted({r["claim"] for r in beyond}), display=False)
+display(HTML(card.claim_table(beyond, paper_statement, reproduction_href, "later work")))
 
 # %% [markdown]
-# Of the {glue:text}`scorecard_claim_rows` rows on the paper's claims,
-# {glue:text}`scorecard_reproduced` are reproduced,
-# {glue:text}`scorecard_qualitatively_reproduced` qualitatively reproduced,
-# {glue:text}`scorecard_not_reproduced` not reproduced,
-# {glue:text}`scorecard_inconclusive` inconclusive (the effect is within the
-# noise of our measurement) and {glue:text}`scorecard_not_run` not run. The
-# {glue:text}`scorecard_setup_rows` rows on setup facts (P4, S1-S4: what we
-# built, checked against the paper or the authors' code) are counted apart:
-# {glue:text}`scorecard_setup_checked` checked,
-# {glue:text}`scorecard_setup_not_reproduced` found different and
-# {glue:text}`scorecard_setup_not_run` not run. The second table gives one
-# verdict per claim, its rows combined: the weakest row wins, so a failure on
-# one data set is never hidden by a success on another (rules in
-# `lib/verdicts.py`; rows not run are left out). A claim that two chapters test
-# (`P4`) has a row for each, and a claim tested on several data sets may
-# have a row per data set, e.g. a Restricted ImageNet row that is not run
-# when the data root has no ImageNet. Verdicts at the `cpu` profile compare trends at
-# reduced scale, not the paper's numbers; each chapter's reproduction table
-# says what was compared.
-#
 # ## Where the numbers come from
 #
 # {glue:text}`scorecard_chapters_run` of the {glue:text}`scorecard_chapters`

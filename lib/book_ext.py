@@ -13,15 +13,30 @@ Two jobs the stock Jupyter Book 1.x does not do:
   Our chapters are py:percent files, so the executed notebook MyST-NB writes
   is copied next to the page's source and offered in the download menu.
 
-It also lists each script of a page once (see ``_drop_duplicate_scripts``).
+It also lists each script of a page once (see ``_drop_duplicate_scripts``),
+labels the bibliography author-year like the citations (``AuthorYearStyle``),
+serves MathJax from the build instead of a CDN (see ``_copy_mathjax``), and
+adds the book's small style sheet (``lib/static/odds.css``: the scorecard).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 from pathlib import Path
 
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+from pybtex.style.labels import BaseLabelStyle
+from sphinx.util import logging
+
 SCORECARD = "book/scorecard"
+# _config.yml's ``mathjax_path``, relative to the site's _static folder.
+MATHJAX_JS = "mathjax/tex-chtml.js"
+STATIC = Path(__file__).parent / "static"
+
+logger = logging.getLogger(__name__)
 
 
 def _reread_scorecard(app, env, added, changed, removed):
@@ -70,7 +85,98 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"][:] = unique
 
 
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels like the text's citations: "Tsipras et al. 2019".
+
+    pybtex's default (alpha) labels the list ``[TSE+19]`` even when the text
+    cites author-year; a second work of the same names and year gets a, b.
+    """
+
+    def format_labels(self, sorted_entries):
+        labels = [self._label(entry) for entry in sorted_entries]
+        seen: dict[str, int] = {}
+        for label in labels:
+            seen[label] = seen.get(label, 0) + 1
+        suffix: dict[str, int] = {}
+        for label in labels:
+            if seen[label] > 1:
+                suffix[label] = suffix.get(label, 0) + 1
+                yield f"{label}{chr(ord('a') + suffix[label] - 1)}"
+            else:
+                yield label
+
+    @staticmethod
+    def _label(entry) -> str:
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        last = [" ".join(p.last_names) for p in people] or [entry.fields.get("title", "?")]
+        if len(last) == 1:
+            names = last[0]
+        elif len(last) == 2:
+            names = f"{last[0]} and {last[1]}"
+        else:
+            names = f"{last[0]} et al."
+        return f"{names} {entry.fields.get('year', '')}".strip()
+
+
+class AuthorYearStyle(UnsrtStyle):
+    """pybtex's unsrt entries, sorted by author and year, labelled author-year."""
+
+    default_label_style = AuthorYearLabels
+    default_sorting_style = "author_year_title"
+
+
+# _config.yml's bibtex_default_style names it.
+register_plugin("pybtex.style.formatting", "odds_author_year", AuthorYearStyle)
+
+
+def mathjax_source() -> Path | None:
+    """A local MathJax 3 ``es5`` folder: ``$ODDS_MATHJAX``, else the one PyPI's
+    ``django-static-mathjax`` ships (in requirements.txt; its module is ``mathjax``).
+
+    None when neither is there. The folder is copied whole: ``tex-chtml.js``
+    loads its fonts and any TeX extension a formula needs from beside itself.
+    """
+    env = os.environ.get("ODDS_MATHJAX")
+    if env:
+        folder = Path(env)
+    else:
+        spec = importlib.util.find_spec("mathjax")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        folder = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    return folder if (folder / "tex-chtml.js").is_file() else None
+
+
+def _add_static(app, config):
+    """config-inited: the book's style sheet, from lib/static."""
+    config.html_static_path.append(str(STATIC))
+
+
+def _copy_mathjax(app, exception):
+    """build-finished: put MathJax under ``_static/mathjax`` so formulas render offline.
+
+    A reader without internet (and the site test, which blocks other hosts)
+    would otherwise see raw TeX: Sphinx's default ``mathjax_path`` is a CDN.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    if app.config.mathjax_path != MATHJAX_JS:
+        return  # the book points elsewhere on purpose
+    source = mathjax_source()
+    if source is None:
+        logger.warning(
+            "no local MathJax: `pip install django-static-mathjax` (requirements.txt) "
+            "or set ODDS_MATHJAX to a MathJax 3 es5 folder; formulas will show as TeX"
+        )
+        return
+    target = Path(app.outdir) / "_static" / Path(MATHJAX_JS).parent
+    shutil.copytree(source, target, dirs_exist_ok=True)
+
+
 def setup(app):
+    app.connect("config-inited", _add_static)
+    app.add_css_file("odds.css")
+    app.connect("build-finished", _copy_mathjax)
     app.connect("env-get-outdated", _reread_scorecard)
     app.connect("env-before-read-docs", _read_scorecard_last)
     # before sphinx-book-theme's header buttons (priority 501) read ipynb_source

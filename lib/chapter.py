@@ -162,12 +162,17 @@ def reproduction_table(rows: list[dict]):
 
 
 def results_root() -> Path:
-    """Where chapters write their result artifacts: ``$ODDS_RESULTS``, else ``<repo>/results``.
+    """Where chapters write (and the scorecard reads) claim files: ``$ODDS_RESULTS``,
+    else ``_build/results`` in the current directory's project
+    (:func:`lib.runtime.project_root`).
 
-    The tests point ``ODDS_RESULTS`` at a temporary folder, so a smoke run
-    never overwrites the committed results of a real build.
+    A scratch build therefore never overwrites the committed
+    ``results/claims/<profile>/*.json``: only ``make claims`` (which copies a
+    build's files there) or ``ODDS_RESULTS=results`` writes them. The tests
+    point ``ODDS_RESULTS`` at a temporary folder.
     """
-    return Path(os.environ.get("ODDS_RESULTS") or runtime.PROJECT_ROOT / "results")
+    env = os.environ.get("ODDS_RESULTS")
+    return Path(env) if env else runtime.project_root() / "_build" / "results"
 
 
 def claims_dir(profile: str, root: Path | str | None = None) -> Path:

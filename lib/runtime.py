@@ -18,10 +18,31 @@ import torch
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
-#: The repository root (the folder holding ``lib/``): default data and store
-#: paths are resolved against it, so a chapter executed from ``book/`` finds
-#: the same files as a test run from the root.
+#: The checkout ``lib`` was imported from (the folder holding ``lib/``): the
+#: book's own files (``book/``, ``lab/``, ``results/bench``) are read from it,
+#: and the default data root sits in it. What a run *writes* goes under
+#: :func:`project_root` instead.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: Files that mark a project's root folder (this book has both).
+PROJECT_MARKERS = ("_config.yml", "pyproject.toml")
+
+
+def project_root(start: Path | str | None = None) -> Path:
+    """The project the user works in: the nearest folder at or above ``start``
+    (default: the current directory) that holds ``_config.yml`` or ``pyproject.toml``.
+
+    The run store and the results default to folders in it, never to where
+    ``lib`` is installed, so two clones sharing one environment each write
+    into their own ``runs/`` and ``_build/results``. With no marker above
+    ``start``, ``start`` itself. A chapter executed by Jupyter Book runs in
+    ``book/`` and finds the same root as a command run at the top.
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).is_file() for marker in PROJECT_MARKERS):
+            return folder
+    return here
 
 
 def default_device() -> torch.device:

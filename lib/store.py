@@ -17,7 +17,8 @@ a killed writer are removed when a store is first opened (only those of keys
 nobody holds). Checkpoint bytes are reproducible: the same weights give the
 same SHA-256. Files are created readable by the group and others (umask).
 
-The root is ``$ODDS_STORE``, else ``runs/store`` at the repository root.
+The root is ``$ODDS_STORE``, else ``runs/store`` in the project the user works
+in (:func:`lib.runtime.project_root`: the current directory's project).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def check_key(key: str) -> str:
 
 def default_root() -> Path:
     env = os.environ.get("ODDS_STORE")
-    return Path(env) if env else runtime.PROJECT_ROOT / "runs" / "store"
+    return Path(env) if env else runtime.project_root() / "runs" / "store"
 
 
 def canonical(settings: dict) -> str:

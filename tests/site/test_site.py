@@ -4,16 +4,26 @@ Headless Chromium (Debian's ``chromium`` package, driven by Playwright for
 Python through ``executable_path``; no browser is downloaded) loads every page
 of ``_build/html`` from a local HTTP server and fails on a console error, an
 image that did not load, or an internal link whose page or anchor does not
-exist. It checks that the scorecard lists every claim ID and that every
-chapter says how it was built, and saves a full-page screenshot of each page
-under ``_build/screenshots/``.
+exist. It checks what a reader sees, offline:
+
+- every formula typeset: no raw ``\\(``, ``\\[`` or ``$$`` (nor ``$...$``
+  around a TeX command) left in a page's text outside code, and every
+  Sphinx math element holding a MathJax ``mjx-container``; MathJax is served
+  by the book itself (``_static/mathjax``, copied by ``lib/book_ext.py``);
+- citations author-year, never alpha labels such as ``[TSE+19]``;
+- the scorecard lists every claim ID, its verdict counts sit above its first
+  claim row, and at 390 px wide (a phone) it is no wider than the screen and
+  its verdict column is on screen;
+- every chapter says how it was built.
+
+It saves a full-page screenshot of each page under ``_build/screenshots/``,
+with the top of the scorecard at 1,280 and 390 px.
 
 Skipped, with the reason, when the site has not been built or the browser is
 missing, unless ``ODDS_SITE_TEST_REQUIRED=1`` (``make site-test``) makes that a
-failure. Requests to other hosts (a CDN's MathJax, for instance) are answered
-with an empty stub so the test is the same offline; they are listed, not failed.
-``ODDS_MATHJAX`` may point at a local MathJax 3 (``node_modules/mathjax/es5``)
-to render formulas in the screenshots.
+failure. Requests to other hosts are answered with an empty stub, so the test
+is the same offline; they are listed, not failed (a CDN's MathJax would leave
+the formulas raw, which fails).
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from urllib.parse import unquote, urldefrag, urlparse
 import pytest
 
 from lib import claims
+from lib import scorecard as card
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
@@ -128,18 +139,39 @@ def _has_anchor(html: str, fragment: str) -> bool:
     return re.search(rf"""\b(id|name)\s*=\s*["']{name}["']""", html) is not None
 
 
-def _local_mathjax(url: str) -> Path | None:
-    """MathJax 3 from ``$ODDS_MATHJAX`` (an ``es5`` folder of the mathjax npm package), if set.
+# The page's text outside code, as the reader sees it (no typeset formula's own text).
+PROSE_JS = """() => {
+    const body = document.body.cloneNode(true);
+    body.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, '
+        + '.highlight, textarea').forEach(e => e.remove());
+    return body.textContent;
+}"""
+# Sphinx's math elements (span.math, div.math), and how many MathJax typeset.
+MATH_JS = """() => {
+    const all = Array.from(document.querySelectorAll('.math'));
+    const raw = all.filter(e => !e.querySelector('mjx-container'));
+    return {n: all.length, raw: raw.slice(0, 3).map(e => e.textContent.trim().slice(0, 60)),
+            typeset: document.querySelectorAll('mjx-container').length};
+}"""
+# TeX left as text: MathJax's delimiters, or dollars around a TeX command.
+RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\$[^$\n]{0,80}\\[A-Za-z]+[^$\n]{0,80}\$")
+# An alpha citation label: [TSE+19], [MMS+18], [Sch18].
+ALPHA_CITATION = re.compile(r"\[[A-Z][A-Za-z]{1,3}\+?\d{2}\]")
+# An author-year citation: "Tsipras et al., 2019", "(Madry et al. 2018)".
+AUTHOR_YEAR = re.compile(r"[A-Z][a-z]+( et al\.| and [A-Z][a-z]+)?,? \(?(19|20)\d{2}")
 
-    Sphinx loads MathJax from a CDN; offline, a local copy lets the
-    screenshots show rendered formulas instead of TeX source.
-    """
-    folder = os.environ.get("ODDS_MATHJAX")
-    m = re.match(r"https://cdn\.jsdelivr\.net/npm/mathjax@3/es5/([\w./-]+)$", url)
-    if not folder or not m:
-        return None
-    path = Path(folder) / m.group(1)
-    return path if path.is_file() else None
+
+def _typeset(page) -> None:
+    """Wait until MathJax has typeset the page (a page without math has nothing to wait for)."""
+    if not page.evaluate("() => document.querySelector('.math') !== null"):
+        return
+    try:
+        page.wait_for_function(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=15_000
+        )
+        page.evaluate("() => MathJax.startup.promise.then(() => null)")
+    except Exception:  # noqa: BLE001 - MathJax did not load: the math check says so
+        pass
 
 
 def _visit(browser, server: str, page_path: str) -> dict:
@@ -149,7 +181,16 @@ def _visit(browser, server: str, page_path: str) -> dict:
     redirect = re.search(r'http-equiv="refresh" content="\d+;\s*url=([^"]+)"', html, re.I)
     if redirect:  # a redirect stub (index.html): check where it points, not the page
         target = urllib.parse.urljoin(server + page_path, redirect.group(1))
-        return {**found, "broken_images": [], "n_images": 0, "links": [target], "text": ""}
+        return {
+            **found,
+            "broken_images": [],
+            "n_images": 0,
+            "links": [target],
+            "text": "",
+            "prose": "",
+            "math": {"n": 0, "raw": [], "typeset": 0},
+            "mathjax_src": [],
+        }
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.on(
         "console",
@@ -161,9 +202,6 @@ def _visit(browser, server: str, page_path: str) -> dict:
         url = r.request.url
         if url.startswith(server):
             return r.continue_()
-        local = _local_mathjax(url)
-        if local is not None:
-            return r.fulfill(path=str(local))
         found["external"].append(url)
         return r.fulfill(status=200, body="", content_type="text/plain")
 
@@ -177,6 +215,7 @@ def _visit(browser, server: str, page_path: str) -> dict:
         ),
     )
     page.goto(server + page_path, wait_until="load")
+    _typeset(page)
     # Load every image, lazy ones included, before asking whether it loaded.
     page.evaluate(
         """() => Promise.all(Array.from(document.images).map(img => {
@@ -184,11 +223,6 @@ def _visit(browser, server: str, page_path: str) -> dict:
             if (img.complete) return null;
             return new Promise(r => { img.onload = img.onerror = r; });
         }))"""
-    )
-    # Formulas typeset before the screenshot (when MathJax loaded at all).
-    page.evaluate(
-        "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
-        " ? MathJax.startup.promise.then(() => null) : null"
     )
     found["broken_images"] = page.evaluate(
         "() => Array.from(document.images)"
@@ -199,6 +233,11 @@ def _visit(browser, server: str, page_path: str) -> dict:
         "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
     )
     found["text"] = page.inner_text("body")
+    found["prose"] = page.evaluate(PROSE_JS)
+    found["math"] = page.evaluate(MATH_JS)
+    found["mathjax_src"] = page.evaluate(
+        "() => Array.from(document.scripts, s => s.src).filter(s => /mathjax/i.test(s))"
+    )
     # A scorecard row's first cell is the claim ID, then a link to its chapter
     # on the next line: keep the first line.
     found["claim_cells"] = page.evaluate(
@@ -291,3 +330,91 @@ def test_scorecard_lists_every_claim(visit):
     )
     verdicts = re.findall(r"(?:qualitatively )?reproduced|not run", found["text"])
     assert len(verdicts) >= len(claims.CLAIMS), "the scorecard shows a verdict per claim"
+
+
+@pytest.mark.parametrize("page_path", PAGES or ["(no site)"])
+def test_math_is_typeset(visit, server, page_path):
+    """No formula left as TeX: MathJax (the book's own copy) typeset every one."""
+    found = visit(page_path)
+    problems = []
+    raw = sorted({m.group(0)[:40] for m in RAW_TEX.finditer(found["prose"])})
+    if raw:
+        problems.append(f"raw TeX in the text: {raw[:5]}")
+    math = found["math"]
+    if math["raw"]:
+        problems.append(f"math elements not typeset (e.g. {math['raw']})")
+    if math["n"] and not math["typeset"]:
+        problems.append("the page has math but no mjx-container")
+    not_local = [s for s in found["mathjax_src"] if not s.startswith(server)]
+    if not_local:
+        problems.append(f"MathJax loaded from another host: {not_local}")
+    assert not problems, f"{page_path}:\n" + "\n".join(problems)
+
+
+def test_formulas_are_expected_where_the_theory_is(visit):
+    """The theory chapter has formulas, all typeset (so the check above bites)."""
+    math = visit("book/theory.html")["math"]
+    assert math["n"] > 0 and math["typeset"] >= math["n"], math
+
+
+@pytest.mark.parametrize("page_path", PAGES or ["(no site)"])
+def test_citations_are_author_year(visit, page_path):
+    found = visit(page_path)
+    labels = sorted(set(ALPHA_CITATION.findall(found["prose"])))
+    assert not labels, f"{page_path}: alpha citation labels {labels}"
+
+
+def test_intro_cites_author_year(visit):
+    text = visit("book/intro.html")["prose"]
+    assert AUTHOR_YEAR.search(text), "the intro's citations are not author-year"
+
+
+def test_scorecard_counts_come_first(browser, server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    page.goto(server + "book/scorecard.html", wait_until="load")
+    _typeset(page)
+    tops = page.evaluate(
+        f"""() => {{
+        const counts = document.getElementById('{card.COUNTS_ID}');
+        const row = document.querySelector('table.{card.TABLE_CLASS} tbody tr');
+        return [counts && counts.getBoundingClientRect().top + window.scrollY,
+                row && row.getBoundingClientRect().top + window.scrollY];
+    }}"""
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "scorecard-top.png"))
+    page.close()
+    counts, first_row = tops
+    assert counts is not None, "no verdict counts on the scorecard"
+    assert first_row is not None, "no claim table on the scorecard"
+    assert counts < first_row, f"verdict counts at y={counts}, below the first row ({first_row})"
+
+
+def test_scorecard_fits_a_phone(browser, server):
+    """At 390 px: no sideways scrolling, and every verdict on screen."""
+    width = 390
+    page = browser.new_page(viewport={"width": width, "height": 844})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    page.goto(server + "book/scorecard.html", wait_until="load")
+    _typeset(page)
+    got = page.evaluate(
+        f"""() => {{
+        const cells = Array.from(document.querySelectorAll('table.{card.TABLE_CLASS} td.verdict'));
+        const boxes = cells.map(c => c.getBoundingClientRect());
+        let widest = 0;  // any scrolling box (a table wrapper) wider than the screen
+        document.querySelectorAll('table.{card.TABLE_CLASS}').forEach(t => {{
+            for (let e = t; e; e = e.parentElement)
+                widest = Math.max(widest, e.getBoundingClientRect().right);
+        }});
+        return {{page: document.documentElement.scrollWidth, n: cells.length, widest,
+                 off: boxes.filter(b => b.left < 0 || b.right > {width} || b.width === 0).length}};
+    }}"""
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "scorecard-390.png"))
+    page.close()
+    assert got["n"] >= len(claims.CLAIMS), got
+    assert got["page"] <= width, f"the page is {got['page']} px wide at {width}"
+    assert got["widest"] <= width, f"the claim table reaches x = {got['widest']} at {width}"
+    assert got["off"] == 0, f"{got['off']} verdict cells off screen at {width} px"

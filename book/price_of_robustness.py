@@ -40,11 +40,11 @@ from functools import partial
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 from tqdm.auto import tqdm
 
 from lib import chapter, parallel, profiles, runs, runtime
-from lib.chapters import price
-from lib.chapters.price import glue_all
+from lib.chapters import price, price_l2, price_table4
 from lib.data import imagenet
 from lib.price import strong_breakdown, strong_cell, strong_cells
 from lib.results import Results
@@ -52,6 +52,13 @@ from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.
 timer = chapter.start(quiet_subsets=True)
+
+
+def glue_all(values: dict) -> None:
+    """Glue every ``{name: value}`` without showing it: the prose shows them."""
+    for name, value in values.items():
+        glue(name, value, display=False)
+
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -166,11 +173,11 @@ price.p2_table(grid, results)
 # The strong evaluations of Table 4 and of the second seed (below), in worker
 # processes on a CPU (lib.parallel); the table reads them from the store.
 seed_cells = strong_cells(parts["seeds"], [row[:3] for row in grid.seed_rows])
-table4_cells = strong_cells(parts["table4"], price.table4_rows(grid))
+table4_cells = strong_cells(parts["table4"], price_table4.table4_rows(grid))
 evaluated = parallel.strong_eval_all(table4_cells + seed_cells, device=device)
 
 # %%
-table4 = price.table4(grid, results, partial(strong_cell, parts["table4"], device=device))
+table4 = price_table4.table4(grid, results, partial(strong_cell, parts["table4"], device=device))
 glue_all(table4.glued)
 table4.frame
 
@@ -210,7 +217,7 @@ table4.frame
 
 # %% tags=["hide-input"]
 strong_parts = partial(strong_breakdown, parts["table4"], device=device)
-breakdown, glued = price.breakdown(table4.gaps, strong_parts)
+breakdown, glued = price_table4.breakdown(table4.gaps, strong_parts)
 glue_all(glued)
 breakdown.style.format(precision=1).hide()
 
@@ -242,13 +249,13 @@ breakdown.style.format(precision=1).hide()
 # %% tags=["hide-input"]
 l2_path = runtime.PROJECT_ROOT / "lab" / "results" / "l2-gap-cpu.json"
 trials = json.loads(l2_path.read_text())["rows"] if l2_path.exists() else []
-recipe = price.l2_recipe()  # MNIST's cpu recipe, which each trial changes one thing of
-glue_all(price.l2_glued(trials, recipe))
+recipe = price_l2.l2_recipe()  # MNIST's cpu recipe, which each trial changes one thing of
+glue_all(price_l2.l2_glued(trials, recipe))
 if trials:
-    display(pd.DataFrame(price.l2_rows(trials, recipe)).style.format(price.L2_FORMAT).hide())
+    display(pd.DataFrame(price_l2.l2_rows(trials, recipe)).style.format(price_l2.L2_FORMAT).hide())
 # The recipe's own trial repeated (another session, the same seed): do its
 # numbers come back, and how far did the machine's speed move between them?
-if note := price.l2_repeats_note(trials):
+if note := price_l2.l2_repeats_note(trials):
     display(Markdown(note))
 
 # %% [markdown]
@@ -281,7 +288,7 @@ if note := price.l2_repeats_note(trials):
 
 
 # %%
-seed_table, glued = price.seed_table(
+seed_table, glued = price_table4.seed_table(
     grid,
     parts["seeds"],
     seed_results,
@@ -309,7 +316,7 @@ seed_table
 # again with `bn_mode="train"`:
 
 # %%
-bn_table, glued = price.bn_table(grid, results)
+bn_table, glued = price_table4.bn_table(grid, results)
 glue_all(glued)
 bn_table.style.format("{:.2%}")
 
@@ -329,7 +336,7 @@ bn_table.style.format("{:.2%}")
 # %% tags=["hide-input"]
 record = chapter.finish(
     "price_of_robustness",
-    [*price.claim_rows(grid, results, table4, parts["table4"]), ri_row],
+    [*price_table4.claim_rows(grid, results, table4, parts["table4"]), ri_row],
     profile=profile,
     seed=seed,
     device=device,

@@ -10,7 +10,7 @@ import pytest
 
 from lib import grids, verdicts
 from lib.attacks.strong import COMPONENTS
-from lib.chapters import price
+from lib.chapters import price, price_l2, price_table4
 from lib.results import Results
 
 matplotlib.use("Agg")
@@ -60,7 +60,7 @@ def strong_of(dataset, norm, eps, model):
 
 @pytest.fixture(scope="module")
 def table4(results):
-    return price.table4(GRID, results, strong_of)
+    return price_table4.table4(GRID, results, strong_of)
 
 
 def test_grid_runs_shifts_every_seed_and_keeps_the_grid():
@@ -115,7 +115,7 @@ def _keys():
 
 
 def test_table4(table4):
-    rows = price.table4_rows(GRID)
+    rows = price_table4.table4_rows(GRID)
     assert [r[:2] for r in rows] == [
         ("mnist", "inf"),
         ("mnist", 2),
@@ -133,7 +133,7 @@ def test_table4(table4):
     assert table4.cells[("mnist", "inf", 0.3, "rob", "half")].se == verdicts.binomial_se(0.4, 1000)
     # the MNIST cells the paper reports: 3 standard and 2 robust per row
     paper = verdicts.PAPER_TABLE4
-    mnist = [k for k in paper if k[0] == "mnist" and k in set(price.table4_rows(GRID))]
+    mnist = [k for k in paper if k[0] == "mnist" and k in set(price_table4.table4_rows(GRID))]
     assert g["P3_mnist_cells"] == 5 * len(mnist)
     assert table4.frame.shape == (4, 2 * 3 * 2 + 2)
     assert table4.frame.loc[("mnist", "l2", "2.5"), ("PGD - strong", "robust", "")] == "5.0 (!)"
@@ -151,13 +151,13 @@ def test_breakdown_adds_up_and_names_apgd(table4):
             "strong": strong,
         }
 
-    table, glued = price.breakdown(table4.gaps, breakdown_of)
+    table, glued = price_table4.breakdown(table4.gaps, breakdown_of)
     assert glued["P3_breakdown_rows"] == 8 and len(table) == 8
     assert glued["P3_breakdown_max_residual"] < 1e-9
     assert glued["P3_flagged_apgd_share"] == pytest.approx(0.75)
     assert tuple(table.iloc[0][["data set", "norm", "model"]]) == ("mnist", "l2", "robust")
     unflagged = [(*g[:4], 0.0) for g in table4.gaps]
-    assert math.isnan(price.breakdown(unflagged, breakdown_of)[1]["P3_flagged_apgd_share"])
+    assert math.isnan(price_table4.breakdown(unflagged, breakdown_of)[1]["P3_flagged_apgd_share"])
 
 
 def trial(seed=0, secs=100.0, strong=0.50, **changed):
@@ -184,19 +184,19 @@ TRIALS = [
 
 
 def test_l2_changes_reads_the_recipe_as_none():
-    assert price.l2_changes(TRIALS[0]["args"]) == price.L2_RECIPE
-    assert price.l2_changes(TRIALS[-1]["args"]) == price.L2_RECIPE
-    assert price.l2_changes(TRIALS[2]["args"]) != price.L2_RECIPE
+    assert price_l2.l2_changes(TRIALS[0]["args"]) == price_l2.L2_RECIPE
+    assert price_l2.l2_changes(TRIALS[-1]["args"]) == price_l2.L2_RECIPE
+    assert price_l2.l2_changes(TRIALS[2]["args"]) != price_l2.L2_RECIPE
 
 
 def test_l2_rows_and_glued():
-    recipe = price.l2_recipe()
-    rows = price.l2_rows(TRIALS, recipe)
+    recipe = price_l2.l2_recipe()
+    rows = price_l2.l2_rows(TRIALS, recipe)
     assert [r["training attack"] for r in rows[:3]] == ["PGD-5", "PGD-5", "PGD-40"]
     assert rows[4]["training attack"] == "TRADES (β = 6), KL PGD-5"
     assert rows[2]["step / eps"] == 0.0625 and rows[3]["training eps"] == 3.0
     assert rows[2]["time / the recipe's"] == 4.0 and rows[0]["hidden units"] == 256
-    g = price.l2_glued(TRIALS, recipe)
+    g = price_l2.l2_glued(TRIALS, recipe)
     assert g["P3_l2_trials"] == 6 and g["P3_l2_trial_max_cost"] == 4.0
     assert g["P3_l2_trial_min_gap"] == pytest.approx(2.0)
     assert g["P3_l2_pgd40_strong_delta"] == pytest.approx(5.0)
@@ -204,19 +204,19 @@ def test_l2_rows_and_glued():
     assert g["P3_l2_recipe_repeats"] == 3 and g["P3_l2_stronger_trials"] == 2
     assert (g["P3_l2_stronger_min"], g["P3_l2_stronger_max"]) == pytest.approx((55.0, 57.0))
     assert g["P3_l2_own_strong"] == 50.0
-    empty = price.l2_glued([], recipe)
+    empty = price_l2.l2_glued([], recipe)
     assert empty["P3_l2_trials"] == 0 and math.isnan(empty["P3_l2_pgd40_strong_delta"])
 
 
 def test_l2_repeats_note():
-    note = price.l2_repeats_note(TRIALS[:2])
+    note = price_l2.l2_repeats_note(TRIALS[:2])
     assert "2 times" in note and "the same accuracies" in note and "under 1.10" in note
-    assert price.l2_repeats_note(TRIALS[:1]) is None
+    assert price_l2.l2_repeats_note(TRIALS[:1]) is None
 
 
 def test_seed_table(parts, table4):
     seed_results = Results({c: fake_metrics(c) for c in parts["seeds"]})
-    table, glued = price.seed_table(
+    table, glued = price_table4.seed_table(
         GRID, parts["seeds"], seed_results, strong_of, table4.cells, lambda d: 10_000, seed=0
     )
     assert glued["P3_seed_rows"] == 1 and glued["P3_seed_cells"] == 4
@@ -232,7 +232,7 @@ def test_seed_table(parts, table4):
 
 
 def test_bn_table(results):
-    table, glued = price.bn_table(GRID, results)
+    table, glued = price_table4.bn_table(GRID, results)
     assert len(table) == 2
     key = "P3_bn_cifar10_linf_8_255"
     assert glued[f"{key}_eval_std"] - glued[f"{key}_train_std"] == pytest.approx(0.01)
@@ -240,7 +240,7 @@ def test_bn_table(results):
 
 
 def test_claim_rows(results, parts, table4):
-    rows = price.claim_rows(GRID, results, table4, parts["table4"])
+    rows = price_table4.claim_rows(GRID, results, table4, parts["table4"])
     claims = ["P1 (mnist)", "P1 (cifar10)", "P2 (mnist)", "P2 (cifar10)", "P3", "P4"]
     assert [r["claim"] for r in rows] == claims
     # every robust model 10 points below at the most images, on 10,000 test images

@@ -26,7 +26,8 @@
 # Every run below is a configuration of [Anatomy of one run](one_run.py),
 # taken from the run store, or trained now if it is missing. `make sweep
 # GRID=price` trains the same grid ahead of time, one papermill execution
-# per run.
+# per run. Each figure's caption names the paper's figure it reproduces
+# ("Paper Fig. 1"); the book's own figure numbers are the book's.
 
 # %% [markdown]
 # ```{glue:md} build_note

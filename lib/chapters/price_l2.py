@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from lib import profiles, verdicts
 
-# --------------------------------------------------------------------------
-# The committed MNIST l2 2.5 trials (lab/results/l2-gap-cpu.json)
-
 _CHANGED = ("attack", "train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
 
 

@@ -28,17 +28,23 @@
 # :format: myst
 # ```
 
-# %%
-
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, convergence, parallel, profiles, runs, verdicts
+from lib import chapter, parallel, profiles, runs
+from lib.chapters import one_run
 from lib.store import Store
 
 timer = chapter.start()
+
+
+def glue_all(values: dict) -> None:
+    """Glue every ``{name: value}`` without showing it: the prose shows them."""
+    for name, value in values.items():
+        glue(name, value, display=False)
+
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -81,6 +87,8 @@ config = runs.RunConfig(
 settings = profiles.settings(dataset, profile)
 key = runs.run_key(config, device)
 cached = Store().load(key) is not None
+
+# %% tags=["hide-input"]
 # A run with a curve is compared with its standard twin (below). lib.parallel trains
 # the two in worker processes on a CPU where that pays; at `cpu` the robust run costs
 # four times its twin, so both train here, one after the other, with every thread.
@@ -89,7 +97,6 @@ twin = config.standard_twin()
 if compare:
     parallel.train_all([config, twin], device=device)
 model, run = runs.train_run(config, device=device)
-m = run.metrics
 
 # %% [markdown]
 # ## The configuration and its results
@@ -99,39 +106,8 @@ m = run.metrics
 # settings. The same key always gives the same stored run.
 
 # %%
-summary = pd.Series(
-    {
-        "store key": key,
-        "reused from the store": cached,
-        "data set": f"{dataset}"
-        + (f", {variant or settings.data['variant']} variant" if "variant" in settings.data else "")
-        + f" ({m['n_train']:,} training, {m['n_test']:,} test images"
-        + ("" if m["train_complete"] else "; from a subset of the official training set")
-        + ")",
-        "model": f"{settings.arch} {settings.model_kwargs or ''}",
-        "training": f"{mix}, {m['steps']} steps of {settings.batch_size} images, {settings.optimizer} lr {settings.lr}",
-        "training attack": m["train_attack"] or "none",
-        "attack BatchNorm mode": bn_mode,
-        "evaluation attack": m["eval_attack"],
-        "standard test accuracy": f"{m['std_acc']:.2%}",
-        f"robust test accuracy (eps {m['eps_eval']:.4g})": f"{m['adv_acc']:.2%}",
-        # Runs stored before class-balanced accuracy was recorded lack it.
-        "class-balanced standard / robust accuracy": (
-            f"{m['std_acc_balanced']:.2%} / {m['adv_acc_balanced']:.2%}"
-            if "std_acc_balanced" in m
-            else "not recorded"
-        ),
-        "precision": run.record["provenance"]["precision"],
-        "device": run.record["provenance"]["device"],
-        "training time": f"{m['train_seconds']:.0f} s",
-    }
-)
-glue("run_key", key, display=False)
-glue("run_std_acc", m["std_acc"], display=False)
-glue("run_adv_acc", m["adv_acc"], display=False)
-glue("run_n_train", m["n_train"], display=False)
-glue("run_steps", m["steps"], display=False)
-summary.to_frame("value")
+glue_all(one_run.run_glued(key, run.metrics))
+one_run.summary(config, settings, key, cached, run).to_frame("value")
 
 # %% [markdown]
 # The evaluation attack is stronger than the training attack: it takes more
@@ -147,14 +123,8 @@ summary.to_frame("value")
 # adversarial run those are the adversarial examples, so its training
 # accuracy is a robust accuracy.
 
-# %% mystnb={"figure": {"caption": "Training loss and accuracy of this one run (not a figure of the paper)."}}
-hist = pd.DataFrame(run.history)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-axes[0].plot(hist["steps"], hist["loss"], "o-", ms=3)
-axes[0].set(xlabel="optimizer step", ylabel="training loss", title="loss")
-axes[1].plot(hist["steps"], hist["acc"], "o-", ms=3)
-axes[1].set(xlabel="optimizer step", ylabel="training accuracy", title="accuracy", ylim=(0, 1))
-fig.tight_layout()
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training loss (left) and accuracy (right) on the training batches of this one run; not a figure of the paper."}}
+one_run.history_figure(run.history)
 plt.show()
 
 # %% [markdown]
@@ -173,55 +143,20 @@ plt.show()
 # %%
 if compare:
     _, twin_run = runs.train_run(twin, device=device)
-    curves = {
-        "standard": convergence.curve_of(twin_run.history),
-        f"this run ({mix}, eps {eps_train:g})": convergence.curve_of(run.history),
-    }
-    drift = convergence.gap_drift(*curves.values(), m["n_test"])
-    judged = verdicts.signed_effect(drift.drift, name="drift")
-    moved = judged.verdict != verdicts.INCONCLUSIVE
-    status = "unmeasured" if len(drift.steps) < 2 else ("still moving" if moved else "settled")
-    glue("run_gap_points", len(drift.steps), display=False)
-    glue("run_gap_drift", drift.drift.value, display=False)
-    glue("run_gap_drift_se", drift.drift.se, display=False)
-    glue("run_gap_spread", drift.spread, display=False)
-    glue("run_gap_end", drift.gaps[-1], display=False)
-    glue("run_gap_status", status, display=False)
-    display(
-        Markdown(
-            f"Standard-accuracy gap at the end: **{drift.gaps[-1]:.2%}**. Over the last fifth "
-            f"({len(drift.steps)} points, steps {drift.steps[0]}-{drift.steps[-1]}) it moved by "
-            f"{drift.drift.format(100, 2)} points (spread {drift.spread:.2%}): "
-            + {
-                "still moving": "**still moving** beyond the noise, so part of this gap is "
-                "unequal convergence.",
-                "settled": "within the noise, so the gap had **settled**; it is not an "
-                "artefact of unequal convergence at this recipe.",
-                "unmeasured": "one point only in the last fifth (set a smaller `eval_every`): "
-                "the drift **cannot be measured**.",
-            }[status]
-        )
-    )
+    label = f"this run ({mix}, eps {eps_train:g})"
+    curves = one_run.curves(run.history, twin_run.history, label)
+    drift, status = one_run.gap_status(curves, run.metrics["n_test"])
+    glue_all(one_run.gap_glued(drift, status))
+    display(Markdown(one_run.gap_text(drift, status)))
 else:
     display(Markdown("No curve recorded (`eval_every` is None) or a standard run: no comparison."))
 
-# %% mystnb={"figure": {"caption": "Standard test accuracy along training of this run and of the standard model of the same recipe (left), and their gap with the last fifth of training shaded (right); not a figure of the paper."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Standard test accuracy along training of this run and of the standard model of the same recipe (left), and their gap with the last fifth of training shaded (right); not a figure of the paper."}}
 if compare:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-    for name, curve in curves.items():
-        axes[0].plot(*zip(*curve, strict=True), "o-", ms=3, label=name)
-    axes[0].set(xlabel="optimizer step", ylabel="standard test accuracy", title="test accuracy")
-    axes[0].legend()
-    steps, gaps = zip(*convergence.gap_curve(*curves.values()), strict=True)
-    axes[1].plot(steps, [100 * g for g in gaps], "o-", ms=3)
-    last = (1 - convergence.LAST_SHARE) * steps[-1]
-    axes[1].axvspan(last, steps[-1], alpha=0.15, label="last fifth")
-    axes[1].set(xlabel="optimizer step", ylabel="gap (points)", title="standard minus this run")
-    axes[1].legend()
-    fig.tight_layout()
+    one_run.gap_figure(curves)
     plt.show()
 
-# %%
+# %% tags=["hide-input"]
 glue(
     "build_note",
     Markdown(chapter.build_note(profile, seed, device, timer.seconds)),

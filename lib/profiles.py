@@ -46,6 +46,30 @@ def resolve(profile: str) -> str:
     return check_profile(os.environ.get("ODDS_PROFILE") or profile)
 
 
+class PaperOnCpuError(RuntimeError):
+    """The ``paper`` profile on a CPU that nobody asked for (see :func:`check_device`)."""
+
+
+def check_device(profile: str, device, *, asked: bool) -> None:
+    """Refuse the ``paper`` profile on a CPU unless the CPU was asked for.
+
+    The paper's scale is GPU-hours per run (``lib.bench.paper_cost``): months
+    on a CPU. :func:`lib.runtime.default_device` falls back to the CPU
+    silently when no GPU is visible (a driver not loaded, a job without its
+    GPU), so ``paper`` there is refused; ``asked`` (a device passed by the
+    caller, or ``$ODDS_DEVICE=cpu``) lets it run.
+    """
+    import torch
+
+    if check_profile(profile) == "paper" and torch.device(device).type == "cpu" and not asked:
+        raise PaperOnCpuError(
+            "the paper profile needs a GPU (GPU-hours per run; see lib.bench.paper_cost) and "
+            "no CUDA device is visible, so the CPU was only a fallback. Check the GPU "
+            "(nvidia-smi, CUDA_VISIBLE_DEVICES), or set ODDS_DEVICE=cpu to run it on the CPU "
+            "anyway."
+        )
+
+
 @dataclass(frozen=True)
 class AttackSettings:
     """PGD settings relative to eps: ``steps`` steps of ``step_factor * eps``."""

@@ -89,3 +89,23 @@ def test_evaluation_attacks_are_at_least_as_strong_as_training(profile):
     b = grids.benefits_sizes(profile)
     strongest = max(_budget(ev) for ev in evals)
     assert b.strong_steps * b.strong_restarts >= strongest, (profile, b)
+
+
+def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
+    from lib import chapter, runtime
+
+    monkeypatch.delenv("ODDS_DEVICE", raising=False)
+    monkeypatch.delenv("ODDS_PROFILE", raising=False)
+    monkeypatch.setattr(runtime.torch.cuda, "is_available", lambda: False)
+    with pytest.raises(profiles.PaperOnCpuError, match="ODDS_DEVICE=cpu"):
+        chapter.setup("paper")
+    assert chapter.setup("cpu")[0] == "cpu"  # the other profiles run where they are
+    # asked for: by the caller, or by $ODDS_DEVICE
+    assert chapter.setup("paper", device="cpu") == ("paper", runtime.torch.device("cpu"))
+    monkeypatch.setenv("ODDS_DEVICE", "cpu")
+    assert chapter.setup("paper")[0] == "paper"
+    # make book PROFILE=paper reaches it through $ODDS_PROFILE
+    monkeypatch.delenv("ODDS_DEVICE")
+    monkeypatch.setenv("ODDS_PROFILE", "paper")
+    with pytest.raises(profiles.PaperOnCpuError):
+        chapter.setup("smoke")

@@ -110,6 +110,8 @@ class _StepGraph:
         self._settings = dict(
             eps=eps, norm=norm, step_size=step_size, targeted=targeted, loss_fn=loss_fn
         )
+        if precision == "fp32" and x.device.type == "cuda":
+            runtime.strict_fp32()  # fp32 means fp32, in the capture as in the eager loop
         self.graph = None
         if capture:
             self._capture()

@@ -10,7 +10,7 @@ PROFILE ?=
 # jupyter-cache keys on code cells only, so a change here must re-execute.
 DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check gpu-first-contact strong-evals clean
+.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check gpu-first-contact gpu-first-contact-prepare strong-evals clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,11 +86,17 @@ gpu-check: gpu-test
 # own process, one JSON line each, about 9 minutes on an H100; no install (a
 # torchattacks wheel in WHEELS=dir is put on the path). On a CPU the CUDA stages
 # report "no device" and the rest run small (QUICK=1).
-WHEELS ?= wheels
+WHEELS ?= carry/wheels
+DATA ?=
 FIRST_CONTACT_OUT ?= results/gpu_first_contact.jsonl
 gpu-first-contact:
 	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) scripts/gpu_first_contact.py --wheels $(WHEELS) \
-	  --out $(FIRST_CONTACT_OUT) $(if $(QUICK),--quick)
+	  --out $(FIRST_CONTACT_OUT) $(if $(QUICK),--quick) $(if $(DATA),--data $(DATA))
+
+# Where pip works: gather carry/ (the torchattacks wheel, MNIST's .gz files) for a
+# GPU machine without a registry; then there: make gpu-first-contact WHEELS=carry/wheels DATA=carry/data
+gpu-first-contact-prepare:
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) scripts/gpu_first_contact.py --prepare carry
 
 # The strong evaluations the chapters read (lib.grids.strong_evals: Table 4, TRADES,
 # the frontier), computed into the store ahead of `make book` (hours at paper).

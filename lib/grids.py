@@ -10,6 +10,7 @@ and the grids as lists of :class:`lib.runs.RunConfig` (:data:`GRIDS`), which
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 from lib import profiles
@@ -260,6 +261,25 @@ GRIDS = {"price": price_configs, "ri": ri_configs, "trades": trades_configs}
 # The strong evaluations
 
 
+def _table4_cells(configs, rows) -> list[tuple]:
+    """Table 4's strong evaluations of ``rows`` ((dataset, norm, eps)) among ``configs``:
+    the standard, half-half and robust models per seed, in that order (as
+    :func:`lib.price.strong_cells`, which needs the chapter helpers; a test checks
+    that the two agree). Here so that lib.bench.paper_cost imports no plotting."""
+    return [
+        (c, eps, norm)
+        for dataset, norm, eps in rows
+        for mix in ("clean", "half", "adversarial")
+        for c in configs
+        if c.dataset == dataset
+        and c.mix == mix
+        and (
+            mix == "clean"
+            or (c.norm == norm and math.isclose(c.eps_train, eps, rel_tol=1e-5, abs_tol=1e-8))
+        )
+    ]
+
+
 def strong_evals(profile: str, seed: int = 0) -> dict[str, list[tuple]]:
     """The strong evaluations the chapters read, as ``(config, eps, norm)`` by part.
 
@@ -269,8 +289,6 @@ def strong_evals(profile: str, seed: int = 0) -> dict[str, list[tuple]]:
     ``make strong-evals PROFILE=paper`` computes them into the store first, so
     the chapters only read them.
     """
-    from lib import price  # not at the top: lib.price imports the chapter helpers
-
     grid, parts = price_grid(profile), price_configs(profile)
     rows = [
         (d, norm, eps)
@@ -278,7 +296,7 @@ def strong_evals(profile: str, seed: int = 0) -> dict[str, list[tuple]]:
         for norm in ("inf", 2)
         for eps in grid.table4_eps[(d, norm)]
     ]
-    table4 = price.strong_cells(parts["table4"], rows) + price.strong_cells(
+    table4 = _table4_cells(parts["table4"], rows) + _table4_cells(
         parts["seeds"], [row[:3] for row in grid.seed_rows]
     )
     frontier = [

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,63 @@ def test_paper_cost_counts_runs_once_and_takes_measured_rates():
     # without ImageNet: fewer runs, fewer hours
     assert paper_cost.chapter_hours(imagenet=False)[-1].hours < total.hours
     assert "| total |" in paper_cost.table(rows)
+    assert "estimate" in paper_cost.summary() and "measured" in paper_cost.summary(slow)
+
+
+#: A Python with torch and torchvision only, as the device machine's: site-packages
+#: replaced by a view of it without these (what a wheel on sys.path brings back).
+BLOCKED = ("tqdm", "scipy", "matplotlib", "pandas", "torchattacks", "ipython", "myst_nb")
+
+_BARE = """
+import os, sys
+view = os.path.join(os.path.dirname(__file__), "site")
+sys.path[:] = [view if p.endswith("site-packages") else p for p in sys.path]
+"""
+
+
+def _bare_python(folder):
+    """``folder/sitecustomize.py`` and the view of site-packages it puts on the path."""
+    import site
+
+    view = folder / "site"
+    view.mkdir(parents=True)
+    packages = [p for p in site.getsitepackages() if p.endswith("site-packages")]
+    for entry in Path(packages[0]).iterdir():
+        if entry.name.split("-")[0].split(".")[0].lower() not in BLOCKED:
+            (view / entry.name).symlink_to(entry)
+    (folder / "sitecustomize.py").write_text(_BARE)
+
+
+def _wheel(folder, package, dest):
+    """A wheel of an installed pure-Python ``package`` (a wheel is a zip of it)."""
+    import importlib
+    import zipfile
+
+    src = Path(importlib.import_module(package).__file__).parent
+    path = dest / f"{package}-0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for f in src.rglob("*.py"):
+            z.write(f, f.relative_to(src.parent))
+    return path
+
+
+@no_cuda
+@pytest.mark.slow
+def test_runs_on_a_bare_python_with_carried_wheels(tmp_path):
+    """No tqdm, scipy, torchattacks or plotting installed: the wheels carry the first
+    two pure-Python ones, a stand-in takes scipy's place, and the stages pass."""
+    bare, wheels = tmp_path / "bare", tmp_path / "wheels"
+    wheels.mkdir()
+    _bare_python(bare)
+    for package in ("tqdm", "torchattacks"):
+        _wheel(package, package, wheels)
+    out = tmp_path / "fc.jsonl"
+    cmd = [sys.executable, str(SCRIPT), "--quick", "--wheels", str(wheels), "--out", str(out)]
+    cmd += ["--stages", "env", "strong_audit"]  # the stages that import torchattacks
+    env = {**os.environ, "PYTHONPATH": str(bare)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=400)
+    by = {r["stage"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert proc.returncode == 0, (proc.stderr, by)
+    assert ".whl" in by["env"]["torchattacks"]  # imported from the wheel
+    assert by["env"]["scipy"].startswith("missing")
+    assert all(r["status"] == "ok" for r in by.values()), by

@@ -176,3 +176,16 @@ def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
     original = source.read_text().splitlines()
     changed = [a for a, b in zip(original, text.splitlines(), strict=True) if a != b]
     assert len(changed) <= 1 and all("timeout:" in line for line in changed)
+
+
+def test_grids_table4_cells_agree_with_the_chapters():
+    from lib import grids, price
+
+    for profile in profiles.PROFILES:
+        grid, parts = grids.price_grid(profile), grids.price_configs(profile)
+        rows = [
+            (d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]
+        ]
+        assert grids._table4_cells(parts["table4"], rows) == price.strong_cells(
+            parts["table4"], rows
+        )

@@ -186,8 +186,24 @@ def table(rows: list[Cost]) -> str:
     return "\n".join(lines)
 
 
+def summary(pass_seconds: dict | None = None) -> str:
+    """Markdown for a page (the Performance chapter): the table per chapter, the
+    total without Restricted ImageNet, and what the rates are."""
+    rows = chapter_hours(pass_seconds)
+    without = chapter_hours(pass_seconds, imagenet=False)[-1]
+    rates = rows[-1].rates
+    note = (
+        "Rates measured on a GPU by `make gpu-first-contact`."
+        if rates == "measured"
+        else "An **estimate**: the run counts are the grids', the seconds per pass are "
+        "assumed for one H100 (`lib.bench.paper_cost.ESTIMATED_PASS_SECONDS`) until "
+        "`make gpu-first-contact` measures them."
+    )
+    return (
+        f"{table(rows)}\n\nWithout Restricted ImageNet: {without.hours:.0f} GPU-hours "
+        f"({without.runs} runs). {note}"
+    )
+
+
 if __name__ == "__main__":
-    print(table(chapter_hours()))
-    print()
-    print("without Restricted ImageNet:")
-    print(table(chapter_hours(imagenet=False)[-1:]))
+    print(summary())

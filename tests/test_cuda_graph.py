@@ -279,3 +279,17 @@ def test_graph_on_the_second_device():
     net, (x, y) = _net("cuda:1"), _batch("cuda:1", n=32)
     eager = _attack(net, x, y, cuda_graph=False)
     torch.testing.assert_close(_attack(net, x, y, cuda_graph=True), eager, rtol=0, atol=1e-6)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_relayout_drops_the_stale_graphs_and_their_memory():
+    net, (x, y) = _net("cuda"), _batch("cuda", n=32)
+    _attack(net, x, y, cuda_graph=True)
+    _attack(net, x[:16], y[:16], cuda_graph=True)
+    assert cuda_graph.cached_graphs(net) == 2
+    net = net.cpu().cuda()  # the same object (Module.cpu/cuda are in place), new addresses
+    _attack(net, x, y, cuda_graph=True)
+    assert cuda_graph.cached_graphs(net) == 1
+    cuda_graph.clear_graphs(net)
+    assert cuda_graph.cached_graphs(net) == 0

@@ -10,7 +10,7 @@ PROFILE ?=
 # jupyter-cache keys on code cells only, so a change here must re-execute.
 DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check clean
+.PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check gpu-first-contact gpu-first-contact-prepare strong-evals clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,12 +38,17 @@ test: lint
 site-test: install
 	ODDS_SITE_TEST_REQUIRED=1 $(BIN)/pytest -q tests/site
 
+# The book's config with the profile's cell timeout (lib.profiles.CELL_TIMEOUT;
+# none at paper): _config.yml with execute.timeout replaced.
+BOOK_CONFIG := _build/_config.yml
+
 book: install
 	@mkdir -p _build
 	@if [ "$$(cat _build/.deps-hash 2>/dev/null)" != "$(DEPS_HASH)" ]; then \
 	  echo "lib/, requirements or PROFILE changed: re-executing every chapter"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi
-	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python -c "from lib import profiles; profiles.write_book_config('$(or $(PROFILE),cpu)', '$(BOOK_CONFIG)')"
+	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --config $(BOOK_CONFIG) -W -n --keep-going
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"
 
@@ -84,13 +89,37 @@ BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m lib.bench --size $(SIZE) $(BENCH_ARGS)
 
-# On a machine with CUDA: the graph-equals-eager tests (marked gpu; skipped
-# without CUDA), then the quick benchmark on the GPU.
-gpu-test: install
-	$(BIN)/pytest -m gpu -q
+# On a machine with CUDA: the gpu-marked tests (skipped without CUDA), then the
+# quick benchmark on the GPU. Neither installs anything: a GPU machine may have
+# its own Python with torch and no package registry (PYTHON=python3 by default,
+# or the venv's when it exists).
+GPU_PYTHON = $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON))
+gpu-test:
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m pytest -m gpu -q
 
 gpu-check: gpu-test
-	$(BIN)/python -m lib.bench --device cuda --size quick
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m lib.bench --device cuda --size quick
+
+# The first contact with a GPU (scripts/gpu_first_contact.py): every stage in its
+# own process, one JSON line each, about 9 minutes on an H100; no install (a
+# torchattacks wheel in WHEELS=dir is put on the path). On a CPU the CUDA stages
+# report "no device" and the rest run small (QUICK=1).
+WHEELS ?= carry/wheels
+DATA ?=
+FIRST_CONTACT_OUT ?= results/gpu_first_contact.jsonl
+gpu-first-contact:
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) scripts/gpu_first_contact.py --wheels $(WHEELS) \
+	  --out $(FIRST_CONTACT_OUT) $(if $(QUICK),--quick) $(if $(DATA),--data $(DATA))
+
+# Where pip works: gather carry/ (the torchattacks wheel, MNIST's .gz files) for a
+# GPU machine without a registry; then there: make gpu-first-contact WHEELS=carry/wheels DATA=carry/data
+gpu-first-contact-prepare:
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) scripts/gpu_first_contact.py --prepare carry
+
+# The strong evaluations the chapters read (lib.grids.strong_evals: Table 4, TRADES,
+# the frontier), computed into the store ahead of `make book` (hours at paper).
+strong-evals: install
+	$(BIN)/python -c "from lib import grids; grids.run_strong_evals('$(or $(PROFILE),cpu)')"
 
 clean:
 	rm -rf _build build .pytest_cache .ruff_cache

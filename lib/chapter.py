@@ -56,9 +56,16 @@ def start(*, quiet_subsets: bool = False, keep_freed_memory: bool = True) -> Tim
 
 
 def setup(profile: str, device=None) -> tuple[str, torch.device]:
-    """The profile (``ODDS_PROFILE`` overrides the parameter) and the device to run on."""
+    """The profile (``ODDS_PROFILE`` overrides the parameter) and the device to run on.
+
+    The ``paper`` profile on a CPU nobody asked for (``device`` or
+    ``$ODDS_DEVICE``) raises :class:`lib.profiles.PaperOnCpuError`.
+    """
+    asked = device is not None or runtime.device_was_asked()
     device = torch.device(device) if device is not None else runtime.default_device()
-    return profiles.resolve(profile), device
+    profile = profiles.resolve(profile)
+    profiles.check_device(profile, device, asked=asked)
+    return profile, device
 
 
 def finish(

@@ -10,6 +10,7 @@ and the grids as lists of :class:`lib.runs.RunConfig` (:data:`GRIDS`), which
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 from lib import profiles
@@ -130,9 +131,11 @@ def price_grid(profile: str) -> PriceGrid:
     return PriceGrid(
         profile,
         ("mnist", "cifar10"),
+        # The whole training set is n_train None, as in Table 4's runs: written as
+        # 60,000 / 50,000 it would be the same run under another key (42 runs twice).
         n_values={
-            "mnist": (100, 300, 1000, 3000, 10_000, 60_000),
-            "cifar10": (500, 1000, 5000, 10_000, 20_000, 50_000),
+            "mnist": (100, 300, 1000, 3000, 10_000, None),
+            "cifar10": (500, 1000, 5000, 10_000, 20_000, None),
         },
         fig_eps=profiles.TABLE4_EPS,
         table4_eps=profiles.TABLE4_EPS,
@@ -229,4 +232,96 @@ def ri_configs(profile: str) -> dict[str, list[RunConfig]]:
     return {"fig": fig}
 
 
-GRIDS = {"price": price_configs, "ri": ri_configs}
+# --------------------------------------------------------------------------
+# TRADES (the trade-off chapter's X3)
+
+#: X3's eps: the paper's l_inf eps of MNIST and CIFAR-10.
+TRADES_EPS = {"mnist": 0.3, "cifar10": 8 / 255}
+#: X3's betas (TRADES' weight of the KL term) per profile (official: 1 MNIST, 6 CIFAR).
+TRADES_BETAS = {"smoke": (1.0, 6.0), "cpu": (1.0, 6.0), "paper": (0.1, 1.0, 6.0)}
+
+
+def trades_configs(profile: str, seed: int = 0, betas=None) -> dict[str, list[RunConfig]]:
+    """The TRADES runs of the trade-off chapter (X3): each data set at its eps, each beta."""
+    betas = betas or TRADES_BETAS[profiles.check_profile(profile)]
+    return {
+        "trades": [
+            RunConfig(dataset, profile, mix="trades", eps_train=eps, beta=beta, seed=seed)
+            for dataset, eps in TRADES_EPS.items()
+            for beta in betas
+        ]
+    }
+
+
+#: Named grids of runs, for ``make sweep GRID=...``.
+GRIDS = {"price": price_configs, "ri": ri_configs, "trades": trades_configs}
+
+
+# --------------------------------------------------------------------------
+# The strong evaluations
+
+
+def _table4_cells(configs, rows) -> list[tuple]:
+    """Table 4's strong evaluations of ``rows`` ((dataset, norm, eps)) among ``configs``:
+    the standard, half-half and robust models per seed, in that order (as
+    :func:`lib.price.strong_cells`, which needs the chapter helpers; a test checks
+    that the two agree). Here so that lib.bench.paper_cost imports no plotting."""
+    return [
+        (c, eps, norm)
+        for dataset, norm, eps in rows
+        for mix in ("clean", "half", "adversarial")
+        for c in configs
+        if c.dataset == dataset
+        and c.mix == mix
+        and (
+            mix == "clean"
+            or (c.norm == norm and math.isclose(c.eps_train, eps, rel_tol=1e-5, abs_tol=1e-8))
+        )
+    ]
+
+
+def strong_evals(profile: str, seed: int = 0) -> dict[str, list[tuple]]:
+    """The strong evaluations the chapters read, as ``(config, eps, norm)`` by part.
+
+    table4: every cell of Table 4 (and the second seed's rows); trades: X3's
+    runs at their eps; frontier: every MNIST l_inf model of the frontier at
+    0.3. At ``paper`` these are the book's longest cells (1-3 h for Table 4);
+    ``make strong-evals PROFILE=paper`` computes them into the store first, so
+    the chapters only read them.
+    """
+    grid, parts = price_grid(profile), price_configs(profile)
+    rows = [
+        (d, norm, eps)
+        for d in grid.datasets
+        for norm in ("inf", 2)
+        for eps in grid.table4_eps[(d, norm)]
+    ]
+    table4 = _table4_cells(parts["table4"], rows) + _table4_cells(
+        parts["seeds"], [row[:3] for row in grid.seed_rows]
+    )
+    frontier = [
+        (c, 0.3, "inf")
+        for c in dict.fromkeys(parts["table4"] + parts["fig"])
+        if c.dataset == "mnist"
+        and c.seed == seed
+        and c.n_train is None
+        and (c.mix == "clean" or c.norm == "inf")
+    ]
+    trades = [(c, c.eps_train, "inf") for c in trades_configs(profile, seed)["trades"]]
+    return {"table4": table4, "trades": trades, "frontier": frontier}
+
+
+def unique_cells(cells) -> list[tuple]:
+    """``cells`` without repeats, in order (a model and eps may serve two parts)."""
+    return list(dict.fromkeys((c, float(eps), str(norm)) for c, eps, norm in cells))
+
+
+def run_strong_evals(profile: str, device=None, jobs: int | None = None) -> int:
+    """Compute every strong evaluation of :func:`strong_evals` not yet stored (models
+    not yet trained are trained first); returns how many cells there are."""
+    from lib import parallel
+
+    cells = unique_cells(c for part in strong_evals(profile).values() for c in part)
+    cells = [(c, eps, 2 if norm == "2" else norm) for c, eps, norm in cells]
+    parallel.strong_eval_all(cells, device=device, jobs=jobs)
+    return len(cells)

@@ -46,8 +46,22 @@ def project_root(start: Path | str | None = None) -> Path:
 
 
 def default_device() -> torch.device:
-    """CUDA when a GPU is visible now, else the CPU."""
+    """``$ODDS_DEVICE`` when set (``cpu``, ``cuda``, ``cuda:1``), else CUDA when a GPU
+    is visible now, else the CPU.
+
+    The fallback is silent here; a profile that needs a GPU refuses it
+    (:func:`lib.profiles.check_device`), and :func:`device_was_asked` tells it
+    whether the CPU was asked for or fallen back to.
+    """
+    asked = os.environ.get("ODDS_DEVICE")
+    if asked:
+        return torch.device(asked)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_was_asked() -> bool:
+    """Whether ``$ODDS_DEVICE`` names the device (so a CPU there is no fallback)."""
+    return bool(os.environ.get("ODDS_DEVICE"))
 
 
 # glibc's mallopt parameters (malloc.h)
@@ -150,11 +164,40 @@ def autocast(device: torch.device | str, precision: str):
 
     Under bf16 autocast convolutions and matrix products run in bf16 while
     BatchNorm, softmax and losses stay in fp32 (PyTorch's autocast lists).
+    fp32 on CUDA means fp32: TF32 is turned off (:func:`strict_fp32`), for the
+    process, since the backward passes run after the block has closed.
     """
     device = torch.device(device)
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision == "fp32" and device.type == "cuda":
+        strict_fp32()
     return contextlib.nullcontext()
+
+
+def strict_fp32() -> None:
+    """Make fp32 convolutions and matrix products on CUDA full fp32, not TF32.
+
+    PyTorch lets cuDNN run fp32 convolutions in TF32 by default (10-bit
+    mantissa inputs): the "fp32" the library promises (the strong cascade,
+    the audit, ``precision="fp32"``) would be TF32 on an Ampere or later GPU.
+    Process-wide; bf16 is left alone (autocast casts those ops to bf16
+    whatever this says). Through the ``allow_tf32`` flags: the per-operator
+    ``fp32_precision`` settings of PyTorch 2.9 on read them when unset, and
+    once set they make the ``allow_tf32`` getters raise (in 2.14), which
+    would break any code that reads those.
+    """
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def fp32_is_strict() -> bool:
+    """Whether CUDA's fp32 convolutions and matrix products are full fp32 now."""
+    try:
+        return not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+    except RuntimeError:  # the fp32_precision settings were used: read those
+        conv = torch.backends.cudnn.conv.fp32_precision
+        return conv == "ieee" and torch.backends.cuda.matmul.fp32_precision == "ieee"
 
 
 def prefers_channels_last(device: torch.device | str, precision: str) -> bool:

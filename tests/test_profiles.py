@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib import profiles
+from lib import profiles, runtime
 from lib.attacks import PGD, LinearWorstCase
 
 
@@ -64,7 +64,7 @@ def test_every_chapter_grid_exists_at_every_profile():
         assert grids.theory_settings(profile).n_train > 0
         sizes = grids.benefits_sizes(profile)
         assert sizes.profile == profile and set(sizes.autoattack) == {"steps", "targets", "queries"}
-        assert set(grids.GRIDS) == {"price", "ri"}
+        assert set(grids.GRIDS) == {"price", "ri", "trades"}
 
 
 def _budget(a) -> int:
@@ -89,3 +89,103 @@ def test_evaluation_attacks_are_at_least_as_strong_as_training(profile):
     b = grids.benefits_sizes(profile)
     strongest = max(_budget(ev) for ev in evals)
     assert b.strong_steps * b.strong_restarts >= strongest, (profile, b)
+
+
+def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
+    from lib import chapter, runtime
+
+    monkeypatch.delenv("ODDS_DEVICE", raising=False)
+    monkeypatch.delenv("ODDS_PROFILE", raising=False)
+    monkeypatch.setattr(runtime.torch.cuda, "is_available", lambda: False)
+    with pytest.raises(profiles.PaperOnCpuError, match="ODDS_DEVICE=cpu"):
+        chapter.setup("paper")
+    assert chapter.setup("cpu")[0] == "cpu"  # the other profiles run where they are
+    # asked for: by the caller, or by $ODDS_DEVICE
+    assert chapter.setup("paper", device="cpu") == ("paper", runtime.torch.device("cpu"))
+    monkeypatch.setenv("ODDS_DEVICE", "cpu")
+    assert chapter.setup("paper")[0] == "paper"
+    # make book PROFILE=paper reaches it through $ODDS_PROFILE
+    monkeypatch.delenv("ODDS_DEVICE")
+    monkeypatch.setenv("ODDS_PROFILE", "paper")
+    with pytest.raises(profiles.PaperOnCpuError):
+        chapter.setup("smoke")
+
+
+#: The whole training set of each data set: a run at this n_train is the run at None.
+_FULL = {"mnist": 60_000, "cifar10": 50_000, "binary_mnist": None}
+
+
+def test_no_grid_names_the_full_training_set_by_its_size():
+    """A full-set run is keyed once: n_train None, never 60,000 / 50,000 (issue 40, item 8:
+    the paper grid trained 42 runs twice, one key each)."""
+    from lib import grids
+
+    for profile in profiles.PROFILES:
+        for name, make in grids.GRIDS.items():
+            for config in (c for part in make(profile).values() for c in part):
+                full = _FULL.get(config.dataset)
+                assert full is None or config.n_train != full, (name, profile, config)
+    paper = grids.price_grid("paper").n_values
+    assert paper["mnist"][-1] is None and paper["cifar10"][-1] is None
+
+
+def test_trades_grid_is_the_chapters_runs():
+    """make sweep GRID=trades trains the runs the trade-off chapter reads (same configs)."""
+    from lib import grids
+    from lib.runs import RunConfig
+
+    for profile, betas in grids.TRADES_BETAS.items():
+        chapter = [
+            RunConfig(ds, profile, mix="trades", eps_train=e, beta=b, seed=0)
+            for ds, e in {"mnist": 0.3, "cifar10": 8 / 255}.items()
+            for b in betas
+        ]
+        assert grids.trades_configs(profile)["trades"] == chapter
+
+
+def test_strong_eval_grid_covers_table4_trades_and_the_frontier():
+    from lib import grids, price
+
+    for profile in profiles.PROFILES:
+        parts = grids.strong_evals(profile)
+        grid = grids.price_grid(profile)
+        n_rows = sum(len(v) for v in grid.table4_eps.values())
+        # every Table 4 row: standard, half and robust models, per seed
+        assert len(parts["table4"]) >= n_rows * len(price.MODELS) * len(grid.seeds)
+        assert {c.mix for c, _, _ in parts["trades"]} == {"trades"}
+        assert all(eps == 0.3 and c.dataset == "mnist" for c, eps, _ in parts["frontier"])
+        cells = grids.unique_cells(c for v in parts.values() for c in v)
+        assert len(cells) == len(set(cells))
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
+    """make book PROFILE=paper builds with no cell timeout (issue 40, item 7)."""
+    from jupyter_book.config import get_final_config
+
+    source = runtime.PROJECT_ROOT / "_config.yml"
+    text = profiles.write_book_config(profile, tmp_path / "_config.yml", source=source)
+    config, _ = get_final_config(
+        user_yaml=tmp_path / "_config.yml",
+        cli_config={"latex_individualpages": False},
+        sourcedir=tmp_path,
+    )
+    assert config["nb_execution_timeout"] == profiles.CELL_TIMEOUT[profile]
+    assert profiles.CELL_TIMEOUT["paper"] == -1  # nbclient: no timeout
+    # nothing else changes
+    original = source.read_text().splitlines()
+    changed = [a for a, b in zip(original, text.splitlines(), strict=True) if a != b]
+    assert len(changed) <= 1 and all("timeout:" in line for line in changed)
+
+
+def test_grids_table4_cells_agree_with_the_chapters():
+    from lib import grids, price
+
+    for profile in profiles.PROFILES:
+        grid, parts = grids.price_grid(profile), grids.price_configs(profile)
+        rows = [
+            (d, n, e) for d in grid.datasets for n in ("inf", 2) for e in grid.table4_eps[(d, n)]
+        ]
+        assert grids._table4_cells(parts["table4"], rows) == price.strong_cells(
+            parts["table4"], rows
+        )

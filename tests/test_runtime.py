@@ -41,3 +41,33 @@ def test_freed_memory_is_reused_not_faulted_in_again():
     default, kept = _faults("default"), _faults("keep")
     assert default > 400_000, default
     assert kept < default / 2, (kept, default)
+
+
+@pytest.fixture
+def tf32_flags():
+    """The TF32 flags as they were, restored after the test."""
+    import torch
+
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def test_fp32_on_cuda_turns_tf32_off(tf32_flags):
+    import torch
+
+    # PyTorch's default lets cuDNN run fp32 convolutions in TF32
+    torch.backends.cudnn.allow_tf32 = True
+    assert not runtime.fp32_is_strict()
+    runtime.autocast("cpu", "fp32")  # the CPU has no TF32: nothing to change
+    assert not runtime.fp32_is_strict()
+    runtime.autocast("cuda", "fp32")  # made, not entered: no GPU needed
+    assert runtime.fp32_is_strict()
+    assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+
+
+def test_odds_device_names_the_device(monkeypatch):
+    monkeypatch.setenv("ODDS_DEVICE", "cpu")
+    assert str(runtime.default_device()) == "cpu" and runtime.device_was_asked()
+    monkeypatch.delenv("ODDS_DEVICE")
+    assert not runtime.device_was_asked()

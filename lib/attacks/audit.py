@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lib import runtime
 from lib.attacks.fast import eval_view
 from lib.attacks.strong import restarted_pgd
 
@@ -55,6 +56,8 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
     import torchattacks  # the peer library, used by the audit only
 
     ta_norm = "Linf" if norm == "inf" else "L2"
+    if any(p.is_cuda for p in model.parameters()):
+        runtime.strict_fp32()  # fp32 means fp32 for torchattacks' attacks too, not TF32
     # torchattacks' attacks see the fast eval-mode forward (fp32: folded or
     # channels_last, as pgd's own); survival is judged on ``model`` itself.
     view = eval_view(model)

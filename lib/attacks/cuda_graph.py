@@ -64,15 +64,35 @@ def graphs_by_default(device) -> bool:
     return use_graph(None, device, "eval")
 
 
+#: CUDA's stream-capture mode for the step's capture. ``"thread_local"``: only
+#: this thread's CUDA calls are checked against the capture, so another
+#: thread's work during it (the DataLoader's pin-memory thread allocating
+#: pinned host memory for the next Restricted ImageNet batch) cannot fail
+#: it; under PyTorch's default ``"global"`` it can. The capture itself makes
+#: no unsafe call, which is all the stricter modes would catch.
+CAPTURE_MODE = "thread_local"
+
+#: Captured steps kept per model. Each graph holds its own memory pool (its
+#: intermediates: at ResNet-50 batch 256 in fp32 about 12-14 GiB), so the
+#: cap bounds the memory a model's graphs can keep; the least recently used
+#: goes first. A chapter alternates at most a few shapes per model (the
+#: training batch, the evaluation batch, the last partial batch).
+GRAPHS_PER_MODEL = 3
+
+
 class _StepGraph:
     """One PGD step captured in a CUDA graph, with its static buffers.
 
     Replaying the graph reads ``x``, ``y``, ``delta`` and the best-so-far
     buffers at fixed addresses and updates them in place, so a run is: copy
     the inputs in, replay ``steps`` times, evaluate the last point eagerly.
+    ``capture=False`` builds the buffers and :meth:`body` only (the tests run
+    the body eagerly on a CPU).
     """
 
-    def __init__(self, model, x, y, *, eps, norm, step_size, targeted, loss_fn, precision):
+    def __init__(
+        self, model, x, y, *, eps, norm, step_size, targeted, loss_fn, precision, capture=True
+    ):
         self.x, self.y = x.clone(), y.clone()
         self.delta = torch.zeros_like(x)
         self.best_x = x.clone()
@@ -80,20 +100,35 @@ class _StepGraph:
         self.best_obj = torch.full((len(x),), -math.inf, device=x.device)
         # Autocast's weight cache holds casts made during capture; CUDA
         # graphs need it off (PyTorch's CUDA graphs notes).
-        cast = (
-            torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
+        self._cast = (
+            (lambda: torch.autocast(x.device.type, dtype=torch.bfloat16, cache_enabled=False))
             if precision == "bf16"
-            else contextlib.nullcontext()
+            else contextlib.nullcontext
         )
-
         # The cache holds this object per model weakly: no strong reference back.
-        net = weakref.ref(model)
+        self._net = weakref.ref(model)
+        self._settings = dict(
+            eps=eps, norm=norm, step_size=step_size, targeted=targeted, loss_fn=loss_fn
+        )
+        if precision == "fp32" and x.device.type == "cuda":
+            runtime.strict_fp32()  # fp32 means fp32, in the capture as in the eager loop
+        self.graph = None
+        if capture:
+            self._capture()
 
-        def body():
+    def body(self):
+        """One step on the static buffers, in place: what the graph records.
+
+        Grad mode is forced on inside: a caller's ``torch.no_grad()`` (an
+        evaluation loop) would otherwise make the input gradient fail, at
+        capture here but never in the eager loop, which forces it too.
+        """
+        s = self._settings
+        with torch.enable_grad():
             delta = self.delta.detach().requires_grad_(True)
-            with cast:
-                logits = net()(self.x + delta)
-            obj, ok = score(logits, self.y, targeted=targeted, loss_fn=loss_fn)
+            with self._cast():
+                logits = self._net()(self.x + delta)
+            obj, ok = score(logits, self.y, targeted=s["targeted"], loss_fn=s["loss_fn"])
             better = is_better(ok, obj.detach(), self.best_ok, self.best_obj)
             self.best_x.copy_(
                 torch.where(expand(better, self.x), (self.x + delta).detach(), self.best_x)
@@ -101,21 +136,30 @@ class _StepGraph:
             self.best_ok.logical_or_(ok)
             self.best_obj.copy_(torch.where(better, obj.detach(), self.best_obj))
             (grad,) = torch.autograd.grad(obj.sum(), [delta])
-            new = step(delta.detach(), grad, norm=norm, step_size=step_size)
-            self.delta.copy_(project(self.x, new, eps=eps, norm=norm))
+        new = step(delta.detach(), grad, norm=s["norm"], step_size=s["step_size"])
+        self.delta.copy_(project(self.x, new, eps=s["eps"], norm=s["norm"]))
 
-        # Warm up on a side stream (cuDNN picks its algorithms, autograd
-        # builds its state), then capture; the warm-up's writes are reset by
-        # every run's copy-in.
-        side = torch.cuda.Stream(device=x.device)
-        side.wait_stream(torch.cuda.current_stream(x.device))
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                body()
-        torch.cuda.current_stream(x.device).wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            body()
+    def _capture(self):
+        """Warm up on a side stream, then capture :meth:`body` on it.
+
+        Everything happens with the buffers' device current, on a stream made
+        there: PyTorch's default capture stream is made once, on whatever
+        device was current at the first capture of the process, so a model on
+        ``cuda:1`` would be captured on a ``cuda:0`` stream. The warm-up lets
+        cuDNN pick its algorithms and autograd build its state; its writes
+        are reset by every run's copy-in.
+        """
+        device = self.x.device
+        with torch.cuda.device(device):
+            side = torch.cuda.Stream(device=device)
+            side.wait_stream(torch.cuda.current_stream(device))
+            with torch.cuda.stream(side):
+                for _ in range(3):
+                    self.body()
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph, stream=side, capture_error_mode=CAPTURE_MODE):
+                self.body()
+            torch.cuda.current_stream(device).wait_stream(side)
 
     def run(self, x, y, delta, steps):
         self.x.copy_(x)
@@ -131,7 +175,40 @@ class _StepGraph:
 
 #: Captured steps per model (weakly held): key -> _StepGraph, oldest first.
 _GRAPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_GRAPHS_PER_MODEL = 8
+
+
+def cached_graphs(model) -> int:
+    """How many captured steps are cached for ``model`` (at most :data:`GRAPHS_PER_MODEL`)."""
+    return len(_GRAPHS.get(model, {}))
+
+
+def clear_graphs(model=None) -> None:
+    """Drop the captured steps of ``model`` (all models when None), freeing their pools."""
+    if model is None:
+        _GRAPHS.clear()
+    else:
+        _GRAPHS.pop(model, None)
+
+
+def _cached_graph(model, key, make):
+    """The graph of ``key`` for ``model``, from the cache or ``make()``.
+
+    A key's last element is the model's parameter and buffer addresses: a
+    graph captured at other addresses can never replay again (the model moved
+    or changed layout), so it is dropped when a new one is captured, not kept
+    until the cap pushes it out. Then the least recently used beyond
+    :data:`GRAPHS_PER_MODEL` go.
+    """
+    graphs = _GRAPHS.setdefault(model, {})
+    graph = graphs.pop(key, None)
+    if graph is None:
+        for stale in [k for k in graphs if k[-1] != key[-1]]:
+            del graphs[stale]
+        while len(graphs) >= GRAPHS_PER_MODEL:  # room for the new one before capturing it
+            graphs.pop(next(iter(graphs)))
+        graph = make()
+    graphs[key] = graph  # most recently used last
+    return graph
 
 
 def graphed_run(
@@ -167,10 +244,10 @@ def graphed_run(
         precision,
         addresses,
     )
-    graphs = _GRAPHS.setdefault(model, {})
-    graph = graphs.pop(key, None)
-    if graph is None:
-        graph = _StepGraph(
+    graph = _cached_graph(
+        model,
+        key,
+        lambda: _StepGraph(
             model,
             x,
             y,
@@ -180,10 +257,8 @@ def graphed_run(
             targeted=targeted,
             loss_fn=loss_fn,
             precision=precision,
-        )
-    graphs[key] = graph  # most recently used last
-    while len(graphs) > _GRAPHS_PER_MODEL:
-        graphs.pop(next(iter(graphs)))
+        ),
+    )
     delta = start_delta(x, eps=eps, norm=norm, random_start=random_start, generator=generator)
     delta, best_x, best_ok, best_obj = graph.run(x, y, delta, steps)
     # The last point is evaluated, not stepped from (as in the eager loop).

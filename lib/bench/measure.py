@@ -73,6 +73,13 @@ def timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float 
     return seconds, peak
 
 
+def reserved_mib(device: torch.device) -> float | None:
+    """MiB the CUDA caching allocator holds now (None off CUDA): live tensors, its
+    cache and every captured CUDA graph's private memory pool."""
+    device = torch.device(device)
+    return torch.cuda.memory_reserved(device) / 2**20 if device.type == "cuda" else None
+
+
 def interleaved(
     variants: dict[str, Callable[[], object]], device, rounds: int, warmup: bool = True
 ) -> dict[str, dict]:
@@ -84,6 +91,7 @@ def interleaved(
     """
     times: dict[str, list[float]] = {k: [] for k in variants}
     peaks: dict[str, float | None] = dict.fromkeys(variants)
+    reserved: dict[str, float | None] = dict.fromkeys(variants)
     errors: dict[str, str] = {}
     for r in range(rounds + int(warmup)):
         for name, fn in variants.items():
@@ -99,6 +107,7 @@ def interleaved(
             times[name].append(seconds)
             if peak is not None:
                 peaks[name] = max(peaks[name] or 0.0, peak)
+                reserved[name] = max(reserved[name] or 0.0, reserved_mib(device))
     out = {}
     for name in variants:
         if name in errors:
@@ -111,6 +120,10 @@ def interleaved(
             "max": max(ts),
             "rounds": len(ts),
             "gpu_peak_mib": peaks[name],
+            # The allocator's reserved memory after the call: what the GPU has lost,
+            # CUDA graphs' private pools included (allocated memory does not see
+            # them). The process's, so it includes the variants run before.
+            "gpu_reserved_mib": reserved[name],
         }
     return out
 

@@ -22,10 +22,12 @@
 # PGD most researchers use, at identical settings (eps, steps, step size,
 # random start).
 #
-# Every number here comes from `results/bench/<device>.json`, written by
-# `make bench` (`python -m lib.bench`) in one process: a warm-up, then rounds
-# that interleave the variants, median over rounds. Only ratios measured in
-# the same run are compared. The variants:
+# The numbers of the bench sections come from `results/bench/<device>.json`,
+# written by `make bench` (`python -m lib.bench`) in one process: a warm-up,
+# then rounds that interleave the variants, median over rounds; those of the
+# later trials from `lab/results/<trial>.json`, written by the scripts of
+# `lab/trials/`. Only ratios measured in the same run are compared. The
+# variants:
 #
 # - **ours**: `pgd(..., precision="auto")`, the default. It uses bf16 autocast
 #   and channels_last where the hardware has bf16. BatchNorm, the loss, the

@@ -241,15 +241,15 @@ b3.table.style.format({c: "{:.2f}" for c in ("model changes per path", "judge ch
 # not to gradients that mislead the attacker (obfuscated gradients,
 # {cite:t}`athalye2018obfuscated`). We check it directly on
 # {glue:text}`benefits_n_audit` test images. Each robust model is evaluated
-# at its training eps under four attacks:
+# at its training eps under each of these attacks:
 #
 # - the PGD it was trained against;
 # - a much stronger PGD ({glue:text}`benefits_strong`);
 # - the attacks of AutoAttack {cite:p}`croce2020reliable` as implemented in
 #   torchattacks {cite:p}`kim2020torchattacks`: APGD-CE, APGD-T (targeted),
 #   FAB-T (targeted, minimal-norm; {cite:t}`croce2020minimally`) and Square
-#   (gradient-free, random search; {cite:t}`andriushchenko2020square`). The budget is reduced at the `cpu` profile (see the
-#   table).
+#   (gradient-free, random search; {cite:t}`andriushchenko2020square`). The
+#   budget is reduced at the `cpu` profile (see the line under the table).
 #
 # An image counts as robust under "all" only if it survives every attack.
 # We raise two flags, following AutoAttack's authors. The first is any
@@ -283,7 +283,7 @@ b4.data["flags"]
 # worst case, B4 is inconclusive.
 
 # %% [markdown]
-# ## Restricted ImageNet (Figures 2c, 3c, 4c)
+# ## Restricted ImageNet (paper Figures 2c, 3c, 4c)
 #
 # The same pictures for the standard, $\ell_2$- and $\ell_\infty$-trained
 # ResNets of Restricted ImageNet: the runs on the whole training set of the

@@ -80,16 +80,7 @@ glue_all(to.x1_glued(results))
 to.separation_table(results)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper (X1): the l_inf distance from each test point searched to the nearest training image of another class, with twice the paper's eps (dashed) and the published minimum (dotted)."}}
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-for ax, name in zip(axes, results, strict=True):
-    d = results[name]["nc"].d_other.numpy()
-    two_eps, published = 2 * to.PAPER_EPS[name], to.PUBLISHED[name][1]
-    ax.hist(d, bins=40, color="C0")
-    ax.axvline(two_eps, color="C3", ls="--", label=f"2 eps = {two_eps:.3f}")
-    ax.axvline(published, color="k", ls=":", label=f"published min {published}")
-    ax.set_title(f"{name}: {len(d):,} test points")
-    ax.set_xlabel("l_inf distance to the nearest training image of another class")
-    ax.legend(fontsize=8)
+to.separation_figure(results)
 plt.show()
 
 # %% [markdown]
@@ -164,28 +155,7 @@ glue("frontier_points", to.points_text(frontier), display=False)
 frontier[["std", "std_se", "adv", "adv_se"]].round(4)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: standard against strong robust accuracy at eps = 0.3 of every MNIST l_inf model the book has trained (2 SE), their Pareto frontier, and the released TRADES model."}}
-fig, ax = plt.subplots(figsize=(6, 4.5))
-ax.errorbar(
-    frontier["std"],
-    frontier["adv"],
-    xerr=2 * frontier["std_se"],
-    yerr=2 * frontier["adv_se"],
-    fmt="o",
-    ms=4,
-    label="the book's models (2 SE)",
-)
-for label, row in frontier.iterrows():
-    ax.annotate(
-        label, (row["std"], row["adv"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
-    )
-pf = frontier.loc[to.pareto(frontier)].sort_values("std")
-ax.plot(pf["std"], pf["adv"], "k--", lw=1, label="Pareto frontier")
-ax.scatter(*to.TRADES_RELEASED, marker="*", s=80, color="C3")
-ax.annotate("TRADES released (X3, full scale)", to.TRADES_RELEASED, fontsize=7, color="C3")
-ax.set_xlabel("standard accuracy")
-ax.set_ylabel("robust accuracy at eps = 0.3 (strong evaluation)")
-ax.set_title("MNIST, l_inf")
-ax.legend(fontsize=8, loc="lower left")
+to.frontier_figure(frontier)
 plt.show()
 
 # %% [markdown]

@@ -162,3 +162,14 @@ def test_reproduction_rows():
     assert rows[1]["verdict"] == verdicts.REPRODUCED
     assert rows[4]["verdict"] == verdicts.NOT_RUN
     assert "beta 6: 95.0% / 80.0%" in rows[2]["ours"]
+
+
+def test_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = to.separation_figure(_results())
+    assert [ax.get_title() for ax in fig.axes] == ["mnist: 3 test points", "cifar10: 2 test points"]
+    f = to.with_se(pd.DataFrame({"a": {"std": 0.9, "n_std": 100, "adv": 0.5, "n_adv": 100}}).T)
+    ax = to.frontier_figure(f).axes[0]
+    assert {t.get_text() for t in ax.texts} == {"a", "TRADES released (X3, full scale)"}

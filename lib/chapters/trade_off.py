@@ -126,6 +126,26 @@ def separation_table(results: dict) -> pd.DataFrame:
     )
 
 
+def separation_figure(results: dict):
+    """X1's histograms, one per data set: each searched test point's l_inf distance to the
+    nearest training image of another class, with 2 eps and the published minimum."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for ax, name in zip(axes, results, strict=True):
+        d = results[name]["nc"].d_other.numpy()
+        two_eps, published = 2 * PAPER_EPS[name], PUBLISHED[name][1]
+        ax.hist(d, bins=40, range=(0, 1), color="C0")  # l_inf distances of images in [0, 1]
+        ax.axvline(two_eps, color="C3", ls="--", label=f"2 eps = {two_eps:.3f}")
+        ax.axvline(published, color="k", ls=":", label=f"published min {published}")
+        ax.set_title(f"{name}: {len(d):,} test points")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("test points")
+    fig.supxlabel("l_inf distance to the nearest training image of another class")
+    fig.tight_layout()
+    return fig
+
+
 def x1_part(ours: float, pub: float, sampled: bool, name: str) -> verdicts.Judgement:
     """One separation within 0.02 of the published one (an exact search: no SE). A minimum
     over a sample only bounds the full minimum from above: a sampled minimum above the
@@ -357,6 +377,44 @@ def pareto(frontier: pd.DataFrame) -> list:
             & ((frontier["std"] > row["std"]) | (frontier["adv"] > row["adv"]))
         ).any()
     ]
+
+
+def frontier_figure(frontier: pd.DataFrame):
+    """The frontier's figure: each point with 2 SE bars and its label, the Pareto frontier
+    (dashed) and the released TRADES model (a star); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.errorbar(
+        frontier["std"],
+        frontier["adv"],
+        xerr=2 * frontier["std_se"],
+        yerr=2 * frontier["adv_se"],
+        fmt="o",
+        ms=4,
+        label="the book's models (2 SE)",
+    )
+    for label, row in frontier.iterrows():
+        ax.annotate(
+            label, (row["std"], row["adv"]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    pf = frontier.loc[pareto(frontier)].sort_values("std")
+    ax.plot(pf["std"], pf["adv"], "k--", lw=1, label="Pareto frontier")
+    ax.scatter(*TRADES_RELEASED, marker="*", s=80, color="C3")
+    ax.annotate(
+        "TRADES released (X3, full scale)",
+        TRADES_RELEASED,
+        xytext=(-6, -12),
+        textcoords="offset points",
+        ha="right",
+        fontsize=7,
+        color="C3",
+    )
+    ax.set_xlabel("standard accuracy")
+    ax.set_ylabel("robust accuracy at eps = 0.3 (strong evaluation)")
+    ax.set_title("MNIST, l_inf")
+    ax.legend(fontsize=8, loc="best")  # where it hides the fewest points
+    return fig
 
 
 def points_text(frontier: pd.DataFrame) -> str:

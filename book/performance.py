@@ -22,10 +22,12 @@
 # PGD most researchers use, at identical settings (eps, steps, step size,
 # random start).
 #
-# Every number here comes from `results/bench/<device>.json`, written by
-# `make bench` (`python -m lib.bench`) in one process: a warm-up, then rounds
-# that interleave the variants, median over rounds. Only ratios measured in
-# the same run are compared. The variants:
+# The numbers of the bench sections come from `results/bench/<device>.json`,
+# written by `make bench` (`python -m lib.bench`) in one process: a warm-up,
+# then rounds that interleave the variants, median over rounds; those of the
+# later trials from `lab/results/<trial>.json`, written by the scripts of
+# `lab/trials/`. Only ratios measured in the same run are compared. The
+# variants:
 #
 # - **ours**: `pgd(..., precision="auto")`, the default. It uses bf16 autocast
 #   and channels_last where the hardware has bf16. BatchNorm, the loss, the
@@ -54,17 +56,22 @@
 # ```
 
 # %% tags=["hide-input"]
-import json
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import bench, chapter, profiles, runtime
+from lib import bench, chapter, profiles
+from lib.chapters import performance as perf
 
 timer = chapter.start()
+
+
+def glue_all(values: dict) -> None:
+    """Glue each computed value under its name, for the prose (nothing shown here)."""
+    for name, value in values.items():
+        glue(name, value, display=False)
+
 
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
@@ -72,31 +79,9 @@ seed = 0  # unused: the page reads stored measurements
 
 # %% tags=["hide-input"]
 profile = profiles.resolve(profile)
-results_dir = runtime.PROJECT_ROOT / "results" / "bench"
-results = {p.stem: json.loads(p.read_text()) for p in sorted(Path(results_dir).glob("*.json"))}
-
-
-def machine_of(provenance: dict) -> str:
-    """CPU model and allocator where recorded: machines of one name and the C
-    library's allocator settings both move the ratios (README, Speed)."""
-    parts = [provenance[k] for k in ("cpu_model", "cpu_id", "allocator") if provenance.get(k)]
-    return "; " + ", ".join(parts) if parts else ""
-
-
-display(
-    Markdown(
-        "Measurements on this page:\n\n"
-        + "\n".join(
-            f"- `{name}.json`: {r['provenance']['device']}, torch {r['provenance']['torch']}, "
-            f"{r['provenance']['date'][:10]}, commit `{r['provenance']['commit'][:12]}`"
-            f"{' (uncommitted changes)' if r['provenance']['commit'].endswith('+dirty') else ''}, "
-            f"{r['settings']['rounds']} timed rounds, PGD-{r['settings']['steps']}"
-            f"{machine_of(r['provenance'])}"
-            for name, r in results.items()
-        )
-    )
-)
+results = perf.load_results()
 glue("perf_result_files", len(results), display=False)
+Markdown(perf.files_note(results))
 
 # %% [markdown]
 # ## Attack throughput
@@ -106,67 +91,30 @@ glue("perf_result_files", len(results), display=False)
 # for the fast path, then the same three for the fp32 path.
 
 # %% tags=["hide-input"]
-VARIANT_NAMES = {
-    "ours": "ours",
-    "ours_plain": "ours plain model",
-    "ours_fp32": "ours fp32",
-    "ours_graph": "ours CUDA graph",
-    "ours_compiled": "ours compiled",
-    "torchattacks": "torchattacks",
-    "floor_fp32": "floor fp32",
-    "floor_ours": "floor ours",
-}
-
-
-def attack_table(result: dict) -> pd.DataFrame:
-    rows = []
-    for r in result["attack"]:
-        row = {"model": r["model"], "batch": r["batch"], "norm": f"l{r['norm']}"}
-        for key, label in VARIANT_NAMES.items():
-            v = r["variants"].get(key)
-            if v is not None:
-                row[label] = v.get("throughput", float("nan"))
-        row.update({k: v for k, v in r["ratios"].items() if v is not None})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(["model", "batch", "norm"])
-
-
 for name, r in results.items():
-    if not r["attack"]:
-        continue
-    display(Markdown(f"**{r['provenance']['device']}** (`{name}.json`)"))
-    table = attack_table(r)
-    display(
-        table.style.format("{:.0f}", subset=[c for c in table if "/" not in c]).format(
-            "{:.2f}", subset=[c for c in table if "/" in c]
-        )
-    )
+    if r["attack"]:
+        display(Markdown(f"**{r['provenance']['device']}** (`{name}.json`)"))
+        table = perf.attack_table(r)
+        ratios = [c for c in table if "/" in c]
+        throughputs = [c for c in table if "/" not in c]
+        display(table.style.format("{:.0f}", subset=throughputs).format("{:.2f}", subset=ratios))
 
-# %% mystnb={"figure": {"caption": "PGD-k throughput of our paths relative to torchattacks, per device (not a figure of the paper)."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Not a figure of the paper: PGD-k throughput of our paths relative to torchattacks (same settings, same run), one panel per committed bench file."}} tags=["hide-input"]
 measured = [(name, r) for name, r in results.items() if r["attack"]]
-fig, axes = plt.subplots(
-    1, max(1, len(measured)), figsize=(6 * max(1, len(measured)), 3.8), squeeze=False
-)
-for ax, (name, r) in zip(axes[0], measured, strict=False):
-    t = attack_table(r)
-    keys = [
-        k
-        for k in (
-            "ours/torchattacks",
-            "ours_fp32/torchattacks",
-            "ours_graph/torchattacks",
-            "ours_compiled/torchattacks",
-        )
-        if k in t
-    ]
-    t[keys].rename(columns=lambda k: k.split("/")[0]).plot.bar(ax=ax, width=0.8)
+ncols = min(2, max(1, len(measured)))  # two panels a row: tick labels legible at page width
+nrows = max(1, -(-len(measured) // ncols))
+fig, axes = plt.subplots(nrows, ncols, figsize=(6.5 * ncols, 4 * nrows), squeeze=False)
+for ax in axes.flat[len(measured) :]:
+    ax.axis("off")
+for ax, (name, r) in zip(axes.flat, measured, strict=False):
+    t = perf.attack_table(r)
+    perf.plotted_ratios(t).plot.bar(ax=ax, width=0.8)
     ax.axhline(1, color="black", lw=0.8)
     ax.set_ylabel("throughput / torchattacks'")
     ax.set_title(f"{r['provenance']['device']} ({name}.json)", fontsize=10)
-    ax.set_xticklabels([f"{m.replace('_', ' ')}\n{b} {n}" for m, b, n in t.index], fontsize=7)
+    ax.set_xticklabels([f"{m.replace('_', ' ')}\n{b} {n}" for m, b, n in t.index], fontsize=8)
     ax.set_xlabel("")
-    ax.legend(fontsize=7)
-fig.suptitle("PGD-k throughput relative to torchattacks (same settings, same run)")
+    ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
@@ -180,31 +128,11 @@ plt.show()
 
 # %% tags=["hide-input"]
 for r in results.values():
-    if not r["train"]:
-        continue
-    display(Markdown(f"**{r['provenance']['device']}**"))
-    t = pd.DataFrame(r["train"])[
-        [
-            "model",
-            "path",
-            "k",
-            "images",
-            "standard_epoch_s",
-            "adversarial_epoch_s",
-            "overhead",
-            "standard_images_per_s",
-        ]
-    ]
-    display(
-        t.style.format(
-            {
-                "standard_epoch_s": "{:.2f}",
-                "adversarial_epoch_s": "{:.2f}",
-                "overhead": "{:.3f}",
-                "standard_images_per_s": "{:.0f}",
-            }
-        ).hide()
-    )
+    if r["train"]:
+        display(Markdown(f"**{r['provenance']['device']}**"))
+        seconds = {"standard_epoch_s": "{:.2f}", "adversarial_epoch_s": "{:.2f}"}
+        formats = seconds | {"overhead": "{:.3f}", "standard_images_per_s": "{:.0f}"}
+        display(perf.train_table(r).style.format(formats).hide())
 
 # %% [markdown]
 # ## Adversarial training throughput
@@ -226,32 +154,9 @@ for r in results.values():
 # speed work.
 
 # %% tags=["hide-input"]
-throughput_rows = []
-for r in results.values():
-    for row in r.get("train_throughput", []):
-        v = row["variants"]
-        minutes = row.get("cpu_run", {}).get("minutes", {})
-        throughput_rows.append(
-            {
-                "device": r["provenance"]["device"],
-                "model": row["model"],
-                "setup": row.get("setup", "bench"),
-                "k": row["k"],
-                "batch": row["batch"],
-                "ours img/s": v["ours"].get("images_per_s", float("nan")),
-                "ours fp32 img/s": v["ours_fp32"].get("images_per_s", float("nan")),
-                "torchattacks img/s": v["torchattacks"].get("images_per_s", float("nan")),
-                "ours/torchattacks": row["ratios"]["ours/torchattacks"],
-                "ours_fp32/torchattacks": row["ratios"]["ours_fp32/torchattacks"],
-                # one Table 4 run of the cpu recipe at each measured rate, in minutes
-                **{
-                    f"cpu run min ({label})": minutes.get(variant, float("nan"))
-                    for label, variant in (("ours", "ours"), ("fp32 eager", "ours_fp32"))
-                },
-            }
-        )
-if throughput_rows:
-    t = pd.DataFrame(throughput_rows)
+t = perf.throughput_table(results)
+glue("perf_train_throughput_rows", len(t), display=False)
+if len(t):
     display(
         t.style.format("{:.0f}", subset=[c for c in t if c.endswith("img/s")])
         .format("{:.2f}", subset=[c for c in t if "/" in c])
@@ -260,7 +165,6 @@ if throughput_rows:
     )
 else:
     display(Markdown("No training-throughput measurement committed yet."))
-glue("perf_train_throughput_rows", len(throughput_rows), display=False)
 
 # %% [markdown]
 # ## Equal results
@@ -276,19 +180,8 @@ for name, r in results.items():
     if r["equal"]:
         display(Markdown(f"**{r['provenance']['device']}**"))
         display(pd.DataFrame(r["equal"]).style.hide())
-    for section, why in r.get("skipped", {}).items():
-        display(Markdown(f"- `{name}`: section *{section}* not measured: {why}"))
-    checks = r.get("gpu_checks") or {}
-    if checks.get("checked"):
-        line = "no host synchronization inside `pgd`" if not checks["syncs"] else checks["error"]
-        graph = checks.get("graph_auto") or {}
-        if graph:
-            line += (
-                f"; CUDA-graph path vs eager from the same start: max |difference| "
-                f"{graph['max_abs_diff_vs_eager']:.1e}, attack success {graph['success_graph']:.3f}"
-                f" vs {graph['success_eager']:.3f}"
-            )
-        display(Markdown(f"- `{name}`, GPU checks (CUDA sync debug mode set to error): {line}."))
+    for line in perf.notes(name, r):
+        display(Markdown(line))
 
 # %% [markdown]
 # ## Targets
@@ -297,53 +190,15 @@ for name, r in results.items():
 # measured ratios. A missed target says by how much.
 
 # %% tags=["hide-input"]
-target_rows = []
-for r in results.values():
-    for t in r["targets"]:
-        target_rows.append({"device": r["provenance"]["device"], **t})
-targets = pd.DataFrame(target_rows)
+targets = perf.targets_table(results)
+glue_all(perf.targets_glued(targets) | perf.ratio_glued(results))
 if len(targets):
-    summary = (
-        targets.groupby(["device", "target"])
-        .agg(met=("met", "sum"), of=("met", "size"), worst=("value", "min"), best=("value", "max"))
-        .reset_index()
-    )
+    summary = perf.targets_summary(targets)
     display(summary.style.format({"worst": "{:.3f}", "best": "{:.3f}"}).hide())
-    missed = targets[~targets.met]
+    missed = targets[~targets.met][["device", "target", "where", "value", "short_by"]]
     if len(missed):
         display(Markdown("Missed, by how much:"))
-        display(
-            missed[["device", "target", "where", "value", "short_by"]]
-            .style.format({"value": "{:.3f}", "short_by": "{:.3f}"})
-            .hide()
-        )
-
-
-def ratio_range(kind: str, key: str) -> tuple[float, float]:
-    values = [
-        row["ratios"][key]
-        for r in results.values()
-        if r["device_type"] == kind
-        for row in r["attack"]
-        if row["ratios"].get(key) is not None
-    ]
-    return (float(min(values)), float(max(values))) if values else (float("nan"), float("nan"))
-
-
-for kind in ("cpu", "cuda"):
-    for key in (
-        "ours/torchattacks",
-        "ours_fp32/torchattacks",
-        "ours/floor_fp32",
-        "ours_fp32/floor_fp32",
-        "ours_graph/torchattacks",
-    ):
-        lo, hi = ratio_range(kind, key)
-        tag = key.replace("/", "_vs_")
-        glue(f"perf_{kind}_{tag}_min", lo, display=False)
-        glue(f"perf_{kind}_{tag}_max", hi, display=False)
-glue("perf_targets_met", int(targets.met.sum()) if len(targets) else 0, display=False)
-glue("perf_targets", len(targets), display=False)
+        display(missed.style.format({"value": "{:.3f}", "short_by": "{:.3f}"}).hide())
 
 # %% [markdown]
 # ## Why some targets are missed
@@ -375,46 +230,10 @@ glue("perf_targets", len(targets), display=False)
 # its own floor. Machines of one name differ here (`cpu_id` in the list above).
 
 # %% tags=["hide-input"]
-ceiling_rows = [
-    {
-        "file": name,
-        "cpu": r["provenance"].get("cpu_id") or r["provenance"].get("cpu_model", "?"),
-        "allocator": r["provenance"].get("allocator", "?"),
-        "model": row["model"],
-        "batch": row["batch"],
-        "norm": row["norm"],
-        "bf16 floor / fp32 floor": row["variants"]["floor_ours"]["throughput"]
-        / row["variants"]["floor_fp32"]["throughput"],
-        "ours / bf16 floor": row["ratios"]["ours/floor_ours"],
-        "ours / torchattacks": row["ratios"]["ours/torchattacks"],
-    }
-    for name, r in results.items()
-    if r["device_type"] == "cpu"
-    for row in r["attack"]
-    if "throughput" in row["variants"].get("floor_ours", {})
-    and "throughput" in row["variants"].get("floor_fp32", {})
-]
-ceiling = pd.DataFrame(ceiling_rows)
+ceiling = perf.ceiling_table(results)
+glue_all(perf.ceiling_glued(ceiling))
 if len(ceiling):
-    per_file = (
-        ceiling.groupby(["file", "cpu", "allocator"])
-        .agg(
-            ceiling_min=("bf16 floor / fp32 floor", "min"),
-            ceiling_max=("bf16 floor / fp32 floor", "max"),
-            ours_vs_floor_min=("ours / bf16 floor", "min"),
-            ours_vs_floor_max=("ours / bf16 floor", "max"),
-            ours_vs_ta_min=("ours / torchattacks", "min"),
-            ours_vs_ta_max=("ours / torchattacks", "max"),
-        )
-        .reset_index()
-    )
-    display(per_file.style.format(precision=2).hide())
-glue("perf_ceiling_rows", len(ceiling), display=False)
-glue(
-    "perf_cpu_ceiling_min",
-    float(ceiling["bf16 floor / fp32 floor"].min()) if len(ceiling) else float("nan"),
-    display=False,
-)
+    display(perf.ceiling_per_file(ceiling).style.format(precision=2).hide())
 
 # %% [markdown]
 # ## `torch.compile` on this CPU
@@ -427,50 +246,17 @@ glue(
 
 
 # %% tags=["hide-input"]
-def show_trial(name: str, script: str, rows_of, caption_of) -> list[dict]:
-    """The committed trial ``lab/results/<name>.json`` as a table (rows by
-    model), under its provenance; [] with a note when none is committed."""
-    path = runtime.PROJECT_ROOT / "lab" / "results" / f"{name}.json"
-    if not path.exists():
-        display(Markdown(f"No `{name}` trial is committed: run `lab/trials/{script} --out ...`."))
-        return []
-    trial = json.loads(path.read_text())
-    rows = rows_of(trial)
-    display(Markdown(f"`lab/results/{name}.json`: {caption_of(trial, trial['provenance'])}"))
-    display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
-    return rows
+def show_trial(name: str) -> None:
+    """The committed trial ``lab/results/<name>.json`` as a table (rows by model) under its
+    provenance, or a note when none is committed; glues its numbers."""
+    rows, text = perf.trial(name)
+    display(Markdown(text))
+    if rows:
+        display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
+    glue_all(perf.trial_glued(name, rows))
 
 
-def run_of(prov: dict) -> str:
-    """Where and with what a one-process trial ran: device, torch, threads, commit, date."""
-    return (
-        f"{prov['device']}, torch {prov['torch']}, {prov['torch_threads']} thread(s), "
-        f"commit {prov['commit']}, {prov['date']}"
-    )
-
-
-compile_rows = show_trial(
-    "compile-cpu",
-    "compile_trial.py",
-    lambda trial: [
-        {
-            "model": r["model"],
-            "attack: eager / compiled": r["eager/compiled"]["attack"],
-            "training: eager / compiled": r["eager/compiled"]["train"],
-            "first training epoch, compiled / eager": r["train_first_epoch_s"]["compiled"]
-            / r["train_first_epoch_s"]["eager"],
-        }
-        for r in trial["rows"]
-    ],
-    lambda trial, prov: (
-        f"{run_of(prov)}; {trial['rows'][0]['images']} images an epoch, median of "
-        f"{prov['args']['rounds']} interleaved rounds."
-    ),
-)
-for kind in ("attack", "training"):
-    values = [r[f"{kind}: eager / compiled"] for r in compile_rows]
-    glue(f"perf_compile_{kind}_best", max(values, default=float("nan")), display=False)
-glue("perf_compile_rows", len(compile_rows), display=False)
+show_trial("compile-cpu")
 
 # %% [markdown]
 # The best speed-up of compiling is {glue:text}`perf_compile_attack_best:.2f`x
@@ -493,24 +279,7 @@ glue("perf_compile_rows", len(compile_rows), display=False)
 
 
 # %% tags=["hide-input"]
-input_conv_rows = show_trial(
-    "input-conv-cpu",
-    "input_conv_trial.py",
-    lambda trial: [
-        {
-            "model": r["model"],
-            "PGD-10, bf16: plain / fast": r["plain/fast"]["attack_bf16"],
-            "PGD-10, fp32: plain / fast": r["plain/fast"]["attack_fp32"],
-            "PGD-5 training epoch: plain / fast": r["plain/fast"]["train"],
-        }
-        for r in trial["rows"]
-    ],
-    lambda trial, prov: (
-        f"{run_of(prov)}; batch 128, {trial['rows'][0]['images']} images an epoch, median "
-        f"of {prov['args']['rounds']} interleaved rounds."
-    ),
-)
-glue("perf_input_conv_rows", len(input_conv_rows), display=False)
+show_trial("input-conv-cpu")
 
 # %% [markdown]
 # ## A user's own grayscale CNN
@@ -528,31 +297,7 @@ glue("perf_input_conv_rows", len(input_conv_rows), display=False)
 
 
 # %% tags=["hide-input"]
-user_cnn_rows = show_trial(
-    "user-cnn-cpu",
-    "user_cnn_trial.py",
-    lambda trial: [
-        {
-            "model": r["model"],
-            "ours / torchattacks": r["ours/torchattacks"],
-            "oneDNN's input gradient / torchattacks": r["ours_onednn/torchattacks"],
-            "oneDNN's / ours (time)": r["ours_onednn/ours"],
-        }
-        for r in trial["rows"]
-    ],
-    lambda trial, prov: (
-        f"{run_of(prov)}; batch {trial['rows'][0]['batch']}, PGD-{trial['rows'][0]['steps']} "
-        f"l_inf, {trial['rows'][0]['precision']}, median of {prov['args']['rounds']} "
-        "interleaved rounds."
-    ),
-)
-glue("perf_user_cnn_rows", len(user_cnn_rows), display=False)
-for key, column in (("best", "ours / torchattacks"), ("gain", "oneDNN's / ours (time)")):
-    glue(
-        f"perf_user_cnn_{key}",
-        max((r[column] for r in user_cnn_rows), default=float("nan")),
-        display=False,
-    )
+show_trial("user-cnn-cpu")
 
 # %% [markdown]
 # On a user's CNN the README's call runs at up to
@@ -571,29 +316,7 @@ for key, column in (("best", "ours / torchattacks"), ("gain", "oneDNN's / ours (
 
 
 # %% tags=["hide-input"]
-roofline_rows = show_trial(
-    "roofline-cpu",
-    "roofline_trial.py",
-    lambda trial: [
-        {
-            "model": r["model"],
-            "adversarial step: GFLOP/s": r["adversarial"]["gflops"],
-            "adversarial step / ceiling": r["adversarial"]["of_gemm"],
-            "standard step / ceiling": r["clean"]["of_gemm"],
-            "ceiling: GFLOP/s": r["gemm_bf16_gflops"],
-        }
-        for r in trial["rows"]
-    ],
-    lambda trial, prov: (
-        f"{run_of(prov)}; each recipe's own model, batch, training attack and precision, "
-        f"median of {prov['args']['rounds']} rounds."
-    ),
-)
-glue(
-    "perf_roofline_best",
-    max((r["adversarial step / ceiling"] for r in roofline_rows), default=float("nan")),
-    display=False,
-)
+show_trial("roofline-cpu")
 
 # %% [markdown]
 # The adversarial step nearest the ceiling runs at
@@ -614,33 +337,7 @@ glue(
 
 
 # %% tags=["hide-input"]
-def _workers_row(r: dict) -> dict:
-    workers = next(v for k, v in r.items() if k.endswith(" workers"))
-    return {
-        "model": r["model"],
-        "one process: images/s": r["one process"]["images_per_s"],
-        "workers: images/s": sum(w["images_per_s"] for w in workers),
-        "workers / one process": r["workers/one process"],
-    }
-
-
-jobs_rows = show_trial(
-    "jobs-cpu",
-    "jobs_trial.py",
-    lambda trial: [_workers_row(r) for r in trial["rows"]],
-    lambda trial, prov: (
-        f"{prov['device']}, {prov['cores']} cores, {prov['args']['jobs']} workers of "
-        f"{prov['cores'] // prov['args']['jobs']} thread(s), torch {prov['torch']}, "
-        f"commit {prov['commit']}, {prov['date']}; median of {prov['args']['rounds']} "
-        f"epochs of {prov['args']['images']} images."
-    ),
-)
-glue("perf_jobs_rows", len(jobs_rows), display=False)
-glue(
-    "perf_jobs_best",
-    max((r["workers / one process"] for r in jobs_rows), default=float("nan")),
-    display=False,
-)
+show_trial("jobs-cpu")
 
 # %% [markdown]
 # The best ratio here is {glue:text}`perf_jobs_best:.2f`x. Short trials
@@ -660,11 +357,11 @@ glue(
 
 # %% tags=["hide-input"]
 if profile == "smoke":
-    # The page's own code path, end to end, at the tiny size: no timing claim.
+    # The page's own code path, end to end, at the tiny size: no timing claim, nothing shown.
     live = bench.run(
         bench.SIZES["tiny"], "cpu", sections=("attack", "train", "train_throughput"), progress=False
     )
     glue("perf_live_rows", len(live["attack"]), display=False)
     glue("perf_live_throughput_rows", len(live["train_throughput"]), display=False)
-    print(bench.table(live).splitlines()[0])
+    bench.table(live)  # the bench's own table renders (its text is not shown)
 glue("build_note", Markdown(chapter.build_note(profile, seed, "cpu", timer.seconds)), display=False)

@@ -1,0 +1,208 @@
+"""lib.chapters.benefits: the benefits chapter's tables, glued values and rows on tiny fakes."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+
+from lib import saliency, verdicts
+from lib.chapters import benefits as bf
+
+SHAPE = {"mnist": (1, 8, 8), "cifar10": (3, 8, 8)}
+
+
+class FakeTest:
+    """The part of a test split the chapter uses: inputs(slice), y, classes, len."""
+
+    def __init__(self, dataset: str, n: int = 12):
+        g = torch.Generator().manual_seed(len(dataset))
+        # a vertical edge under a little noise, so that edge alignment has edges to see
+        self.x = 0.2 + 0.1 * torch.rand(n, *SHAPE[dataset], generator=g)
+        self.x[..., 4:] += 0.6
+        self.y = torch.arange(n) % 10
+        self.classes = [f"c{i}" for i in range(10)]
+
+    def inputs(self, s):
+        return self.x[s]
+
+    def __len__(self):
+        return len(self.y)
+
+
+def _net(dataset: str, seed: int):
+    torch.manual_seed(seed)
+    c, h, w = SHAPE[dataset]
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(c * h * w, 10)).eval()
+
+
+@pytest.fixture(scope="module")
+def fakes():
+    nets = {
+        (d, m): _net(d, i)
+        for i, (d, m) in enumerate((d, m) for d in bf.DATASETS for m in bf.MODELS)
+    }
+    tests = {d: FakeTest(d) for d in bf.DATASETS}
+    return nets, tests
+
+
+def _run(eps=0.0, complete=True):
+    return SimpleNamespace(
+        settings={"run": {"eps_train": eps}},
+        metrics={
+            "std_acc": 0.9,
+            "adv_acc": 0.1,
+            "eval_attack": "PGD",
+            "n_train": 100,
+            "train_complete": complete,
+            "test_complete": True,
+        },
+    )
+
+
+def test_models_table_and_subset_note():
+    runs = {("mnist", "standard"): _run(), ("mnist", "l2"): _run(1.5)}
+    table = bf.models_table(runs)
+    assert list(table.index) == [("mnist", "standard"), ("mnist", "l2")]
+    assert table.loc[("mnist", "l2"), "eps_train"] == 1.5
+    assert bf.subset_note(runs, {"mnist": FakeTest("mnist")}) is None
+    runs["cifar10", "l2"] = _run(complete=False)
+    note = bf.subset_note(runs, {"cifar10": FakeTest("cifar10")})
+    assert note.startswith(":::{warning}\ncifar10:") and "12 test images" in note
+
+
+def test_panel_names():
+    names = [bf.panel_name(m, n) for m, n in bf.PANELS]
+    assert names == ["standard_linf", "linf", "standard_l2", "l2"]
+
+
+def test_b1_section_glues_each_model_and_the_control(fakes):
+    nets, tests = fakes
+    b1 = bf.b1_section(nets, tests, 6)
+    for d in bf.DATASETS:
+        for m in bf.MODELS:
+            x, y = bf.first(tests[d], 6)
+            g = saliency.input_gradient(nets[d, m], x, y)
+            assert b1.glued[f"B1_{d}_{m}_sparsity"] == pytest.approx(
+                saliency.sparsity(g).double().mean().item()
+            )
+        assert 0 < b1.glued[f"B1_{d}_control_edge_alignment"] <= 1
+        assert math.isnan(b1.table.loc[(d, bf.CONTROL), "sparsity"])  # the control has none
+        assert b1.rows[d].verdict in verdicts.VOCABULARY
+    assert len(b1.glued) == 2 * (3 * 2 + 1)
+    assert "mnist: edge alignment standard" in bf.b1_summary(b1.table, 6)
+
+
+def test_large_eps_batches_agree_with_one_batch(fakes):
+    nets, tests = fakes
+    x, y = bf.first(tests["mnist"], 6)
+    one = bf.large_eps("mnist", nets["mnist", "linf"], x, y, "inf", steps=3)
+    assert torch.allclose(
+        one, bf.large_eps("mnist", nets["mnist", "linf"], x, y, "inf", steps=3, batch=4)
+    )
+    assert (one - x).abs().max() > 0 and 0 <= one.min() and one.max() <= 1
+
+
+def test_b2_b3_sections(fakes):
+    nets, tests = fakes
+    b2 = bf.b2_section(nets, tests, 8, steps=3)
+    assert set(b2.rows) == {"mnist l_inf", "mnist l2", "cifar10 l_inf", "cifar10 l2"}
+    for (d, name), row in b2.table.iterrows():
+        key = next(k for k in b2.data["keep"] if k[0] == d and bf.panel_name(*k[1:]) == name)
+        assert row["both right before"] == int(b2.data["keep"][key].sum())
+        rate = b2.glued[f"B2_{d}_{name}_transfer_rate"]
+        assert rate != rate or 0 <= rate <= 1  # NaN where no kept image moved
+    b3 = bf.b3_section(nets, tests, b2, 5)
+    assert len(b3.glued) == 2 * 4 * 2 and set(b3.rows) == set(b2.rows)
+    assert all(r.paths <= 5 for r in b3.data["paths"].values())
+
+
+def test_figure_rows(fakes):
+    nets, tests = fakes
+    x, grads = bf.figure2_gradients(nets, tests["cifar10"], "cifar10", 4)
+    assert set(grads) == set(bf.MODELS) and grads["l2"].shape == x.shape
+    rows, labels, examples = bf.figure3_rows(nets, tests["mnist"], "mnist", 4, steps=2)
+    assert len(rows) == len(labels) == 1 + len(bf.PANELS) and labels[0] == ""
+    assert set(examples) == set(bf.PANELS)
+    rows, labels = bf.figure4_rows(nets, examples, "mnist")
+    # two images per robust model, 20 frames each in two rows of ten
+    assert len(rows) == 2 * 2 * 2 and all(len(x) == len(p) == 10 for x, p in rows)
+    assert labels[:2] == ["linf #1", ""]
+    first_path = torch.cat([rows[0][0], rows[1][0]])
+    x, x_adv = examples["linf", "inf"]
+    assert torch.allclose(first_path[0], x[0]) and torch.allclose(first_path[-1], x_adv[0])
+
+
+def _audited(all_acc=0.3, square=0.45, zero=0.0):
+    accs = {
+        "training PGD": 0.5,
+        "strong PGD": 0.45,
+        "APGD-CE": 0.44,
+        "APGD-T": 0.4,
+        "FAB-T": 0.46,
+        "Square": square,
+        "all": all_acc,
+    }
+    flags = {
+        "zero-gradient fraction": zero,
+        "Square beats strong PGD by": accs["strong PGD"] - square,
+    }
+    return accs, flags
+
+
+def test_b4_section_gaps_and_flags():
+    audited = {
+        ("mnist", "l2"): _audited(),
+        ("mnist", "linf"): _audited(all_acc=0.1),
+        ("cifar10", "l2"): _audited(zero=0.01),  # a zero gradient: flagged
+        ("cifar10", "linf"): _audited(),
+    }
+    b4 = bf.b4_section(audited, profile="smoke", n_audit=600)
+    assert b4.glued["B4_max_gap"] == pytest.approx(0.4)
+    assert b4.glued["B4_max_gap_model"] == "mnist linf"
+    assert b4.glued["B4_masking_flags"] == 1
+    assert b4.glued["B4_mnist_l2_apgd_t_acc"] == 0.4 and b4.glued["B4_mnist_l2_gap"] == 0.2
+    assert b4.rows["cifar10 l2"].verdict == verdicts.INCONCLUSIVE
+    assert b4.table.loc[("mnist", "l2"), "eps"] > 0
+
+
+def test_reproduction_rows_and_s4():
+    s4, attack = bf.s4_judgement(large_steps=5)
+    assert s4.verdict == verdicts.CHECKED and not attack.random_start
+    assert bf.s4_judgement(5, frames=bf.FRAMES[:10])[0].verdict != verdicts.CHECKED
+
+    def section(rows, **data):
+        return bf.Section(pd.DataFrame(), rows, {}, data)
+
+    ok = verdicts.Judgement(verdicts.REPRODUCED)
+    table = pd.DataFrame(
+        {
+            (d, m): {"sparsity": 0.5, "edge alignment": 0.2}
+            for d in bf.DATASETS
+            for m in (*bf.MODELS, bf.CONTROL)
+        }
+    ).T
+    from lib.judging import PathReport, Rate
+
+    rate = Rate(3, 4)
+    agree = {(d, m, n): rate for d in bf.DATASETS for m, n in bf.PANELS}
+    paths = {k: PathReport(4, rate, rate, 1.0, 1.0) for k in agree}
+    b4 = bf.b4_section({k: _audited() for k in bf.AUDITED}, profile="smoke", n_audit=600)
+    rows = bf.reproduction_rows(
+        bf.Section(table, {"mnist": ok}, {}),
+        section({"mnist l2": ok}, agree=agree),
+        section({"mnist l2": ok}, paths=paths),
+        b4,
+        n_metrics=10,
+        n_audit=600,
+        aa={"queries": 5},
+        large_steps=5,
+    )
+    assert [r["claim"] for r in rows] == ["B1", "B2", "B3", "B4", "S4"]
+    assert (
+        "3 of 4 (75%) (robust)" in rows[1]["ours"]
+        and "masking flagged for 0 of 4" in rows[3]["ours"]
+    )

@@ -63,6 +63,7 @@ from myst_nb import glue
 
 from lib import bench, chapter, profiles
 from lib.chapters import performance as perf
+from lib.chapters import performance_trials as trials
 
 timer = chapter.start()
 
@@ -249,11 +250,11 @@ if len(ceiling):
 def show_trial(name: str) -> None:
     """The committed trial ``lab/results/<name>.json`` as a table (rows by model) under its
     provenance, or a note when none is committed; glues its numbers."""
-    rows, text = perf.trial(name)
+    rows, text = trials.trial(name)
     display(Markdown(text))
     if rows:
         display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
-    glue_all(perf.trial_glued(name, rows))
+    glue_all(trials.trial_glued(name, rows))
 
 
 show_trial("compile-cpu")

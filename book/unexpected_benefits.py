@@ -40,6 +40,7 @@ from myst_nb import glue
 
 from lib import benefits_ri, chapter, grids, plots, runtime
 from lib.chapters import benefits as bf
+from lib.chapters import benefits_audit as b4_audit
 from lib.data import imagenet
 
 # Models and test images from a subset of a data set are flagged on this page.
@@ -258,14 +259,16 @@ b3.table.style.format({c: "{:.2f}" for c in ("model changes per path", "judge ch
 # points to masked gradients.
 
 # %%
-budget = bf.audit_budget(sizes)
-audited = bf.run_audit(profile=profile, seed=seed, n_audit=n_audit, budget=budget, device=device)
-b4 = bf.b4_section(audited, profile=profile, n_audit=n_audit)
+budget = b4_audit.audit_budget(sizes)
+audited = b4_audit.run_audit(
+    profile=profile, seed=seed, n_audit=n_audit, budget=budget, device=device
+)
+b4 = b4_audit.b4_section(audited, profile=profile, n_audit=n_audit)
 glue_all(b4.glued)
 display(
     b4.table.style.format({c: "{:.2%}" for c in b4.table.columns if c != "eps"} | {"eps": "{:.4g}"})
 )
-display(Markdown(bf.budget_note(profile, aa)))
+display(Markdown(b4_audit.budget_note(profile, aa)))
 b4.data["flags"]
 
 # %% [markdown]

@@ -11,6 +11,7 @@ import torch
 
 from lib import saliency, verdicts
 from lib.chapters import benefits as bf
+from lib.chapters import benefits_audit as b4_audit
 
 SHAPE = {"mnist": (1, 8, 8), "cifar10": (3, 8, 8)}
 
@@ -160,7 +161,7 @@ def test_b4_section_gaps_and_flags():
         ("cifar10", "l2"): _audited(zero=0.01),  # a zero gradient: flagged
         ("cifar10", "linf"): _audited(),
     }
-    b4 = bf.b4_section(audited, profile="smoke", n_audit=600)
+    b4 = b4_audit.b4_section(audited, profile="smoke", n_audit=600)
     assert b4.glued["B4_max_gap"] == pytest.approx(0.4)
     assert b4.glued["B4_max_gap_model"] == "mnist linf"
     assert b4.glued["B4_masking_flags"] == 1
@@ -190,7 +191,9 @@ def test_reproduction_rows_and_s4():
     rate = Rate(3, 4)
     agree = {(d, m, n): rate for d in bf.DATASETS for m, n in bf.PANELS}
     paths = {k: PathReport(4, rate, rate, 1.0, 1.0) for k in agree}
-    b4 = bf.b4_section({k: _audited() for k in bf.AUDITED}, profile="smoke", n_audit=600)
+    b4 = b4_audit.b4_section(
+        {k: _audited() for k in b4_audit.AUDITED}, profile="smoke", n_audit=600
+    )
     rows = bf.reproduction_rows(
         bf.Section(table, {"mnist": ok}, {}),
         section({"mnist l2": ok}, agree=agree),

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from lib.chapters import performance as perf
+from lib.chapters import performance_trials as trials
 
 
 def _attack_row(model="mnist_cnn", ours=200.0, ta=100.0, floor32=110.0, floor_ours=190.0):
@@ -170,21 +171,21 @@ def test_trials_rows_caption_and_glued(tmp_path):
             for m, v in (("a", 2.0), ("b", 3.0))
         ],
     )
-    rows, text = perf.trial("user-cnn-cpu", tmp_path)
+    rows, text = trials.trial("user-cnn-cpu", tmp_path)
     assert [r["model"] for r in rows] == ["a", "b"]
     assert text.startswith("`lab/results/user-cnn-cpu.json`: cpu, torch 2.14, 2 thread(s)")
     assert "PGD-10 l_inf, bf16, median of 3" in text
-    g = perf.trial_glued("user-cnn-cpu", rows)
+    g = trials.trial_glued("user-cnn-cpu", rows)
     assert g == {"perf_user_cnn_rows": 2, "perf_user_cnn_best": 3.0, "perf_user_cnn_gain": 1.5}
 
 
 def test_a_missing_trial_says_how_to_run_it(tmp_path):
-    rows, text = perf.trial("compile-cpu", tmp_path)
+    rows, text = trials.trial("compile-cpu", tmp_path)
     assert rows == [] and "lab/trials/compile_trial.py" in text
-    g = perf.trial_glued("compile-cpu", rows)
+    g = trials.trial_glued("compile-cpu", rows)
     assert g["perf_compile_rows"] == 0 and math.isnan(g["perf_compile_attack_best"])
     with pytest.raises(ValueError):
-        perf.trial_glued("nope", [])
+        trials.trial_glued("nope", [])
 
 
 def test_jobs_rows_sum_the_workers(tmp_path):
@@ -195,13 +196,13 @@ def test_jobs_rows_sum_the_workers(tmp_path):
         "workers/one process": 1.3,
     }
     _trial(tmp_path, "jobs-cpu", [row])
-    rows, text = perf.trial("jobs-cpu", tmp_path)
+    rows, text = trials.trial("jobs-cpu", tmp_path)
     assert rows[0]["workers: images/s"] == 130.0 and "2 workers of 1 thread(s)" in text
 
 
 def test_the_committed_trials_read():
     # every committed trial has the fields its view reads
-    for name in perf.TRIAL_VIEWS:
-        if (perf.TRIALS / f"{name}.json").exists():
-            rows, _ = perf.trial(name)
+    for name in trials.TRIAL_VIEWS:
+        if (trials.TRIALS / f"{name}.json").exists():
+            rows, _ = trials.trial(name)
             assert rows and all("model" in r for r in rows)

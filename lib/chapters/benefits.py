@@ -11,7 +11,6 @@ pixel space; eps are in the same units.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,6 @@ import torch
 from lib import benefits, chapter, parallel, profiles, saliency
 from lib import runs as runs_lib
 from lib import verdicts as V
-from lib.attacks import audit
 from lib.judging import correct_before, judge_agreement, judge_along_path
 
 DATASETS = ("mnist", "cifar10")
@@ -34,8 +32,6 @@ STYLE = {"mnist": "diverging", "cifar10": "clip3"}
 #: Figure 4: 20 frames x + t delta, t from 0 to 1.
 FRAMES = np.linspace(0, 1, 20)
 CONTROL = "control (edge energy)"
-#: B4's attacked models: the robust ones.
-AUDITED = tuple((d, m) for d in DATASETS for m in ("l2", "linf"))
 
 
 @dataclasses.dataclass
@@ -282,78 +278,6 @@ def b3_section(nets: dict, tests: dict, b2: Section, n: int, frames=FRAMES) -> S
     table = pd.DataFrame(table).T
     table.index.names = ["data set", "model (attack norm)"]
     return Section(table, rows, glued, {"paths": paths})
-
-
-# --------------------------------------------------------------------------
-# B4: the audit for gradient masking
-
-
-def audit_budget(sizes) -> audit.AuditBudget:
-    """B4's attack budget from the profile's :class:`lib.grids.BenefitsSizes`."""
-    aa = sizes.autoattack
-    return audit.AuditBudget(
-        sizes.strong_steps, sizes.strong_restarts, aa["steps"], aa["targets"], aa["queries"]
-    )
-
-
-def run_audit(*, profile: str, seed: int, n_audit: int, budget, device) -> dict:
-    """B4's attacks, one task per robust model and attack in worker processes on a CPU
-    (:func:`lib.parallel.in_workers`), the costliest first; each attack seeds its own
-    randomness. Per model: :func:`lib.benefits.audit_results`' (accuracies, flags)."""
-    tasks = benefits.audit_tasks(AUDITED)
-    attack = functools.partial(
-        benefits.audit_attack,
-        profile=profile,
-        seed=seed,
-        n_audit=n_audit,
-        budget=budget,
-        device=str(device),
-    )
-    costs = [benefits.audit_task_cost(t) for t in tasks]
-    outputs = parallel.in_workers(
-        attack, tasks, device=device, desc="B4 audit attacks", costs=costs
-    )
-    return benefits.audit_results(tasks, outputs)
-
-
-def b4_section(audited: dict, *, profile: str, n_audit: int) -> Section:
-    """B4 from :func:`run_audit`'s results: robust accuracy (fraction) under each attack and
-    all of them, per model, with its eps; the masking flags (``data["flags"]``); the drop
-    from the training PGD to all attacks (``data["gaps"]``); a verdict per model
-    (:func:`lib.benefits.b4_judgement`)."""
-    table, flags, glued = {}, {}, {}
-    for (dataset, model), (accs, model_flags) in audited.items():
-        flags[dataset, model] = model_flags
-        eps = benefits.train_eps(dataset, benefits.NORM[model], profile)
-        table[dataset, model] = {**accs, "eps": eps}
-        for name, acc in accs.items():
-            key = name.lower().replace(" ", "_").replace("-", "_")
-            glued[f"B4_{dataset}_{model}_{key}_acc"] = acc
-        glued[f"B4_{dataset}_{model}_gap"] = accs["training PGD"] - accs["all"]
-        glued[f"B4_{dataset}_{model}_zero_grad"] = model_flags["zero-gradient fraction"]
-    table = pd.DataFrame(table).T
-    table.index.names = ["data set", "model"]
-    flags = pd.DataFrame(flags).T
-    flags["masking flagged"] = [audit.masked(f) for f in flags.to_dict("records")]
-    rows = {
-        f"{d} {m}": benefits.b4_judgement(
-            table.loc[(d, m)], flagged=bool(flags.loc[(d, m), "masking flagged"]), n_images=n_audit
-        )
-        for d, m in AUDITED
-    }
-    gaps = table["training PGD"] - table["all"]
-    glued["B4_masking_flags"] = int(flags["masking flagged"].sum())
-    glued["B4_max_gap"] = float(gaps.max())
-    glued["B4_max_gap_model"] = " ".join(gaps.idxmax())
-    return Section(table, rows, glued, {"flags": flags, "gaps": gaps})
-
-
-def budget_note(profile: str, aa: dict) -> str:
-    """The AutoAttack budget at ``profile``, in a sentence."""
-    return (
-        f"AutoAttack budget at profile `{profile}`: APGD-CE, APGD-T and FAB-T {aa['steps']} steps "
-        f"(the targeted ones {aa['targets']} target classes each), Square {aa['queries']} queries."
-    )
 
 
 # --------------------------------------------------------------------------

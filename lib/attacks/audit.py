@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from lib.attacks.fast import eval_view
+from lib.attacks.protocol import check_norm
 from lib.attacks.strong import restarted_pgd
 
 #: Square above strong PGD by more than this (in accuracy) flags masking.
@@ -54,6 +55,7 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
     """
     import torchattacks  # the peer library, used by the audit only
 
+    norm = check_norm(norm)
     ta_norm = "Linf" if norm == "inf" else "L2"
     # torchattacks' attacks see the fast eval-mode forward (fp32: folded or
     # channels_last, as pgd's own); survival is judged on ``model`` itself.

@@ -18,6 +18,7 @@ import torch
 
 from lib import grids, profiles, saliency, verdicts
 from lib import runs as runs_lib
+from lib.attacks import check_norm
 from lib.judging import PathReport, Rate
 from lib.store import Store
 
@@ -31,6 +32,7 @@ NORM = {"l2": 2, "linf": "inf"}
 def train_eps(dataset: str, norm, profile: str) -> float:
     """The robust models' training eps: of the price chapter's Table 4 runs at
     ``profile``, the one closest to Table 2's (no new training)."""
+    norm = check_norm(norm)
     table2 = profiles.table2_eps(dataset, norm)
     return min(grids.price_grid(profile).table4_eps[(dataset, norm)], key=lambda e: abs(e - table2))
 

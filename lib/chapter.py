@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from lib import claims, plots, profiles, rules, runtime, store
+from lib.attacks import check_norm
 
 #: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
 VERDICTS = rules.VOCABULARY
@@ -92,7 +93,7 @@ def finish(
 
 def norm_label(norm) -> str:
     """``"l_inf"`` or ``"l2"``: a threat model's name in tables and titles."""
-    return "l_inf" if norm == "inf" else "l2"
+    return "l_inf" if check_norm(norm) == "inf" else "l2"
 
 
 def eps_label(dataset: str, eps: float) -> str:
@@ -102,7 +103,7 @@ def eps_label(dataset: str, eps: float) -> str:
 
 def norm_key(norm) -> str:
     """A threat model's name in glue keys: ``"linf"`` or ``"l2"``."""
-    return "linf" if norm == "inf" else "l2"
+    return "linf" if check_norm(norm) == "inf" else "l2"
 
 
 def eps_key(dataset: str, eps: float) -> str:

@@ -125,14 +125,38 @@ def strong_eval_key(config: RunConfig, eps=None, *, norm=None, device=None) -> s
 
 
 def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
-    """Robust accuracy of ``config``'s model under the strong evaluation, stored (a dict).
+    """Robust accuracy of ``config``'s model under the strong evaluation, computed once and stored.
 
-    On the first ``n_test_robust`` test images: the profile's evaluation PGD
-    (as in :func:`train_run`, same seed), then the cascade of
-    :mod:`lib.attacks.strong` with :func:`lib.profiles.strong_budget` on the
-    images it leaves robust, in :data:`STRONG_PRECISION` (the profile's PGD in
-    the run's precision); see :func:`lib.attacks.strong.evaluate` for the
-    metrics. ``eps`` and ``norm`` default to the run's ``eps_eval`` and norm.
+    On the first ``n_test_robust`` test images of the profile: the profile's
+    evaluation PGD (as in :func:`lib.runs.train_run`, same seed), then the
+    cascade of :func:`lib.attacks.strong.evaluate` with the profile's
+    budget on the images it leaves robust, in fp32 (``STRONG_PRECISION``;
+    the profile's PGD in the run's precision). The model is trained first if
+    the store does not hold it.
+
+    Distance measure:
+        the run's norm (l_inf or l2) in [0, 1] pixel space, unless ``norm`` says otherwise.
+
+    Args:
+        config (RunConfig): the run whose model is attacked. Required.
+        eps (float | None): radius in [0, 1] pixel space. (Default: None: the
+            run's ``eps_eval``)
+        norm (str | int | None): ``"Linf"`` or ``"L2"`` (any spelling of
+            ``lib.attacks.check_norm``). (Default: None: the run's norm)
+        store (Store | None): where runs and evaluations are kept. (Default:
+            None: ``Store()``, at ``$ODDS_STORE``)
+        device (torch.device | str | None): (Default: None: CUDA when there is one)
+        progress (bool): show training's progress bar. (Default: True)
+
+    Returns:
+        dict: the metrics of :func:`lib.attacks.strong.evaluate`
+        (``adv_acc``, ``pgd_acc``, ``after``...).
+
+    Example:
+        >>> from lib.evals import strong_eval
+        >>> from lib.runs import RunConfig
+        >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
+        >>> strong_eval(cfg)["adv_acc"]
     """
     store, plan = store or Store(), plan_of(config, device)
     eps, norm, attack, budget, key = _strong_eval_settings(config, plan, eps, norm)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lib import evals, verdicts
+from lib.attacks import check_norm
 from lib.attacks.strong import COMPONENTS  # re-exported for the chapter
 from lib.chapter import eps_label, norm_key
 
@@ -22,7 +23,7 @@ MIX = {"standard": "clean", "half": "half", "robust": "adversarial"}
 
 def table4_configs(configs, dataset, norm, eps, model) -> list:
     """The Table 4 runs of one cell (one per seed)."""
-    mix = MIX[model]
+    mix, norm = MIX[model], check_norm(norm)
     return [
         c
         for c in configs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 
+from lib.attacks import check_norm
 from lib.runs import RunConfig, train_run
 from lib.store import Store
 
@@ -37,6 +38,7 @@ class Results:
     def metrics(self, dataset, norm="inf", eps=0.0, mix=None, n=None, bn_mode="eval") -> list:
         """Metrics of every seed of one configuration (a clean run when eps is 0)."""
         mix = mix or ("adversarial" if eps else "clean")
+        norm = check_norm(norm)
         found = [
             m
             for c, m in self.runs.items()

@@ -28,7 +28,43 @@ from lib.train import balanced_accuracy, check_mix, outcomes, train
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One training configuration; its dict (with the profile's settings) keys the store."""
+    """One training run's settings: with the profile's recipe, they key the store.
+
+    The same configuration is trained once (:func:`train_run`). The norm is
+    kept in its canonical spelling (``"inf"`` or ``2``): spellings never split a key.
+
+    Args:
+        dataset (str): ``"mnist"``, ``"binary_mnist"``, ``"cifar10"`` or
+            ``"restricted_imagenet"``. Required.
+        profile (str): the scale: ``"smoke"`` (seconds), ``"cpu"`` (minutes on
+            a laptop) or ``"paper"`` (the paper's recipes, a GPU).
+            (Default: "cpu")
+        mix (str): ``"clean"``, ``"adversarial"``, ``"half"`` or ``"trades"``
+            (see :func:`lib.train.train`). (Default: "clean")
+        norm (str | int): threat model of training and evaluation: ``"Linf"``
+            or ``"L2"`` (any spelling of ``check_norm``). (Default: "inf")
+        eps_train (float): training eps in [0, 1] pixel space; 0 with
+            ``mix="clean"``. (Default: 0.0)
+        eps_eval (float | None): evaluation eps in [0, 1] pixel space.
+            (Default: None: ``eps_train``, or Table 2's when that is 0)
+        n_train, max_steps (int | None): training images, optimizer steps.
+            (Default: None: the profile's)
+        bn_mode (str): mode while the training attack runs. (Default: "eval")
+        seed (int): seeds initialization, batches and attack starts. (Default: 0)
+        precision (str): ``"auto"`` (bf16 where the hardware has it:
+            :func:`lib.runtime.resolve_precision`), ``"bf16"`` or ``"fp32"``.
+            (Default: "auto")
+        variant (str | None): Restricted ImageNet's. (Default: None: the profile's)
+        beta (float | None): TRADES' weight, with ``mix="trades"``. (Default: None)
+        eval_every (int | None): record test accuracy every this many steps.
+            (Default: None)
+
+    Example:
+        >>> from lib.runs import RunConfig, train_run
+        >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
+        >>> model, run = train_run(cfg)
+        >>> run.metrics["std_acc"], run.metrics["adv_acc"]
+    """
 
     dataset: str  # a name of lib.data.DATASETS
     profile: str = "cpu"  # a name of lib.profiles.PROFILES
@@ -258,13 +294,26 @@ def train_run(
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> tuple[torch.nn.Module, Run]:
-    """The model and stored run of ``config``: loaded if stored, else trained and saved.
+    """The model and stored run of ``config``: loaded if stored, else trained, evaluated and saved.
 
-    Metrics: standard test accuracy, and robust test accuracy against the
-    profile's evaluation attack (stronger than the training one) at
-    ``eps_eval``, each also class-balanced (``*_balanced``). Training runs
-    the profile's number of steps whatever the training-set size (several
-    epochs of a small set), else its epochs.
+    Training follows the profile's recipe (model, optimizer, schedule, training
+    attack); then the standard test accuracy, and the robust one against the
+    profile's evaluation attack (stronger than the training one) at ``eps_eval``.
+
+    Args:
+        config (RunConfig): what to train. Required.
+        store (Store | None): where runs are kept. (Default: None: ``Store()``)
+        device (torch.device | str | None): (Default: None: CUDA when there is one)
+        progress (bool): show a progress bar while training. (Default: True)
+
+    Returns:
+        tuple[nn.Module, Run]: the model (eval mode) and its stored run:
+        ``run.metrics`` holds ``std_acc``, ``adv_acc`` (and ``*_balanced``).
+
+    Example:
+        >>> from lib.runs import RunConfig, train_run
+        >>> model, run = train_run(RunConfig("mnist", "smoke"))
+        >>> run.metrics["std_acc"]
     """
     store = store or Store()
     plan = plan_of(config, device)

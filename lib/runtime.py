@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import random
 import subprocess
@@ -17,6 +18,8 @@ import numpy as np
 import torch
 
 PRECISIONS = ("auto", "bf16", "fp32")
+
+log = logging.getLogger("lib")
 
 #: The checkout ``lib`` was imported from (the folder holding ``lib/``): the
 #: book's own files (``book/``, ``lab/``, ``results/bench``) are read from it,
@@ -142,10 +145,26 @@ def cpu_has_bf16() -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device | str) -> str:
-    """Turn ``"auto"`` into ``"bf16"`` or ``"fp32"`` for ``device``.
+    """The precision a computation on ``device`` runs at: ``"bf16"`` or ``"fp32"``.
 
-    ``"auto"`` picks bf16 where the hardware has it (CUDA with bf16 support,
-    or a CPU with AMX / AVX-512 BF16) and fp32 elsewhere.
+    ``"auto"`` (every entry point's default) picks bf16 where the hardware has
+    it (CUDA with bf16 support, or a CPU with AMX / AVX-512 BF16) and fp32
+    elsewhere, so the same call can give slightly different adversarial points
+    on two machines; ``precision="fp32"`` is the same everywhere. The first
+    time ``"auto"`` resolves on a device type, the choice is logged at INFO on
+    the ``"lib"`` logger (``logging.basicConfig(level=logging.INFO)`` shows it).
+
+    Args:
+        precision (str): ``"auto"``, ``"bf16"`` or ``"fp32"``.
+        device (torch.device | str): where the computation runs.
+
+    Returns:
+        str: ``"bf16"`` or ``"fp32"``.
+
+    Example:
+        >>> from lib import runtime
+        >>> runtime.resolve_precision("auto", "cpu")  # on a CPU without bf16
+        'fp32'
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -153,10 +172,24 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
         return precision
     device = torch.device(device)
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if cpu_has_bf16() else "fp32"
-    return "fp32"
+        resolved = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    elif device.type == "cpu":
+        resolved = "bf16" if cpu_has_bf16() else "fp32"
+    else:
+        resolved = "fp32"
+    _report(device.type, resolved)
+    return resolved
+
+
+@functools.cache
+def _report(device_type: str, resolved: str) -> None:
+    # Once per device type and process: the first call says it, the others are cached.
+    log.info(
+        "precision='auto' runs at %s on %s%s",
+        resolved,
+        device_type,
+        "; pass precision='fp32' for fp32" if resolved != "fp32" else "",
+    )
 
 
 def autocast(device: torch.device | str, precision: str):

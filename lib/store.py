@@ -205,7 +205,17 @@ class Run:
 
 
 class Store:
-    """A folder of runs keyed by a hash of their settings."""
+    """A folder of runs keyed by a hash of their settings, so no model is trained twice.
+
+    Writes are atomic and locked per key (see the module's docstring).
+
+    Args:
+        root (str | PathLike | None): the folder. (Default: None:
+            ``$ODDS_STORE``, else ``runs/store`` at the repository root)
+
+    Example:
+        >>> run = Store().get_or_run({"what": "demo"}, lambda: {"metrics": {"acc": 0.9}})
+    """
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()

@@ -6,7 +6,8 @@ runs of a configuration, stored, are :mod:`lib.runs`.
 
 Both ``train`` and ``evaluate`` take any :class:`lib.data.Batches`: a
 :class:`lib.data.TensorData` held on the device, or Restricted ImageNet
-streamed from image files (:class:`lib.data.imagenet.FolderData`).
+streamed from image files (:class:`lib.data.imagenet.FolderData`); and a torch
+``DataLoader`` or ``Dataset`` of ``(x, y)`` in [0, 1] (:mod:`lib.data.torch_data`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,15 @@ from tqdm.auto import tqdm
 
 from lib import data as data_lib
 from lib import runtime
+from lib.accuracy import balanced_accuracy, evaluate, outcomes
+from lib.accuracy import perturb as _perturb
 from lib.attacks import PGD, Attack, check_bn_mode
 from lib.attacks import cuda_graph as graphs
-from lib.attacks.fast import attack_view, restore_layout
+from lib.attacks.fast import restore_layout
+from lib.data.torch_data import is_torch_data, model_device, to_tensor_data
 from lib.trades import TradesAttack, trades_loss
+
+__all__ = ["MIXES", "OPTIMIZERS", "balanced_accuracy", "check_mix", "evaluate", "outcomes", "train"]
 
 MIXES = ("clean", "adversarial", "half", "trades")
 OPTIMIZERS = ("sgd", "adam")
@@ -35,35 +41,6 @@ def check_mix(mix: str) -> str:
     if mix not in MIXES:
         raise ValueError(f"unknown mix {mix!r}; allowed: {', '.join(MIXES)}")
     return mix
-
-
-def _perturb(attack: Attack, model, x, y, precision: str, generator, bn_mode="eval"):
-    # Every attack takes the run's precision, generator and BatchNorm mode
-    # (lib.attacks.Attack); one that needs none of them ignores them.
-    return attack(model, x, y, precision=precision, generator=generator, bn_mode=bn_mode)
-
-
-def _as_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
-    if isinstance(data, data_lib.TensorData):
-        return data.inputs(), data.y
-    x, y = data
-    return x, y
-
-
-def _eval_batches(data, batch_size: int):
-    """``(x, y)`` batches in order: slices of tensors in memory, else the data's own batches."""
-    if isinstance(data, data_lib.TensorData | tuple | list):
-        x_all, y_all = _as_tensors(data)
-        for start in range(0, len(y_all), batch_size):
-            yield x_all[start : start + batch_size], y_all[start : start + batch_size]
-    else:
-        yield from data.batches(batch_size)
-
-
-def _device_of(data) -> torch.device:
-    if isinstance(data, tuple | list):
-        return data[0].device
-    return data.device
 
 
 def train(
@@ -90,43 +67,86 @@ def train(
     beta: float | None = None,
     eval_every: int | None = None,
 ) -> list[dict]:
-    """Train ``model`` in place and return its history (one dict per epoch).
+    """Train ``model`` in place (clean, adversarial, half-half or TRADES) and return its history.
+
+    Each step draws a batch (seeded by ``seed``), replaces it by ``attack``'s
+    adversarial examples as ``mix`` says, and takes one optimizer step on the
+    cross-entropy (the TRADES loss for ``mix="trades"``). The model is left in
+    eval mode, its parameters in the caller's memory layout.
+
+    Distance measure:
+        the ``attack``'s (e.g. :class:`lib.attacks.PGD`: l_inf or l2 ball in
+        [0, 1] pixel space); none for ``mix="clean"``.
 
     Args:
-        data: training set on the device the model lives on (a
-            :class:`lib.data.Batches`: tensors in memory or streamed files).
-        epochs: epochs of ``data.epoch_size`` images (a pass over the data,
-            or 76,800 Restricted ImageNet images at the paper's scale);
-            ``max_steps`` stops earlier if given.
-        batch_size: images per step; None trains on the full batch.
-        lr: initial learning rate, multiplied by 0.1 at each fraction of
-            the total steps in ``lr_milestones``.
-        optimizer: ``"sgd"`` (with ``momentum``) or ``"adam"``.
-        mix: ``"clean"``; ``"adversarial"`` (every example replaced by
-            ``attack``'s); ``"half"`` (half of each batch adversarial, the
-            other half clean: Table 4 of the paper); ``"trades"`` (the
-            TRADES loss, :func:`lib.trades.trades_loss`, with ``beta`` and a
-            :class:`lib.trades.TradesAttack`; the history's accuracy is then
-            on the clean batch).
-        attack: ``(model, x, y) -> x_adv``, e.g. a :class:`lib.attacks.PGD`.
-        precision: ``"auto"``, ``"bf16"`` or ``"fp32"`` (see lib.runtime).
-        eval_data: if given, standard accuracy on it is recorded each epoch.
-        bn_mode: the model's mode while ``attack`` runs: ``"eval"`` (BatchNorm
-            running statistics) or ``"train"`` (batch statistics); see
-            :func:`lib.attacks.pgd`.
-        eps_ramp: fraction of the total steps over which a PGD training
-            attack's eps (and step size) grows linearly from
-            ``eps / ramp_steps`` to its full value; 0 (the default) trains
-            at the full eps from the first step.
-        eval_every: with ``eval_data``, also record its standard accuracy
-            every this many optimizer steps and after the last one, as the
-            epoch entry's ``curve`` (``[step, accuracy]`` pairs): a learning
-            curve finer than one point per epoch. Evaluation touches neither
-            the weights nor any random stream, so the run trains the same.
+        model (nn.Module): maps inputs in [0, 1] to logits; trained in place.
+        data (Batches | DataLoader | Dataset): the training set on the model's
+            device: a :class:`lib.data.Batches` (e.g. from :func:`lib.data.load`),
+            or a torch ``DataLoader`` or ``Dataset`` of ``(x, y)``, x float in
+            [0, 1], read once into memory on the model's device (its own
+            batching, shuffling and random transforms are not used).
+        epochs (int): epochs of ``data.epoch_size`` images (a pass over the data,
+            or 76,800 Restricted ImageNet images at the paper's scale). Required.
+        batch_size (int | None): images per step; None trains on the full batch.
+            Required.
+        lr (float): initial learning rate, multiplied by 0.1 at each fraction of
+            the total steps in ``lr_milestones``. Required.
+        optimizer (str): ``"sgd"`` (with ``momentum``) or ``"adam"``. (Default: "sgd")
+        momentum (float): SGD momentum. (Default: 0.9)
+        weight_decay (float): L2 weight decay. (Default: 0.0)
+        lr_milestones (tuple[float, ...]): fractions of the total steps at which
+            the learning rate drops tenfold. (Default: ())
+        augment (bool): CIFAR augmentation (4-pixel pad, random crop, flip).
+            (Default: False)
+        mix (str): ``"clean"``; ``"adversarial"`` (every example replaced by
+            ``attack``'s); ``"half"`` (half of each batch adversarial: Table 4 of
+            the paper); ``"trades"`` (``lib.trades.trades_loss`` with ``beta``
+            and a ``lib.trades.TradesAttack``; the history's accuracy is then
+            on the clean batch). (Default: "clean")
+        attack (Attack | None): ``(model, x, y) -> x_adv``, e.g.
+            ``PGD(eps=0.3, norm="Linf", steps=7)``; needed unless ``mix="clean"``.
+            (Default: None)
+        seed (int): seeds the weights' stream, the batch order and the attack's
+            random starts. (Default: 0)
+        precision (str): ``"auto"`` (bf16 where the hardware has it, else fp32:
+            :func:`lib.runtime.resolve_precision` says which), ``"bf16"`` or
+            ``"fp32"``. (Default: "auto")
+        max_steps (int | None): stop after this many optimizer steps. (Default: None)
+        eval_data (Batches | DataLoader | Dataset | None): if given, standard
+            accuracy on it is recorded each epoch. (Default: None)
+        bn_mode (str): the model's mode while ``attack`` runs: ``"eval"``
+            (BatchNorm running statistics) or ``"train"`` (batch statistics); see
+            :func:`lib.attacks.pgd`. (Default: "eval")
+        progress (bool): show a tqdm bar. (Default: True)
+        eps_ramp (float): fraction of the total steps over which a PGD training
+            attack's eps (and step size) grows linearly to its full value; 0
+            trains at the full eps from the first step. (Default: 0.0)
+        beta (float | None): TRADES' weight of the robust term; with
+            ``mix="trades"`` only. (Default: None)
+        eval_every (int | None): with ``eval_data``, also record its standard
+            accuracy every this many optimizer steps and after the last one, as
+            the epoch entry's ``curve`` (``[step, accuracy]`` pairs). Evaluation
+            touches neither the weights nor any random stream. (Default: None)
 
-    The history records per epoch the mean training loss and accuracy on
-    the batches as trained (adversarial ones included), the learning rate,
-    the wall time and, with ``eval_data``, the clean test accuracy.
+    Shape:
+        - batches of ``data``: x :math:`(N, C, H, W)` in [0, 1], y :math:`(N)`.
+
+    Returns:
+        list[dict]: one entry per epoch: ``epoch``, ``steps`` (optimizer steps so
+        far), ``loss`` and ``acc`` (mean on the batches as trained, adversarial
+        ones included), ``lr``, ``seconds``, and with ``eval_data`` the clean
+        ``test_acc`` (and ``curve`` with ``eval_every``).
+
+    Example:
+        >>> from lib import data, models, train
+        >>> from lib.attacks import PGD
+        >>> tr = data.load("mnist", "train").subset(500, seed=0, balanced=True)
+        >>> model = models.MnistCNN()
+        >>> history = train.train(model, tr, epochs=3, batch_size=50, lr=1e-3,
+        ...                       optimizer="adam", precision="fp32")
+        >>> history = train.train(model, tr, epochs=1, batch_size=50, lr=1e-3,
+        ...                       optimizer="adam", mix="adversarial",
+        ...                       attack=PGD(eps=0.3, norm="Linf", steps=7))
     """
     check_mix(mix)
     check_bn_mode(bn_mode)
@@ -146,6 +166,8 @@ def train(
         raise ValueError(f"eval_every must be a positive int or None, got {eval_every!r}")
     if eval_every is not None and eval_data is None:
         raise ValueError("eval_every records accuracy on eval_data: give eval_data too")
+    if is_torch_data(data):
+        data = to_tensor_data(data, device=model_device(model))
     device = data.device
     precision = runtime.resolve_precision(precision, device)
     generator = runtime.seed_everything(seed)
@@ -257,89 +279,3 @@ def train(
     model.eval()
     restore_layout([(t, stride) for t, stride in layout if t.stride() != stride])
     return history
-
-
-def evaluate(
-    model: torch.nn.Module,
-    data,
-    attack: Attack | None = None,
-    *,
-    batch_size: int = 500,
-    precision: str = "auto",
-    generator: torch.Generator | None = None,
-    balanced: bool = False,
-) -> float:
-    """Accuracy of ``model`` on ``data`` (a ``Batches`` or an ``(x, y)`` pair), in [0, 1].
-
-    Without ``attack`` it is the standard accuracy. With one it is the robust
-    accuracy: an example counts only if it is classified correctly both
-    clean and after the attack. Only correctly classified examples are
-    attacked (the others are errors already). The model is evaluated in eval
-    mode and its mode is restored. ``balanced=True`` gives the class-balanced
-    accuracy instead (:func:`balanced_accuracy`).
-    """
-    ok, y = outcomes(
-        model, data, attack, batch_size=batch_size, precision=precision, generator=generator
-    )
-    if balanced:
-        return balanced_accuracy(ok, y)
-    return int(ok.sum()) / len(ok)
-
-
-def outcomes(
-    model: torch.nn.Module,
-    data,
-    attack: Attack | None = None,
-    *,
-    batch_size: int = 500,
-    precision: str = "auto",
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per example, in the data's order: ``(correct, label)``, bool and int64 tensors.
-
-    ``correct`` is what :func:`evaluate` averages (see there); one pass over
-    the data gives both the plain and the class-balanced accuracy.
-    """
-    if len(data[1] if isinstance(data, tuple | list) else data) == 0:
-        raise ValueError("cannot evaluate on an empty data set")
-    device = _device_of(data)
-    precision = runtime.resolve_precision(precision, device)
-    was_training = model.training
-    model.eval()
-    # CUDA graphs want static shapes: attack the whole batch, count the clean-correct.
-    whole = isinstance(attack, PGD) and graphs.graphs_by_default(device)
-    oks, ys = [], []
-    try:
-        # On the CPU: the folded (conv+BN) copy or channels_last, once for all batches.
-        with attack_view(model, device, "eval") as net:
-            for x, y in _eval_batches(data, batch_size):
-                with torch.no_grad(), runtime.autocast(x.device, precision):
-                    ok = net(x).argmax(1) == y
-                if attack is not None and whole:
-                    x_adv = _perturb(attack, model, x, y, precision, generator)
-                    with torch.no_grad(), runtime.autocast(x.device, precision):
-                        ok &= net(x_adv).argmax(1) == y
-                elif attack is not None and ok.any():
-                    keep = ok.nonzero().flatten()
-                    x_adv = _perturb(attack, model, x[keep], y[keep], precision, generator)
-                    with torch.no_grad(), runtime.autocast(x.device, precision):
-                        ok[keep] = net(x_adv).argmax(1) == y[keep]
-                oks.append(ok)
-                ys.append(y)
-    finally:
-        model.train(was_training)
-    return torch.cat(oks), torch.cat(ys)
-
-
-def balanced_accuracy(correct: torch.Tensor, y: torch.Tensor) -> float:
-    """The mean over classes of each class's accuracy (classes absent from ``y`` left out).
-
-    Restricted ImageNet's classes are far from balanced (dogs are 118 of the
-    203 ImageNet classes of the robustness variant), so its plain accuracy
-    mostly measures the dog class; this one weighs every super-class alike.
-    """
-    y = y.long()
-    totals = torch.bincount(y)
-    hits = torch.bincount(y, weights=correct.double(), minlength=len(totals))
-    present = totals > 0
-    return float((hits[present] / totals[present]).mean())

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from lib import chapter, claims, runtime, store
 
@@ -25,12 +26,29 @@ README = (ROOT / "README.md").read_text()
 BIN = Path(sys.executable).parent  # the environment running the tests: `.venv/bin` under make
 
 
+def _name(spec: str) -> str:
+    return re.split(r"[<>=!\[ ;]", spec.strip())[0].lower()
+
+
 def _requirements() -> set[str]:
-    names = set()
+    """What `pip install -r requirements.txt` installs by name: its own lines, and the
+    pyproject.toml optional-dependency groups its ``-e .[group,...]`` line names."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = groups["optional-dependencies"]
+    names, wanted = set(), []
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.split("#")[0].strip()
-        if line and not line.startswith("-"):
-            names.add(re.split(r"[<>=!\[ ;]", line)[0].lower())
+        if m := re.fullmatch(r"-e \.\[([\w,]+)\]", line):
+            wanted += m.group(1).split(",")
+        elif line and not line.startswith("-"):
+            names.add(_name(line))
+    names |= {_name(d) for d in groups["dependencies"]}
+    while wanted:  # groups may name other groups as odds-lib[...]
+        for spec in extras[wanted.pop()]:
+            if m := re.fullmatch(r"odds-lib\[([\w,]+)\]", spec):
+                wanted += m.group(1).split(",")
+            else:
+                names.add(_name(spec))
     return names
 
 

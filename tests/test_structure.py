@@ -1,4 +1,5 @@
-"""The library's shape: no import cycle (lazy imports included), no module over
+"""The library's shape: no import cycle (lazy imports included, and package-level
+ones: ``from lib.pkg import sub`` inside a module that ``lib.pkg`` imports), no module over
 400 lines, and the one-run chapter's parameters the same as RunConfig's fields."""
 
 from __future__ import annotations
@@ -40,14 +41,22 @@ def _resolve(target: str, modules) -> str | None:
 
 
 def _imports(path: Path, modules) -> set[str]:
-    """Every lib module ``path`` imports, at the top or inside a function."""
+    """Every lib module ``path`` imports, at the top or inside a function.
+
+    ``from lib.x import y`` imports ``lib.x`` itself as well as ``lib.x.y``: it
+    reads ``y`` from ``lib.x``'s namespace, so a module that ``lib.x``'s
+    ``__init__`` imports and that imports ``lib.x`` back is a package-level
+    cycle (it works only while ``y`` happens to be a submodule, not a name
+    defined further down the ``__init__``). ``import lib.x.y as y`` names
+    ``lib.x.y`` alone.
+    """
     out = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             # ``from lib.x import y``: y may be a submodule (lib.x.y) or a name in lib.x.
-            targets = [f"{node.module}.{a.name}" for a in node.names]
+            targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         else:
             continue
         for target in targets:
@@ -97,6 +106,21 @@ def test_the_walker_sees_lazy_imports():
     assert "lib.data.imagenet" in graph["lib.data"]  # the loader's dispatch
     assert "lib.sweep.ray_executor" in graph["lib.sweep"]  # imported inside a function
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def test_the_walker_sees_package_level_imports(tmp_path):
+    """``from pkg import sub`` imports ``pkg`` (its ``__init__``) as well as ``pkg.sub``."""
+    pkg = tmp_path / "lib" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from lib.pkg import sub\n")
+    (pkg / "sub.py").write_text("from lib.pkg import other\n")
+    (pkg / "other.py").write_text("import lib.pkg.sub as sub\n")
+    modules = {"lib.pkg": pkg / "__init__.py", "lib.pkg.sub": pkg / "sub.py"}
+    modules["lib.pkg.other"] = pkg / "other.py"
+    assert _imports(pkg / "sub.py", modules) == {"lib.pkg", "lib.pkg.other"}
+    assert _imports(pkg / "other.py", modules) == {"lib.pkg.sub"}
+    graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
+    assert _find_cycle(graph) == ["lib.pkg", "lib.pkg.sub", "lib.pkg"]
 
 
 def test_no_import_cycle_among_lib_modules():

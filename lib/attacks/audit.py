@@ -18,6 +18,7 @@ import torch
 
 from lib import runtime
 from lib.attacks.fast import eval_view
+from lib.attacks.protocol import check_norm
 from lib.attacks.strong import restarted_pgd
 
 #: Square above strong PGD by more than this (in accuracy) flags masking.
@@ -55,6 +56,7 @@ def suite(model, *, norm, eps: float, training_attack, budget: AuditBudget, seed
     """
     import torchattacks  # the peer library, used by the audit only
 
+    norm = check_norm(norm)
     ta_norm = "Linf" if norm == "inf" else "L2"
     if any(p.is_cuda for p in model.parameters()):
         runtime.strict_fp32()  # fp32 means fp32 for torchattacks' attacks too, not TF32

@@ -10,13 +10,35 @@ from lib.attacks.protocol import check_eps, check_norm
 
 
 def linear_worst_case(model, x: torch.Tensor, y: torch.Tensor, *, eps: float, box: bool = True):
-    """The exact l_inf worst case for a binary :class:`~lib.models.LinearModel`.
+    r"""The exact l_inf worst case of a binary linear model: no search, no step size.
 
     The margin s (w^T x + b), s = 2y - 1, is linear and separable in x, so
     the minimizer over the l_inf ball moves every pixel by eps against
     s * sign(w_i); with ``box=True`` each pixel is then clipped to [0, 1],
     which is still the exact minimizer over the ball intersected with the box.
     Without the box the margin drops by exactly eps * ||w||_1.
+
+    Distance measure:
+        l_inf in [0, 1] pixel space: :math:`\{x' : \|x' - x\|_\infty \le \epsilon\}`,
+        intersected with :math:`0 \le x' \le 1` when ``box``.
+
+    Args:
+        model (LinearModel): a binary linear model with ``weight`` (w) and
+            ``margin(x)`` (``lib.models.LinearModel``).
+        x (Tensor): inputs in [0, 1] pixel space.
+        y (Tensor): labels, 0 or 1 (the paper's -1 and +1).
+        eps (float): radius of the l_inf ball in [0, 1] pixel space. Required.
+        box (bool): clip to [0, 1]. (Default: True)
+
+    Shape:
+        - x: :math:`(N, ...)`; y: :math:`(N)`; output: as ``x``.
+
+    Returns:
+        Tensor: ``x_adv``, the exact minimizer of the margin.
+
+    Example:
+        >>> from lib.attacks import linear_worst_case
+        >>> x_adv = linear_worst_case(model, x, y, eps=0.1)
     """
     eps = check_eps(eps)
     w = model.weight.detach().view(x.shape[1:])
@@ -44,7 +66,27 @@ class LinearWorstCase:
     """The exact l_inf adversary of a binary linear model, as settings.
 
     Calling it runs :func:`linear_worst_case`; it plays the role of a
-    :class:`PGD` in training and evaluation.
+    :class:`PGD` in training and evaluation (an :class:`Attack`).
+
+    Distance measure:
+        l_inf in [0, 1] pixel space, as :func:`linear_worst_case`.
+
+    Args:
+        eps (float): radius of the l_inf ball in [0, 1] pixel space. Required.
+        box (bool): clip the adversarial input to [0, 1]. (Default: True)
+        norm (str): l_inf only, in any spelling of :func:`check_norm`; stored
+            as ``"inf"``. (Default: "inf")
+
+    Shape:
+        - x: :math:`(N, ...)` in [0, 1]; y: :math:`(N)`; output: as ``x``.
+
+    Returns:
+        LinearWorstCase: the settings; ``attack(model, x, y)`` returns ``x_adv``.
+
+    Example:
+        >>> from lib.attacks import LinearWorstCase
+        >>> from lib.train import evaluate
+        >>> robust = evaluate(model, test_set, LinearWorstCase(eps=0.1))
     """
 
     eps: float
@@ -53,7 +95,8 @@ class LinearWorstCase:
 
     def __post_init__(self):
         check_eps(self.eps)
-        if check_norm(self.norm) != "inf":
+        object.__setattr__(self, "norm", check_norm(self.norm))  # keys hold one spelling
+        if self.norm != "inf":
             raise ValueError("the exact linear worst case is implemented for norm 'inf' only")
 
     def __call__(self, model, x, y, *, precision="auto", generator=None, bn_mode="eval"):

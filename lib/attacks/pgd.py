@@ -52,6 +52,17 @@ def step_size(eps: float, steps: int) -> float:
     return STEP_RULE * eps / _rule_steps(steps)  # not step_factor * eps: the same bits as before
 
 
+def _default_step_size(eps, steps):
+    """The relative step rule's step size, or 0 where it has none (0 steps take no step).
+
+    Invalid ``eps`` or ``steps`` pass through untouched for :func:`check_attack` to refuse.
+    """
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1:
+        if isinstance(eps, int | float) and not isinstance(eps, bool):
+            return step_size(eps, steps)
+    return 0.0
+
+
 def _per_example_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, y, reduction="none")
 
@@ -64,7 +75,7 @@ def pgd(
     eps: float,
     norm,
     steps: int,
-    step_size: float,
+    step_size: float | None = None,
     random_start: bool = True,
     restarts: int = 1,
     targeted: bool = False,
@@ -76,66 +87,79 @@ def pgd(
     fold: bool = True,
     check_range: bool = True,
 ) -> torch.Tensor:
-    """Projected gradient descent on the loss, within the eps-ball of ``x``.
+    r"""Projected gradient descent (Madry et al., 2018) within the eps-ball of ``x``.
+
+    Ascends the loss (descends it towards ``y`` when ``targeted``) by ``steps``
+    signed (l_inf) or normalized (l2) gradient steps, projecting back onto the
+    ball and the pixel box after each; per example the best point seen is kept
+    (a success beats a failure; among equals, the higher loss), over all
+    ``restarts``. The model is in eval mode during the attack and its mode is
+    restored; only input gradients are taken, so no parameter ``.grad`` changes.
+
+    Distance measure:
+        l_inf (``norm="Linf"``) or l2 (``norm="L2"``), in [0, 1] pixel space:
+        ``x_adv`` lies in :math:`\{x' : \|x' - x\|_p \le \epsilon,\ 0 \le x' \le 1\}`.
 
     Args:
-        model: maps inputs in [0, 1] to logits. Put in eval mode during the
-            attack (BatchNorm uses running statistics); its mode is restored.
-        x: inputs in [0, 1], any shape with the batch first.
-        y: the true labels (untargeted), or the target labels (``targeted``).
-            Never the model's predictions: that would leak the clean answer.
-        eps: radius of the ball in [0, 1] pixel space (l_inf) or its l2 norm.
-        norm: ``"inf"`` or ``2``.
-        steps: number of gradient steps; 0 returns the start point.
-        step_size: l_inf: size of each signed step per pixel; l2: l2 length
-            of each step.
-        random_start: start uniformly inside the ball (see
-            :func:`random_perturb`) instead of at ``x``.
-        restarts: independent runs; per example the best is kept. Runs
-            after the first attack only the examples not yet broken.
-        targeted: descend the loss towards ``y`` instead of ascending it away.
-        loss: per-example loss ``loss(logits, y) -> [N]``; cross-entropy
-            when None.
-        precision: ``"auto"`` (bf16 where the hardware has it, see
-            :func:`lib.runtime.resolve_precision`), ``"bf16"`` (autocast; the
-            perturbation, the projection and the loss stay fp32) or ``"fp32"``.
-        generator: CPU generator for the random starts.
-        bn_mode: ``"eval"`` (default): the model is in eval mode, BatchNorm
-            uses its running statistics. ``"train"``: the model is in train
-            mode, BatchNorm normalizes with the attacked batch's own
-            statistics (as when the attack is built inside a training graph,
-            e.g. MadryLab/cifar10_challenge). The running statistics are
-            restored afterwards, so the attack never updates them.
-        cuda_graph: on a CUDA device, capture one step (forward, input
-            gradient, bookkeeping, step, projection) in a CUDA graph and
-            replay it ``steps`` times: one launch per step instead of
-            hundreds, which is what small models on a fast GPU are bound by.
-            The graph is cached per model, shapes and settings, so the
-            capture is paid once. Needs ``bn_mode="eval"``; ignored on the
-            CPU. Same kernels, same results as the eager loop. None (the
-            default) follows the switch of :mod:`lib.attacks.cuda_graph`:
-            ``"auto"`` uses the graph on CUDA with eval-mode BatchNorm for
-            the first run; ``cuda_graphs("off")`` or ``ODDS_CUDA_GRAPH=off``
-            forces the eager loop.
-        check_range: refuse ``x`` outside [0, 1] (an already-normalized
-            batch would make the ball and the clamp meaningless). Costs one
-            host sync per call, none per step; ``False`` skips it, for a
-            caller whose inputs are in [0, 1] by construction.
-        fold: on the CPU with ``bn_mode="eval"``, run the forward passes on
-            a cached copy with each conv+BatchNorm folded into one conv, in
-            channels_last (:mod:`lib.attacks.fast`); a plain conv model is
-            put in channels_last for the call and given back unchanged.
+        model (nn.Module): maps inputs in [0, 1] to logits; normalization, if
+            any, belongs inside it.
+        x (Tensor): inputs in [0, 1] pixel space (refused otherwise).
+        y (Tensor): the true labels (untargeted) or the target labels
+            (``targeted``); never the model's predictions.
+        eps (float): radius of the ball in [0, 1] pixel space: the largest
+            change of one pixel (l_inf) or the l2 length of the change. Required.
+        norm (str | int | float): ``"Linf"``, ``"linf"``, ``"inf"`` or
+            ``math.inf`` for l_inf; ``"L2"``, ``"l2"``, ``2`` or ``"2"`` for l2
+            (see :func:`check_norm`). Required.
+        steps (int): gradient steps; 0 returns the start point. Required.
+        step_size (float | None): length of one step in [0, 1] pixel space
+            (per pixel for l_inf, l2 length for l2). (Default: None, the
+            relative step rule of Madry et al., ``2.5 * eps / steps``, so the
+            walk can cross the ball and back.)
+        random_start (bool): start uniformly inside the ball instead of at
+            ``x``. (Default: True)
+        restarts (int): independent runs, the best kept per example; runs after
+            the first attack only the examples not yet broken. (Default: 1)
+        targeted (bool): descend the loss towards ``y``. (Default: False)
+        loss (callable | None): per-example loss ``loss(logits, y) -> [N]``.
+            (Default: None, cross-entropy)
+        precision (str): ``"fp32"``, ``"bf16"`` (autocast; the perturbation,
+            the projection and the loss stay fp32) or ``"auto"``: bf16 where the
+            hardware has it (CUDA with bf16, a CPU with AMX or AVX-512 BF16),
+            else fp32. ``lib.runtime.resolve_precision("auto", device)`` says
+            which. Pass ``"fp32"`` for results comparable across machines.
+            (Default: "auto")
+        generator (torch.Generator | None): CPU generator for the random
+            starts, for a seeded attack. (Default: None, the global one)
+        bn_mode (str): ``"eval"``: BatchNorm uses its running statistics;
+            ``"train"``: the attacked batch's own statistics, as when the attack
+            is built inside a training graph (MadryLab/cifar10_challenge); the
+            running statistics are restored. (Default: "eval")
+        cuda_graph (bool | None): on CUDA, capture one step in a CUDA graph
+            and replay it (same kernels, same results; one launch per step).
+            None follows ``lib.attacks.cuda_graph``'s switch (``"auto"``: on
+            for CUDA with ``bn_mode="eval"``); ignored on the CPU. (Default: None)
+        fold (bool): on the CPU with ``bn_mode="eval"``, run a cached copy
+            with each conv+BatchNorm folded into one conv, in channels_last;
+            the caller's model is left as it was. (Default: True)
+        check_range (bool): refuse ``x`` outside [0, 1] (one host sync per
+            call). (Default: True)
 
-    The fast layout is applied here, so a plain ``nn.Module`` gets the fast
-    path without the caller's help; its parameters are left as they were. On
-    the CPU, a plain ``nn.Conv2d`` on a one-channel image (a grayscale
-    model's first layer) also computes its input gradient the fast way of
-    :class:`lib.models.InputConv2d` for the call (same logits, the gradient
-    up to rounding; :mod:`lib.attacks.fast`).
+    Shape:
+        - x: :math:`(N, ...)`, e.g. :math:`(N, C, H, W)`, values in [0, 1].
+        - y: :math:`(N)`, int64 class indices.
+        - output: the shape and dtype of ``x``.
 
     Returns:
-        ``x_adv``, detached, same shape and dtype as ``x``.
+        Tensor: ``x_adv``, detached, with ``||x_adv - x||_p <= eps`` and
+        ``0 <= x_adv <= 1``.
+
+    Example:
+        >>> from lib.attacks import pgd
+        >>> x_adv = pgd(model, x, y, eps=0.3, norm="Linf", steps=10)  # step 0.075
+        >>> x_adv = pgd(model, x, y, eps=2.0, norm="L2", steps=20, precision="fp32")
     """
+    step_size = _default_step_size(eps, steps) if step_size is None else step_size
     eps, norm = check_attack(eps, norm, steps, step_size, restarts)
     check_bn_mode(bn_mode)
     check_pixels(x, check_range)
@@ -256,13 +280,45 @@ def _one_run(
 class PGD:
     """A PGD adversary as settings; calling it runs :func:`pgd`.
 
-    eps and step_size are in [0, 1] pixel space (l2 norm for ``norm=2``).
+    The form training and evaluation take (an :class:`Attack`): the settings
+    are fixed and go into store keys; the call adds the run's precision,
+    generator and BatchNorm mode. The norm is stored in its canonical
+    spelling (``"inf"`` or ``2``) whatever the caller wrote.
+
+    Distance measure:
+        l_inf or l2 in [0, 1] pixel space, as :func:`pgd`.
+
+    Args:
+        eps (float): radius of the ball in [0, 1] pixel space. Required.
+        norm (str | int | float): ``"Linf"`` or ``"L2"`` (any spelling of
+            :func:`check_norm`). Required.
+        steps (int): gradient steps. Required.
+        step_size (float | None): step length in [0, 1] pixel space.
+            (Default: None, the relative step rule ``2.5 * eps / steps``)
+        random_start (bool): start uniformly inside the ball. (Default: True)
+        restarts (int): independent runs, the best kept per example. (Default: 1)
+        cuda_graph (bool): True forces the CUDA-graph step; False leaves it to
+            ``lib.attacks.cuda_graph``'s switch. (Default: False)
+
+    Shape:
+        - x: :math:`(N, ...)` in [0, 1]; y: :math:`(N)`; output: as ``x``.
+
+    Returns:
+        PGD: the settings; ``attack(model, x, y, precision="auto", generator=None,
+        bn_mode="eval")`` returns ``x_adv`` as :func:`pgd`.
+
+    Example:
+        >>> from lib.attacks import PGD
+        >>> attack = PGD(eps=0.3, norm="Linf", steps=40)  # step_size 2.5 * 0.3 / 40
+        >>> attack.describe()
+        'PGD l_inf eps=0.3: 40 steps of 0.01875, random start'
+        >>> x_adv = attack(model, x, y, precision="fp32")
     """
 
     eps: float
     norm: str | int
     steps: int
-    step_size: float
+    step_size: float | None = None
     random_start: bool = True
     restarts: int = 1
     # How it runs, not what it computes: True forces the CUDA-graph step;
@@ -271,6 +327,8 @@ class PGD:
     cuda_graph: bool = False
 
     def __post_init__(self):
+        if self.step_size is None:
+            object.__setattr__(self, "step_size", _default_step_size(self.eps, self.steps))
         eps, norm = check_attack(self.eps, self.norm, self.steps, self.step_size, self.restarts)
         object.__setattr__(self, "norm", norm)
         object.__setattr__(self, "eps", eps)
@@ -291,6 +349,7 @@ class PGD:
         return pgd(model, x, y, **settings, precision=precision, generator=generator, **kwargs)
 
     def describe(self) -> str:
+        """One line saying what the attack does (stored with every result)."""
         name = "l_inf" if self.norm == "inf" else "l2"
         start = ", random start" if self.random_start else ""
         rs = f", {self.restarts} restarts" if self.restarts > 1 else ""

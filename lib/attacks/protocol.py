@@ -20,13 +20,47 @@ BN_MODES = ("eval", "train")
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+#: Every accepted spelling of each norm (strings in any case), mapped to the
+#: canonical one that settings and store keys hold: ``"inf"`` or ``2``.
+NORM_SPELLINGS = {"inf": ("inf", "linf", "l_inf", math.inf), 2: ("2", "l2", 2)}
+
+
 def check_norm(norm) -> str | int:
-    """Return the canonical norm, ``"inf"`` or ``2``; anything else is an error."""
-    if norm in ("inf", "linf") or (isinstance(norm, float) and math.isinf(norm)):
-        return "inf"
-    if norm in (2, "2", "l2"):
-        return 2
-    raise ValueError(f'norm must be "inf" or 2, got {norm!r}')
+    """The canonical norm, ``"inf"`` or ``2``, of any accepted spelling.
+
+    The one normaliser of every entry point that takes a norm (attacks,
+    :class:`~lib.runs.RunConfig`, profiles, evaluations), so a norm reaches
+    keys and comparisons in one spelling whatever the caller wrote.
+
+    Args:
+        norm (str | int | float): l_inf as ``"inf"``, ``"Linf"`` (RobustBench's
+            and AutoAttack's spelling), ``"linf"``, ``"l_inf"`` or ``math.inf``;
+            l2 as ``2``, ``"2"``, ``"L2"`` or ``"l2"``. Strings in any case.
+
+    Returns:
+        str | int: ``"inf"`` or ``2``.
+
+    Any other value (``"l1"``, ``1``, ``True``...) raises a ``ValueError``
+    that lists the accepted spellings.
+
+    Example:
+        >>> check_norm("Linf"), check_norm("L2"), check_norm(float("inf"))
+        ('inf', 2, 'inf')
+    """
+    if isinstance(norm, str):
+        spelled = norm.strip().lower()
+        for canonical, spellings in NORM_SPELLINGS.items():
+            if spelled in spellings:
+                return canonical
+    elif isinstance(norm, int | float) and not isinstance(norm, bool):
+        if math.isinf(norm) and norm > 0:
+            return "inf"
+        if norm == 2:
+            return 2
+    raise ValueError(
+        f'norm must be "inf" or 2, got {norm!r}; accepted spellings: l_inf as "inf", '
+        '"Linf", "linf", "l_inf" or math.inf; l2 as 2, "2", "L2" or "l2" (strings in any case)'
+    )
 
 
 def check_bn_mode(bn_mode: str) -> str:
@@ -59,8 +93,24 @@ def check_attack(eps, norm, steps, step_size, restarts):
 
 @runtime_checkable
 class Attack(Protocol):
-    """The contract of :class:`~lib.attacks.PGD`, :class:`~lib.attacks.LinearWorstCase`
-    and any other attack used by :mod:`lib.train` and :mod:`lib.runs`."""
+    """What an attack is: the contract of :class:`PGD`, :class:`LinearWorstCase` and any
+    other attack that ``lib.train`` and ``lib.runs`` use.
+
+    A callable ``attack(model, x, y, *, precision, generator, bn_mode) -> x_adv``
+    (an attack that needs none of the keywords ignores them) with a
+    ``describe()`` that says in one line what it does, stored with every result.
+
+    Distance measure:
+        the attack's own; ``x_adv`` stays in [0, 1] pixel space.
+
+    Shape:
+        - x: :math:`(N, ...)` in [0, 1]; y: :math:`(N)`; output: as ``x``.
+
+    Example:
+        >>> from lib.attacks import PGD, Attack
+        >>> isinstance(PGD(eps=0.3, norm="Linf", steps=10), Attack)
+        True
+    """
 
     def __call__(
         self,

@@ -21,6 +21,7 @@ import torch
 from lib import runtime
 from lib.attacks.fast import eval_view
 from lib.attacks.pgd import pgd, step_size
+from lib.attacks.protocol import check_norm
 
 #: The cascade's attacks after the profile's PGD, in the order they run.
 COMPONENTS = ("strong PGD", "APGD-CE", "APGD-T")
@@ -30,7 +31,24 @@ AttackFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class StrongBudget:
-    """How hard the strong evaluation attacks (per image still robust); 0 skips a component."""
+    """How hard the strong evaluation attacks (per image still robust); 0 skips a component.
+
+    Args:
+        pgd_steps (int): strong PGD's steps of 2.5 * eps / steps (the relative
+            step rule). Required.
+        pgd_restarts (int): strong PGD's random starts, the best kept per image.
+            Required.
+        apgd_steps (int): APGD-CE's iterations (one run). Required.
+        apgdt_targets (int): APGD-T's target classes (the highest-scoring wrong
+            ones). Required.
+        apgdt_steps (int): APGD-T's iterations per target. Required.
+        n_classes (int): classes of the model. (Default: 10)
+
+    Example:
+        >>> from lib.attacks.strong import StrongBudget
+        >>> budget = StrongBudget(pgd_steps=100, pgd_restarts=5, apgd_steps=100,
+        ...                       apgdt_targets=9, apgdt_steps=100)
+    """
 
     pgd_steps: int  # strong PGD: steps of 2.5 * eps / steps (the relative step rule) ...
     pgd_restarts: int  # ... from this many random starts (the best kept per image)
@@ -98,6 +116,7 @@ def components(
     """
     import torchattacks  # the peer library, used by the evaluations only
 
+    norm = check_norm(norm)
     # torchattacks runs its own loop on a module: give it the fast forward
     # (folded or channels_last, as pgd's own) rather than the caller's layout.
     fast = _AtPrecision(eval_view(model), precision)
@@ -185,13 +204,51 @@ def evaluate(
     seed: int = 0,
     batch_size: int = 500,
 ) -> dict:
-    """The strong evaluation's metrics, given ``pgd_ok``: per image, robust to the profile's PGD.
+    r"""Robust accuracy as the per-image worst case of a cascade of attacks (as AutoAttack).
 
-    ``adv_acc``: the worst case over the profile's PGD and :func:`components`
-    (run as a :func:`cascade`); ``pgd_acc``: the profile's PGD alone on the
-    same images; ``after``: robust accuracy after each component in turn;
-    ``n``; ``robust``: per image, ``"1"`` when robust to every attack.
+    After a first PGD (its outcome given as ``pgd_ok``), each attack of the
+    cascade (a strong PGD with restarts, then APGD-CE and the targeted APGD-T
+    of Croce and Hein 2020, from torchattacks) runs on the images still robust
+    after the ones before it; an image counts as robust only if it survives
+    every attack, so the result is never above ``pgd_ok``'s. The results are
+    judged in fp32.
+
+    Distance measure:
+        l_inf or l2 in [0, 1] pixel space:
+        :math:`\{x' : \|x' - x\|_p \le \epsilon,\ 0 \le x' \le 1\}`.
+
+    Args:
+        model (nn.Module): maps inputs in [0, 1] to logits.
+        x (Tensor): test images in [0, 1] pixel space.
+        y (Tensor): their labels.
+        pgd_ok (Tensor): per image, robust to the first PGD (bool).
+        eps (float): radius of the ball in [0, 1] pixel space. Required.
+        norm (str | int): ``"Linf"`` or ``"L2"`` (any spelling of
+            ``lib.attacks.check_norm``). Required.
+        budget (StrongBudget): how hard each attack tries. Required.
+        precision (str): the attacks' precision. (Default: "fp32")
+        seed (int): seeds every attack's random starts. (Default: 0)
+        batch_size (int): images per attack call. (Default: 500)
+
+    Shape:
+        - x: :math:`(N, C, H, W)`; y, pgd_ok: :math:`(N)`.
+
+    Returns:
+        dict: ``adv_acc`` (the worst case over all attacks), ``pgd_acc`` (the
+        first PGD alone), ``after`` (robust accuracy after each attack in
+        turn), ``n``, ``robust`` (per image, ``"1"`` when robust to every
+        attack), ``eps``, ``norm``, ``strong`` (the budget in words),
+        ``seconds_by_attack``.
+
+    Example:
+        >>> from lib.attacks import PGD, strong
+        >>> from lib.train import outcomes
+        >>> pgd_ok, _ = outcomes(model, (x, y), PGD(eps=0.3, norm="Linf", steps=40))
+        >>> m = strong.evaluate(model, x, y, pgd_ok, eps=0.3, norm="Linf", budget=budget)
+        >>> m["adv_acc"] <= m["pgd_acc"]
+        True
     """
+    norm = check_norm(norm)
     fns = components(model, eps=eps, norm=norm, budget=budget, precision=precision, seed=seed)
     seconds: dict[str, float] = {}
     after = cascade(model, fns, x, y, pgd_ok, batch_size=batch_size, seconds=seconds)

@@ -111,16 +111,44 @@ def load(
     download: bool | None = None,
     **options,
 ) -> Batches:
-    """Load a data set split on ``device``: a :class:`TensorData`, or a streamed one.
+    """Load one split of a data set on ``device``, as batches of [0, 1] pixels.
 
-    ``name`` is one of :data:`DATASETS`. ``binary_mnist`` is MNIST "5" vs "7":
-    class 0 is "5" (the paper's label -1) and class 1 is "7" (label +1).
-    ``download=None`` downloads when online unless ``$ODDS_OFFLINE`` is set.
+    MNIST, binary MNIST and CIFAR-10 are held in memory as uint8 tensors (a
+    :class:`TensorData`); Restricted ImageNet is read from an ImageNet folder
+    (never downloaded) and streamed by DataLoader workers. Either way the
+    result is a :class:`Batches`, which is what :func:`lib.train.train` and
+    :func:`lib.train.evaluate` take; pixels reach them as floats in [0, 1]
+    (normalization belongs inside the model).
 
-    ``restricted_imagenet`` is read from an ImageNet folder (never
-    downloaded) and streamed by DataLoader workers; ``options`` go to
-    :func:`lib.data.imagenet.load_restricted_imagenet` (``variant``, ``crop``,
-    ``epoch_size``, ``workers``). Other data sets take no options.
+    Args:
+        name (str): ``"mnist"``, ``"binary_mnist"`` (MNIST "5" vs "7": class 0
+            is "5", the paper's label -1; class 1 is "7", label +1),
+            ``"cifar10"`` or ``"restricted_imagenet"``. Required.
+        split (str): ``"train"`` or ``"test"``. (Default: "train")
+        root (str | PathLike | None): the data root. (Default: None:
+            ``$ODDS_DATA``, else ``data/`` at the repository root)
+        device (torch.device | str): where the tensors are held and batches
+            are delivered. (Default: "cpu")
+        download (bool | None): let torchvision download MNIST or CIFAR-10
+            into the root. (Default: None: when online, unless
+            ``$ODDS_OFFLINE`` is set)
+        **options: Restricted ImageNet only: ``variant`` (``"robustness"``,
+            203 ImageNet classes, or ``"paper"``, 96), ``crop`` (image side in
+            pixels, 224 at the paper's scale), ``epoch_size`` (images per
+            training epoch), ``workers`` (decoding processes).
+
+    Shape:
+        - MNIST: x :math:`(N, 1, 28, 28)`; CIFAR-10: :math:`(N, 3, 32, 32)`;
+          Restricted ImageNet: :math:`(N, 3, crop, crop)`; y :math:`(N)`.
+
+    Returns:
+        Batches: the split; a :class:`TensorData` for the small data sets.
+
+    Example:
+        >>> from lib import data
+        >>> test_set = data.load("mnist", "test")  # 10,000 images
+        >>> small = data.load("mnist", "train").subset(500, seed=0, balanced=True)
+        >>> x, y = small.inputs(), small.y  # float [500, 1, 28, 28] in [0, 1]
     """
     check_dataset(name)
     check_split(split)
@@ -154,9 +182,26 @@ def fingerprints(dataset: str, **options) -> dict | None:
 
 
 def load_split(dataset: str, split: str, n: int | None, *, seed: int, device, **options) -> Batches:
-    """A data split, cut to a seeded class-balanced subset of ``n`` when n is smaller.
+    """A data split cut to ``n`` examples: the split as :func:`load` gives it, then a seeded subset.
 
-    ``options`` go to :func:`lib.data.load` (Restricted ImageNet's loader options).
+    The training split's subset is class-balanced (``n // classes`` per
+    class), the test split's a seeded random one, as the runs of the book use.
+
+    Args:
+        dataset (str): a name :func:`load` takes. Required.
+        split (str): ``"train"`` or ``"test"``. Required.
+        n (int | None): examples to keep; None keeps them all; more than the
+            split holds is an error. Required.
+        seed (int): seeds the subset. Required.
+        device (torch.device | str): as :func:`load`. Required.
+        **options: as :func:`load`.
+
+    Returns:
+        Batches: the (cut) split.
+
+    Example:
+        >>> from lib import data
+        >>> train_set = data.load_split("mnist", "train", 1000, seed=0, device="cpu")
     """
     ds = load(dataset, split, device=device, **options)
     if n is not None and n < len(ds):

@@ -146,12 +146,27 @@ def subset_index(
 
 @dataclass(frozen=True)
 class TensorData:
-    """A labelled data set held in memory as tensors.
+    """A labelled data set held in memory as tensors: what :func:`lib.data.load` gives for
+    MNIST, binary MNIST and CIFAR-10, and a :class:`Batches`.
 
-    ``x`` is uint8 ``[N, C, H, W]`` for images (pixel value / 255 is the [0, 1]
-    pixel space attacks work in) or float for synthetic data; ``y`` holds
-    class indices (int64). ``complete`` is False when the tensors hold fewer
-    images than the official split (a subset), so results can say so.
+    Args:
+        name (str): the data set's name, e.g. ``"mnist"``.
+        split (str): ``"train"`` or ``"test"``.
+        x (Tensor): uint8 images (pixel value / 255 is the [0, 1] pixel space
+            attacks work in), or float inputs for synthetic data.
+        y (Tensor): int64 class indices.
+        classes (tuple[str, ...]): the class names, in index order.
+        complete (bool): False when the tensors hold fewer images than the
+            official split (a subset), so results can say so. (Default: True)
+        source (str): where the data were read from. (Default: "")
+
+    Shape:
+        - x: :math:`(N, C, H, W)`; y: :math:`(N)`.
+
+    Example:
+        >>> from lib import data
+        >>> test_set = data.load("mnist", "test").head(500)
+        >>> x, y = test_set.inputs(), test_set.y  # float in [0, 1], int64
     """
 
     name: str

@@ -33,8 +33,10 @@ from pathlib import Path
 
 import torch
 
-from lib.data import core
-from lib.data import imagenet_classes as classes
+# The modules, not ``from lib.data import ...``: lib.data imports this module, so
+# reading names from lib.data's namespace here would be a package-level cycle.
+import lib.data.core as core
+import lib.data.imagenet_classes as classes
 
 #: The paper's "epoch": 76,800 images instead of ImageNet's 1,280,000 (Appendix A.2).
 PAPER_EPOCH_IMAGES = 76_800

@@ -37,10 +37,13 @@ from pathlib import Path
 import ray
 
 import lib
+
+# The module, not ``from lib.sweep import runner``: lib.sweep imports this module,
+# so reading a name from lib.sweep's namespace here would be a package-level cycle.
+import lib.sweep.runner as runner
 from lib import runtime
 from lib.runs import RunConfig, run_key
 from lib.store import CHECKPOINT, RECORD, Store, atomic_write_bytes
-from lib.sweep import runner
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and

@@ -62,6 +62,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from lib import bench, chapter, profiles
+from lib.bench import paper_cost
 from lib.chapters import performance as perf
 from lib.chapters import performance_trials as trials
 
@@ -342,10 +343,30 @@ show_trial("jobs-cpu")
 
 # %% [markdown]
 # The best ratio here is {glue:text}`perf_jobs_best:.2f`x. Short trials
-# on this shared machine scatter widely between runs; the README gives the
+# on this shared machine scatter widely between runs; `lab/builds.md` gives the
 # gain measured on the same runs of two whole cold builds. The bench's
 # ratios above are one training loop against one; this is how the book's
 # build spends the machine.
+
+# %% [markdown]
+# ## What the paper profile costs
+#
+# The `paper` profile trains the paper's architectures on the full data sets:
+# GPU work. The table counts its runs and strong evaluations per chapter from
+# the same grids the chapters run, and turns them into hours on one GPU. Until
+# `make gpu-first-contact` has measured the seconds per training pass on a GPU,
+# those seconds are assumed, and the table says so.
+
+# %% tags=["hide-input"]
+display(Markdown(paper_cost.summary()))
+
+# %% [markdown]
+# On a GPU machine, `make gpu-first-contact` checks everything the paper
+# profile needs in about nine minutes, with nothing to install, and measures
+# those rates. Then `make sweep PROFILE=paper GRID=price` (and `GRID=trades`),
+# `make strong-evals PROFILE=paper` and `make book PROFILE=paper` build the
+# book at the paper's scale, with no cell timeout; `EXECUTOR=ray ADDRESS=...`
+# spreads the sweeps over a cluster (`docs/running.md`).
 
 # %% [markdown]
 # ## Reproduce

@@ -19,8 +19,17 @@ import torch
 
 from lib import profiles
 from lib.attacks import check_eps, check_norm, strong
-from lib.runs import Plan, RunConfig, plan_of, robust_images, run_data, train_run, usable_run
-from lib.store import Run, Store, key_of
+from lib.runs import (
+    Plan,
+    RunConfig,
+    bound_to_run,
+    measured_on,
+    plan_of,
+    robust_images,
+    run_data,
+    train_run,
+)
+from lib.store import Store, key_of
 from lib.train import balanced_accuracy, outcomes
 
 
@@ -33,31 +42,6 @@ def _robust_eval_settings(config: RunConfig, plan: Plan, attack) -> dict:
         "n_test_robust": plan.settings.n_test_robust,
         "seed": config.seed,
     }
-
-
-def measured_on(run: Run) -> dict:
-    """What an evaluation of ``run``'s model records to bind itself to that model."""
-    return {"checkpoint_sha256": run.record["checkpoint"]["sha256"]}
-
-
-def _bound(store: Store, plan: Plan, needs: tuple[str, ...]):
-    """``valid`` for :meth:`Store.get_or_run` of an evaluation of ``plan``'s run: the
-    evaluation measured the checkpoint stored now, and has ``needs`` as numbers."""
-
-    def valid(evaluation: Run) -> bool:
-        metrics = evaluation.metrics
-        if not all(
-            isinstance(metrics.get(k), int | float) and not isinstance(metrics[k], bool)
-            for k in needs
-        ):
-            return False
-        run = store.load(key_of(plan.key_settings))
-        if run is None or not usable_run(run, plan):
-            return False  # no model to vouch for it: recomputed (the run is trained)
-        measured = evaluation.record["provenance"].get("checkpoint_sha256")
-        return measured == run.record["checkpoint"]["sha256"]
-
-    return valid
 
 
 def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
@@ -112,7 +96,7 @@ def robust_eval(
         }
         return {"metrics": metrics, "provenance": measured_on(run)}
 
-    valid = _bound(store, plan, ("adv_acc",))
+    valid = bound_to_run(store, plan, ("adv_acc",))
     return store.get_or_run(key, compute, valid).metrics["adv_acc"]
 
 
@@ -184,7 +168,7 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         )
         return {"metrics": m, "provenance": measured_on(run)}
 
-    return store.get_or_run(key, compute, _bound(store, plan, ("adv_acc",))).metrics
+    return store.get_or_run(key, compute, bound_to_run(store, plan, ("adv_acc",))).metrics
 
 
 def strong_metrics(

@@ -387,8 +387,36 @@ def usable_run(run: Run, plan: Plan) -> bool:
         for k in _COUNTS
     ):
         return False
-    recorded = run.record["provenance"].get("data_sha256")
+    provenance = run.record["provenance"]
+    if not all(isinstance(provenance.get(k), str) for k in ("precision", "device")):
+        return False  # one_run reads them
+    recorded = provenance.get("data_sha256")
     return recorded is None or recorded == run_data_hashes(plan)
+
+
+def measured_on(run: Run) -> dict:
+    """What an evaluation of ``run``'s model records (in its provenance) to bind
+    itself to that model: the checkpoint's SHA-256."""
+    return {"checkpoint_sha256": run.record["checkpoint"]["sha256"]}
+
+
+def bound_to_run(store: Store, plan: Plan, needs: tuple[str, ...] = ()):
+    """``valid`` for :meth:`Store.get_or_run` of a stored evaluation of ``plan``'s
+    run: it measured the checkpoint stored now (:func:`measured_on`), and its
+    metrics ``needs`` are numbers. A run retrained under the same key, or gone,
+    makes its evaluations recomputed, never served."""
+
+    def valid(evaluation: Run) -> bool:
+        metrics = evaluation.metrics
+        if not all(_is_number(metrics.get(k)) for k in needs):
+            return False
+        run = store.load(key_of(plan.key_settings))
+        if run is None or not usable_run(run, plan):
+            return False  # no model to vouch for it: recomputed (the run is trained)
+        measured = evaluation.record["provenance"].get("checkpoint_sha256")
+        return measured == run.record["checkpoint"]["sha256"]
+
+    return valid
 
 
 def run_data_hashes(plan: Plan) -> dict | None:

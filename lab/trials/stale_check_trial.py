@@ -13,7 +13,10 @@ time does not depend on them), timed interleaved over rounds (medians,
   (a new tensor with the old strides).
 
 cifar_resnet has BatchNorm (the folded copy, where the check runs);
-mnist_cnn has none (the plain path: channels_last for the call).
+mnist_cnn has none (the plain path: channels_last for the call). Batch 32 by
+default: the check costs one read of the weights per call, whatever the
+batch, so a small batch is where it would show. ``check_s``: the value
+comparison alone, timed on its own.
 
     .venv/bin/python lab/trials/stale_check_trial.py --out lab/results/stale-check-cpu.json
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import time
 
 import torch
 
@@ -75,6 +79,13 @@ def trial(name: str, batch: int, steps: int, rounds: int) -> dict:
     variants = {"after": lambda: attacks.pgd(model, x, y, **kw), "before": old}
     timing = measure.interleaved(variants, torch.device("cpu"), rounds)
     median = {k: v["seconds"] for k, v in timing.items()}
+    check_s = None
+    if fast.folded(model) is not None:  # the value comparison alone, per call
+        hit = fast._FOLDED[model]
+        start = time.perf_counter()
+        for _ in range(20):
+            fast._same_values(hit.seen, model)
+        check_s = (time.perf_counter() - start) / 20
     return {
         "model": name,
         "folded": fast.has_conv_bn(model),
@@ -83,14 +94,16 @@ def trial(name: str, batch: int, steps: int, rounds: int) -> dict:
         "precision": runtime.resolve_precision("auto", torch.device("cpu")),
         "median_s": median,
         "after/before": median["after"] / median["before"],
+        "check_s": check_s,
+        "parameters": sum(p.numel() for p in model.parameters()),
     }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=None, help="default: torch's (the machine's)")
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()

@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 PROFILE ?=
 # A hash of what the executed chapters depend on besides their own code:
 # jupyter-cache keys on code cells only, so a change here must re-execute.
-DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
+# lib/, requirements, the data files (name, size, mtime: depth 3 holds MNIST,
+# CIFAR-10, not ImageNet's million images) and the stored runs' records (a
+# run retrained or added). A shell expression, so the hash written after the
+# build includes the runs the build itself stored.
+DEPS_HASH = $$( { find lib -name '*.py' | sort | xargs cat requirements.txt; find -L "$${ODDS_DATA:-data}" -maxdepth 3 -type f -printf '%P %s %T@\n' 2>/dev/null | sort; find "$${ODDS_STORE:-runs/store}" -name record.json 2>/dev/null | sort | xargs -r cat; } | sha256sum | cut -c1-16)-$(PROFILE)
 
 .PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check gpu-first-contact gpu-first-contact-prepare strong-evals clean
 

@@ -13,7 +13,7 @@ from lib import data as data_lib
 from lib import runtime
 from lib.attacks import PGD, Attack
 from lib.attacks import cuda_graph as graphs
-from lib.attacks.fast import attack_view
+from lib.attacks.fast import attack_view, kept_modes
 from lib.data.torch_data import LoaderData, is_torch_data, model_device
 
 
@@ -126,14 +126,15 @@ def outcomes(
         data = LoaderData(data, model_device(model))
     if len(data[1] if isinstance(data, tuple | list) else data) == 0:
         raise ValueError("cannot evaluate on an empty data set")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int (not a bool), got {batch_size!r}")
     device = _device_of(data)
     precision = runtime.resolve_precision(precision, device)
-    was_training = model.training
-    model.eval()
     # CUDA graphs want static shapes: attack the whole batch, count the clean-correct.
     whole = isinstance(attack, PGD) and graphs.graphs_by_default(device)
     oks, ys = [], []
-    try:
+    with kept_modes(model):  # every module's own mode back, as found
+        model.eval()
         # On the CPU: the folded (conv+BN) copy or channels_last, once for all batches.
         with attack_view(model, device, "eval") as net:
             for x, y in _eval_batches(data, batch_size):
@@ -150,8 +151,6 @@ def outcomes(
                         ok[keep] = net(x_adv).argmax(1) == y[keep]
                 oks.append(ok)
                 ys.append(y)
-    finally:
-        model.train(was_training)
     return torch.cat(oks), torch.cat(ys)
 
 

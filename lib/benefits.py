@@ -111,7 +111,7 @@ def audit_attack(
 
     def compute() -> dict:
         config = run_config(dataset, model, profile, seed)
-        net, _ = runs_lib.train_run(config, store=store, device=device, progress=False)
+        net, run = runs_lib.train_run(config, store=store, device=device, progress=False)
         ds = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
         x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
         norm = NORM[model]
@@ -124,9 +124,23 @@ def audit_attack(
         metrics = {"survived": audit.survives(net, suite[name], x, y).tolist()}
         if name == audit.ATTACKS[0]:
             metrics["zero fraction"] = audit.zero_gradient_fraction(net, x, y)
-        return {"metrics": {**metrics, "seconds": time.perf_counter() - start}}
+        return {
+            "metrics": {**metrics, "seconds": time.perf_counter() - start},
+            "provenance": runs_lib.measured_on(run),  # the checkpoint it attacked
+        }
 
-    stored = store.get_or_run(settings, compute).metrics
+    plan = runs_lib.plan_of(run_config(dataset, model, profile, seed), device)
+    bound = runs_lib.bound_to_run(store, plan)
+
+    def valid(stored) -> bool:
+        survived = stored.metrics.get("survived")
+        return (
+            isinstance(survived, list)
+            and all(isinstance(v, bool) for v in survived)
+            and bound(stored)
+        )
+
+    stored = store.get_or_run(settings, compute, valid).metrics
     out = {"survived": torch.tensor(stored["survived"], dtype=torch.bool)}
     if "zero fraction" in stored:
         out["zero fraction"] = stored["zero fraction"]

@@ -4,7 +4,10 @@
 :func:`strong_eval`: the strong evaluation (the profile's PGD, then the
 cascade of :mod:`lib.attacks.strong` on the images it leaves robust). Both
 are keyed by the run's key (recipe version and data fingerprint included)
-and the attack's exact fields.
+and the attack's exact fields, and bound to the exact checkpoint they
+measured: each records its SHA-256 and is served only while the run's stored
+checkpoint is that one (a run retrained under the same key, with other
+weights, has its evaluations recomputed).
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ import torch
 
 from lib import profiles
 from lib.attacks import check_eps, check_norm, strong
-from lib.runs import Plan, RunConfig, plan_of, robust_images, run_data, train_run
+from lib.runs import (
+    Plan,
+    RunConfig,
+    bound_to_run,
+    measured_on,
+    plan_of,
+    robust_images,
+    run_data,
+    train_run,
+)
 from lib.store import Store, key_of
 from lib.train import balanced_accuracy, outcomes
 
@@ -63,7 +75,7 @@ def robust_eval(
     key = _robust_eval_settings(config, plan, attack)
 
     def compute() -> dict:
-        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        model, run = train_run(config, store=store, device=plan.device, progress=progress)
         test_set = robust_images(
             run_data(config, "test", device=plan.device), plan.settings.n_test_robust
         )
@@ -82,9 +94,10 @@ def robust_eval(
             "eps": eps,
             "attack": attack.describe(),
         }
-        return {"metrics": metrics}
+        return {"metrics": metrics, "provenance": measured_on(run)}
 
-    return store.get_or_run(key, compute).metrics["adv_acc"]
+    valid = bound_to_run(store, plan, ("adv_acc",))
+    return store.get_or_run(key, compute, valid).metrics["adv_acc"]
 
 
 #: The strong evaluation's code version, in its store keys (beside the run's
@@ -162,7 +175,7 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
     eps, norm, attack, budget, key = _strong_eval_settings(config, plan, eps, norm)
 
     def compute() -> dict:
-        model, _ = train_run(config, store=store, device=plan.device, progress=progress)
+        model, run = train_run(config, store=store, device=plan.device, progress=progress)
         test_set = robust_images(
             run_data(config, "test", device=plan.device), plan.settings.n_test_robust
         )
@@ -177,9 +190,9 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
             precision=plan.precision,
             batch_size=plan.settings.eval_batch_size,
         )
-        return {"metrics": m}
+        return {"metrics": m, "provenance": measured_on(run)}
 
-    return store.get_or_run(key, compute).metrics
+    return store.get_or_run(key, compute, bound_to_run(store, plan, ("adv_acc",))).metrics
 
 
 def strong_metrics(

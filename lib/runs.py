@@ -88,9 +88,15 @@ class RunConfig:
         check_bn_mode(self.bn_mode)
         runtime.resolve_precision(self.precision, "cpu")  # validates the name
         object.__setattr__(self, "norm", check_norm(self.norm))
-        check_eps(self.eps_train)
+        # Numbers as floats before they key the store: eps_train=2 and 2.0 are one
+        # run (JSON writes them "2" and "2.0"); every key stored so far had floats.
+        object.__setattr__(self, "eps_train", check_eps(self.eps_train))
         if self.eps_eval is not None:
-            check_eps(self.eps_eval)
+            object.__setattr__(self, "eps_eval", check_eps(self.eps_eval))
+        if self.beta is not None:
+            if isinstance(self.beta, bool) or not isinstance(self.beta, int | float):
+                raise ValueError(f"beta must be a number >= 0, got {self.beta!r}")
+            object.__setattr__(self, "beta", float(self.beta))
         if self.mix == "clean" and self.eps_train != 0:
             raise ValueError("mix='clean' trains without an attack: set eps_train=0")
         if self.mix != "clean" and self.eps_train == 0:
@@ -100,8 +106,12 @@ class RunConfig:
             raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
         for name in ("n_train", "max_steps", "eval_every"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(
+                    f"{name} must be a positive int (1, 2, ...; not a bool) or None, got {value!r}"
+                )
         if self.variant is not None:
             if self.dataset != "restricted_imagenet":
                 raise ValueError(
@@ -110,8 +120,8 @@ class RunConfig:
             data_lib.check_variant(self.variant)
         if (self.mix == "trades") != (self.beta is not None):
             raise ValueError("beta is TRADES' weight: set it with mix='trades' only")
-        if self.beta is not None and not self.beta >= 0:
-            raise ValueError(f"beta must be >= 0, got {self.beta!r}")
+        if self.beta is not None and not 0 <= self.beta < math.inf:
+            raise ValueError(f"beta must be a finite number >= 0, got {self.beta!r}")
 
     def key_dict(self) -> dict:
         """The fields that key the store (see :func:`_key_settings`)."""
@@ -383,13 +393,81 @@ def train_run(
             "state_dict": model.state_dict(),
             "provenance": {
                 "device": runtime.device_name(device),
+                # every byte of the data it met: a stored run of other bytes is refused
+                "data_sha256": run_data_hashes(plan),
                 "precision": plan.precision,
                 # the order of floating-point sums depends on it (lib.parallel)
                 "threads": torch.get_num_threads(),
             },
         }
 
-    run = store.get_or_run(plan.key_settings, compute)
+    run = store.get_or_run(plan.key_settings, compute, valid=lambda r: usable_run(r, plan))
     model = models.build(settings.arch, **settings.model_kwargs)
     model.load_state_dict(run.state_dict())
     return model.to(device).eval(), run
+
+
+#: What :func:`train_run` records in ``metrics``, and the type each must have
+#: (readers do arithmetic on them): accuracies in [0, 1], counts >= 0.
+_ACCURACIES = ("std_acc", "adv_acc")
+_COUNTS = ("n_train", "n_test")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def usable_run(run: Run, plan: Plan) -> bool:
+    """Whether a stored run of ``plan`` can be served as its model: a checkpoint,
+    the metrics its readers use with their types, and (for runs that recorded
+    it) the same bytes of data (:func:`lib.data.content_hashes`). Else it is
+    retrained, never served.
+
+    Runs stored before the data hash was recorded are served on their key's
+    sampled fingerprint alone (retraining every stored run would cost hours).
+    """
+    metrics = run.metrics
+    if run.record.get("checkpoint") is None:
+        return False
+    if not all(_is_number(metrics.get(k)) and 0 <= metrics[k] <= 1 for k in _ACCURACIES):
+        return False
+    if not all(
+        isinstance(metrics.get(k), int) and not isinstance(metrics[k], bool) and metrics[k] >= 0
+        for k in _COUNTS
+    ):
+        return False
+    provenance = run.record["provenance"]
+    if not all(isinstance(provenance.get(k), str) for k in ("precision", "device")):
+        return False  # one_run reads them
+    recorded = provenance.get("data_sha256")
+    return recorded is None or recorded == run_data_hashes(plan)
+
+
+def measured_on(run: Run) -> dict:
+    """What an evaluation of ``run``'s model records (in its provenance) to bind
+    itself to that model: the checkpoint's SHA-256."""
+    return {"checkpoint_sha256": run.record["checkpoint"]["sha256"]}
+
+
+def bound_to_run(store: Store, plan: Plan, needs: tuple[str, ...] = ()):
+    """``valid`` for :meth:`Store.get_or_run` of a stored evaluation of ``plan``'s
+    run: it measured the checkpoint stored now (:func:`measured_on`), and its
+    metrics ``needs`` are numbers. A run retrained under the same key, or gone,
+    makes its evaluations recomputed, never served."""
+
+    def valid(evaluation: Run) -> bool:
+        metrics = evaluation.metrics
+        if not all(_is_number(metrics.get(k)) for k in needs):
+            return False
+        run = store.load(key_of(plan.key_settings))
+        if run is None or not usable_run(run, plan):
+            return False  # no model to vouch for it: recomputed (the run is trained)
+        measured = evaluation.record["provenance"].get("checkpoint_sha256")
+        return measured == run.record["checkpoint"]["sha256"]
+
+    return valid
+
+
+def run_data_hashes(plan: Plan) -> dict | None:
+    """Every byte of the data ``plan`` reads, hashed per split (None: image folders)."""
+    return data_lib.content_hashes(plan.config.dataset, **plan.data_options)

@@ -12,10 +12,13 @@ One writer per key: :meth:`Store.get_or_run` and :meth:`Store.save` hold an
 exclusive lock on ``<root>/.locks/<key>``, so two processes asking for the same
 run compute it once, and a record never pairs one writer's metrics with
 another's weights. A record is served only when it has the expected shape and
-its own key and settings match the folder it sits in. Temporary files left by
-a killed writer are removed when a store is first opened (only those of keys
-nobody holds). Checkpoint bytes are reproducible: the same weights give the
-same SHA-256. Files are created readable by the group and others (umask).
+types and its own key and settings match the folder it sits in (and, through
+:meth:`Store.get_or_run`'s ``valid``, what its reader needs of it). A
+checkpoint with NaN or infinite values is refused: a diverged run is not
+stored. Temporary files left by a killed writer are removed when a store is
+first opened (only those of keys nobody holds). Checkpoint bytes are
+reproducible: the same weights give the same SHA-256. Files are created
+readable by the group and others (umask).
 
 The root is ``$ODDS_STORE``, else ``runs/store`` in the project the user works
 in (:func:`lib.runtime.project_root`: the current directory's project).
@@ -152,16 +155,41 @@ def valid_record(record, key: str) -> bool:
         return False
     if record["key"] != key or key_of(record["settings"]) != key:
         return False
+    if not all(isinstance(entry, dict) for entry in record["history"]):
+        return False
+    if not all(isinstance(name, str) for name in record["metrics"]):
+        return False
     ckpt = record.get("checkpoint", False)
     if ckpt is None:
         return True
     return (
         isinstance(ckpt, dict)
         and ckpt.get("file") == CHECKPOINT
-        and isinstance(ckpt.get("bytes"), int)
+        and _is_count(ckpt.get("bytes"))
         and isinstance(ckpt.get("sha256"), str)
         and _SHA256.fullmatch(ckpt["sha256"]) is not None
     )
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_finite(state_dict: dict) -> None:
+    """A ValueError naming the tensors of ``state_dict`` that hold NaN or infinity.
+
+    A diverged model is not a model: it is never stored as one.
+    """
+    bad = [
+        name
+        for name, t in state_dict.items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(t.isfinite().all())
+    ]
+    if bad:
+        raise ValueError(
+            f"refusing to store a checkpoint with non-finite values (NaN or inf) in {bad}: "
+            "the run diverged"
+        )
 
 
 def library_versions() -> dict:
@@ -326,6 +354,8 @@ class Store:
         Holds the key's lock while writing, so two writers never interleave.
         """
         key = key_of(settings)
+        if state_dict is not None:
+            check_finite(state_dict)  # before the old record is removed
         with self.lock(key):
             return self._save(key, settings, metrics, history, state_dict, provenance)
 
@@ -335,6 +365,7 @@ class Store:
         (path / RECORD).unlink(missing_ok=True)  # a stale record must not outlive a new checkpoint
         checkpoint = None
         if state_dict is not None:
+            check_finite(state_dict)
             data = checkpoint_bytes(state_dict)
             atomic_write_bytes(path / CHECKPOINT, data)
             digest = hashlib.sha256(data).hexdigest()
@@ -357,20 +388,32 @@ class Store:
         atomic_write_json(path / RECORD, record)
         return Run(key, path, record)
 
-    def get_or_run(self, settings: dict, compute: Callable[[], dict]) -> Run:
+    def get_or_run(
+        self,
+        settings: dict,
+        compute: Callable[[], dict],
+        valid: Callable[[Run], bool] | None = None,
+    ) -> Run:
         """The stored run for ``settings``, or ``compute()`` saved and returned.
 
         ``compute`` returns the keyword arguments of :meth:`save` (``metrics``,
-        and optionally ``history``, ``state_dict``, ``provenance``).
+        and optionally ``history``, ``state_dict``, ``provenance``). ``valid``:
+        what the reader needs of a stored run (fields and their types, the
+        checkpoint it was measured on ...); a stored run it refuses is treated
+        as missing, recomputed and replaced, never served.
         """
+
+        def usable(run: Run | None) -> bool:
+            return run is not None and (valid is None or bool(valid(run)))
+
         run = self.get(settings)
-        if run is not None:
+        if usable(run):
             return run
         self.check_writable()  # before the work, not after it
         key = key_of(settings)
         with self.lock(key):
             run = self.load(key)  # another writer may have finished it while we waited
-            if run is not None:
+            if usable(run):
                 return run
             out = compute()
             return self._save(

@@ -27,7 +27,7 @@ from lib.accuracy import balanced_accuracy, evaluate, outcomes
 from lib.accuracy import perturb as _perturb
 from lib.attacks import PGD, Attack, check_bn_mode
 from lib.attacks import cuda_graph as graphs
-from lib.attacks.fast import restore_layout
+from lib.attacks.fast import restore_layout, to_channels_last
 from lib.data.torch_data import is_torch_data, model_device, to_tensor_data
 from lib.trades import TradesAttack, trades_loss
 
@@ -35,6 +35,37 @@ __all__ = ["MIXES", "OPTIMIZERS", "balanced_accuracy", "check_mix", "evaluate", 
 
 MIXES = ("clean", "adversarial", "half", "trades")
 OPTIMIZERS = ("sgd", "adam")
+
+
+class DivergedError(FloatingPointError):
+    """Training made the loss or the weights NaN or infinite: the run is not a model."""
+
+
+def _check_finite(model: torch.nn.Module, loss_sum: torch.Tensor, epoch: int, done: int, lr):
+    """A :class:`DivergedError` if the epoch's loss or any weight is not finite.
+
+    Once an epoch (one host sync, with the loss's): a NaN never trains on
+    into the next epoch, and a diverged model never reaches the store.
+    """
+    weights = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+    flags = torch.stack([~torch.isfinite(loss_sum), *(~torch.isfinite(t).all() for t in weights)])
+    if bool(flags.any()):
+        what = "the training loss" if bool(flags[0]) else "the weights"
+        bad = [
+            name
+            for name, t in model.state_dict().items()
+            if t.is_floating_point() and not bool(t.isfinite().all())
+        ]
+        raise DivergedError(
+            f"training diverged: {what} became non-finite (NaN or inf) in epoch {epoch} "
+            f"(by step {done}, lr {lr:g}){'; weights: ' + ', '.join(bad) if bad else ''}. "
+            "The model is not usable and is not stored: lower the learning rate or check the data."
+        )
+
+
+def is_positive_int(value) -> bool:
+    """``value`` is an int >= 1 and not a bool (``True`` is an int to Python, not a size)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def check_mix(mix: str) -> str:
@@ -158,12 +189,22 @@ def train(
         raise ValueError("mix='trades' needs a lib.trades.TradesAttack (the KL adversary)")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0 (not a bool), got {epochs!r}")
+    for name, value in (("batch_size", batch_size), ("max_steps", max_steps)):
+        if value is not None and not is_positive_int(value):
+            raise ValueError(f"{name} must be a positive int (not a bool) or None, got {value!r}")
+    if len(data) == 0:
+        raise ValueError(
+            f"cannot train on an empty data set ({getattr(data, 'name', '?')} "
+            f"{getattr(data, 'split', '')}): it holds no example"
+        )
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
-    if eval_every is not None and (not isinstance(eval_every, int) or eval_every < 1):
-        raise ValueError(f"eval_every must be a positive int or None, got {eval_every!r}")
+    if eval_every is not None and not is_positive_int(eval_every):
+        raise ValueError(
+            f"eval_every must be a positive int (not a bool) or None, got {eval_every!r}"
+        )
     if eval_every is not None and eval_data is None:
         raise ValueError("eval_every records accuracy on eval_data: give eval_data too")
     if is_torch_data(data):
@@ -187,9 +228,14 @@ def train(
         # gather). The linear chapter's thousands of full-batch epochs spent most
         # of their time here.
         data = replace(data, x=data.inputs())
-    # channels_last where it helps, given back in the caller's layout (strides) at the end
-    layout = [(t, t.stride()) for t in (*model.parameters(), *model.buffers()) if t.dim() == 4]
-    runtime.fast_model(model, device, precision)
+    # channels_last where it helps (what runtime.fast_model moves), given back at the
+    # end in the caller's storage: same data_ptr, the trained values. Tensors in
+    # shared memory (Hogwild-style training) are trained where they are.
+    tensors = (*model.parameters(), *model.buffers())
+    fast = runtime.prefers_channels_last(device, precision) and any(
+        p.dim() == 4 for p in model.parameters()
+    )
+    layout = to_channels_last(tensors, strict=False) if fast else []
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -257,6 +303,7 @@ def train(
             if eval_every is not None and (done % eval_every == 0 or done == total):
                 # evaluate() gives the model back in train mode, as it found it
                 curve.append([done, evaluate(model, eval_data, precision=precision)])
+        _check_finite(model, loss_sum, epoch + 1, done, current_lr)
         entry = {
             "epoch": epoch + 1,
             "steps": done,
@@ -277,5 +324,5 @@ def train(
         bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['acc']:.3f}")
     bar.close()
     model.eval()
-    restore_layout([(t, stride) for t, stride in layout if t.stride() != stride])
+    restore_layout(layout)
     return history

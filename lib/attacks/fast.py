@@ -6,13 +6,16 @@ through. On the CPU, for a convolutional model:
 - with ``bn_mode="eval"`` and BatchNorm layers: a **folded copy** of the model
   (each conv followed only by a BatchNorm becomes one conv,
   ``torch.fx.experimental.optimization.fuse``), in channels_last, with no
-  parameter gradients. It is cached per model and rebuilt when any parameter
-  or buffer changed (its version or address), so a training step's attack
-  folds once and an evaluation folds once for all its batches. The caller's
-  model is not touched.
+  parameter gradients. It is cached per model and refolded whenever any
+  parameter or buffer differs from what it was folded from (address,
+  version or value: a change through ``.data`` is seen too), and remade when
+  the model's modules change, so a training step's attack folds once and an
+  evaluation folds once for all its batches. The caller's model is not
+  touched.
 - otherwise: the caller's model itself, its 4-D parameters and buffers put in
   channels_last (oneDNN's native layout) for the call and given back in the
-  layout they had (same parameter objects, same values).
+  layout they had (same parameter objects, same storage, same values; a
+  tensor in shared memory stays where it is).
 - either way, each plain ``nn.Conv2d`` on a one-channel image (a grayscale
   model's first layer, :meth:`lib.models.InputConv2d.takes`) computes its
   input gradient as :class:`lib.models.InputConv2d` does (a depthwise conv
@@ -66,26 +69,58 @@ def is_channels_last(t: torch.Tensor) -> bool:
     return t.stride() == (c * h * w, 1, w * c, c)
 
 
-def to_channels_last(tensors) -> list[tuple[torch.Tensor, tuple]]:
+def to_channels_last(tensors, *, strict: bool = True) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Put each 4-D tensor in channels_last, in place (``.data``); return what moved.
 
-    Each moved tensor comes with its old strides, for :func:`restore_layout`.
+    Each moved tensor comes with its old ``.data`` (its storage), for
+    :func:`restore_layout`. A tensor in shared memory (``share_memory()``,
+    Hogwild-style training) is left where it is: other processes read and
+    write that storage, so a private copy would silently stop the sharing.
+    ``strict=False`` moves only what ``Module.to(memory_format=channels_last)``
+    moves (:func:`is_channels_last` is stricter about size-1 dimensions).
     """
     moved = []
     with torch.no_grad():
         for t in tensors:
-            if t.dim() == 4 and not is_channels_last(t):
-                moved.append((t, t.stride()))
-                t.data = t.data.to(memory_format=CL)
+            if t.dim() != 4 or _shared(t) or (strict and is_channels_last(t)):
+                continue
+            new = t.data.to(memory_format=CL)  # ``to`` gives the tensor itself when it aliases
+            if new.data_ptr() != t.data_ptr() or new.stride() != t.stride():
+                moved.append((t, t.data))
+                t.data = new
     return moved
 
 
-def restore_layout(moved: list[tuple[torch.Tensor, tuple]]) -> None:
-    """Give each tensor of :func:`to_channels_last` its old strides back (same values)."""
+def _shared(t: torch.Tensor) -> bool:
+    # CUDA storage always reports itself shared: only CPU shared memory counts here.
+    return t.device.type == "cpu" and t.is_shared()
+
+
+def restore_layout(moved: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Give each tensor of :func:`to_channels_last` its old storage back, holding
+    its current values (so a training step's updates are kept, and the caller's
+    ``data_ptr`` is the one it had)."""
     with torch.no_grad():
-        for t, stride in moved:
-            old = torch.empty_strided(t.shape, stride, dtype=t.dtype, device=t.device)
-            t.data = old.copy_(t.data)
+        for t, old in moved:
+            if t.data_ptr() != old.data_ptr():
+                old.copy_(t.data)
+            t.data = old
+
+
+@contextlib.contextmanager
+def kept_modes(model: nn.Module):
+    """The block may change any module's train/eval mode; each gets its own back.
+
+    ``model.train(was_training)`` would give every submodule the top module's
+    mode: a BatchNorm the caller had put in eval mode would come back in train
+    mode.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 def is_conv_model(model: nn.Module) -> bool:
@@ -140,7 +175,20 @@ def input_gradient_convs(model: nn.Module):
 
 
 def _state_key(model: nn.Module) -> tuple:
-    return tuple((t.data_ptr(), t._version, t.dtype) for t in _tensors(model))
+    return tuple((t.data_ptr(), t._version, t.dtype, t.shape) for t in _tensors(model))
+
+
+def _same_values(seen: list[torch.Tensor], model: nn.Module) -> bool:
+    """Whether ``model``'s parameters and buffers hold exactly the values of ``seen``.
+
+    The version counters miss changes made through ``.data`` (its version
+    counter is not the parameter's), so the values themselves are compared:
+    one read of the weights, a small fraction of one forward pass.
+    """
+    tensors = _tensors(model)
+    return len(seen) == len(tensors) and all(
+        a.shape == b.shape and torch.equal(a, b) for a, b in zip(seen, tensors, strict=True)
+    )
 
 
 def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
@@ -162,10 +210,17 @@ def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
     return pairs
 
 
+def _structure(model: nn.Module) -> tuple:
+    """The modules of ``model`` by name, object and class: a copy made from
+    other modules (a layer replaced, a class swapped) is remade."""
+    return tuple((name, id(m), type(m)) for name, m in model.named_modules())
+
+
 class _Folded:
     """A copy of a model with its conv+BN pairs folded, refreshed from the model."""
 
     def __init__(self, model: nn.Module):
+        self.structure = _structure(model)
         self.pairs = conv_bn_pairs(model)
         self.net = copy.deepcopy(model).eval()
         for conv_name, bn_name in self.pairs:
@@ -178,11 +233,14 @@ class _Folded:
         self.net.to(memory_format=CL)
         give_input_gradients(self.net)
         self.key = None
+        self.seen: list[torch.Tensor] = []
 
     @torch.no_grad()
     def refresh(self, model: nn.Module) -> nn.Module:
+        """The copy, made to hold ``model``'s current weights: refolded unless the
+        model's tensors are the same objects, versions and values as last time."""
         key = _state_key(model)
-        if key == self.key:
+        if key == self.key and _same_values(self.seen, model):
             return self.net
         mine = dict(self.net.named_parameters()) | dict(self.net.named_buffers())
         theirs = dict(model.named_parameters()) | dict(model.named_buffers())
@@ -204,6 +262,7 @@ class _Folded:
             target.weight.copy_(w)
             target.bias.copy_(b)
         self.key = key
+        self.seen = [t.detach().clone() for t in _tensors(model)]
         return self.net
 
 
@@ -214,6 +273,8 @@ def folded(model: nn.Module) -> nn.Module | None:
     pair (then the caller attacks the model itself).
     """
     hit = _FOLDED.get(model, ...)
+    if hit is not ... and hit is not None and hit.structure != _structure(model):
+        hit = ...
     if hit is ...:
         try:
             hit = _Folded(model)

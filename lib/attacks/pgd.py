@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from lib import runtime
 from lib.attacks.cuda_graph import graphed_run, use_graph
-from lib.attacks.fast import attack_view, fast_input
+from lib.attacks.fast import attack_view, fast_input, kept_modes
 from lib.attacks.geometry import expand, is_better, project, score, start_delta, step
 from lib.attacks.protocol import Loss, check_attack, check_bn_mode
 
@@ -169,10 +169,10 @@ def pgd(
     precision = runtime.resolve_precision(precision, x.device)
     x_in = x.detach()
     x = fast_input(x_in, model)
-    was_training = model.training
     buffers = {k: v.clone() for k, v in model.named_buffers()} if bn_mode == "train" else None
-    model.train(bn_mode == "train")
     views = contextlib.ExitStack()
+    views.enter_context(kept_modes(model))  # every module's own mode back, last
+    model.train(bn_mode == "train")
     try:
         net = views.enter_context(attack_view(model, x.device, bn_mode, fold=fold))
         best_x = x.clone()
@@ -210,12 +210,11 @@ def pgd(
                 best_obj[idx] = torch.where(better, robj, best_obj[idx])
                 best_ok[idx] = best_ok[idx] | rok
     finally:
-        views.close()
-        model.train(was_training)
         if buffers is not None:
             with torch.no_grad():
                 for k, v in model.named_buffers():
                     v.copy_(buffers[k])
+        views.close()
     return best_x if x is x_in else best_x.contiguous()
 
 

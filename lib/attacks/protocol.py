@@ -70,7 +70,13 @@ def check_bn_mode(bn_mode: str) -> str:
 
 
 def check_eps(eps: float) -> float:
-    if not isinstance(eps, (int, float)) or not eps >= 0 or math.isinf(eps):
+    """``eps`` as a float (``2`` and ``2.0`` are one eps); a bool is not a number here."""
+    if (
+        isinstance(eps, bool)
+        or not isinstance(eps, (int, float))
+        or not eps >= 0
+        or math.isinf(eps)
+    ):
         raise ValueError(f"eps must be a finite number >= 0 (pixel space [0, 1]), got {eps!r}")
     return float(eps)
 
@@ -78,16 +84,16 @@ def check_eps(eps: float) -> float:
 def check_attack(eps, norm, steps, step_size, restarts):
     norm = check_norm(norm)
     eps = check_eps(eps)
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0 (not a bool), got {steps!r}")
     if (
         isinstance(step_size, bool)
         or not isinstance(step_size, (int, float))
         or not 0 <= step_size < math.inf
     ):
         raise ValueError(f"step_size must be a finite number >= 0, got {step_size!r}")
-    if not isinstance(restarts, int) or restarts < 1:
-        raise ValueError(f"restarts must be an int >= 1, got {restarts!r}")
+    if isinstance(restarts, bool) or not isinstance(restarts, int) or restarts < 1:
+        raise ValueError(f"restarts must be an int >= 1 (not a bool), got {restarts!r}")
     return eps, norm
 
 

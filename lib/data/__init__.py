@@ -24,8 +24,10 @@ binary MNIST, CIFAR-10), ``imagenet_classes`` (Table 1's class tables),
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from pathlib import Path
 
 import torch
 
@@ -92,6 +94,7 @@ __all__ = [
     "imagenet",
     "imagenet_classes",
     "imagenet_wnids",
+    "content_hashes",
     "load",
     "load_split",
     "load_small",
@@ -181,6 +184,50 @@ def fingerprints(dataset: str, **options) -> dict | None:
     return _fingerprints(check_dataset(dataset), str(data_root()), tuple(sorted(options.items())))
 
 
+#: Per data set, root, options and the state (path, size, mtime) of its files:
+#: :func:`content_hashes`, so a file is hashed again only when it changed.
+_CONTENT: dict[tuple, dict] = {}
+
+
+def _source_files(dataset: str, root: Path) -> tuple:
+    """(path, size, mtime) of every file a small data set may be read from."""
+    places = {
+        "mnist": [root / "MNIST"],
+        "binary_mnist": [root / "MNIST"],
+        "cifar10": [root / "cifar-10-batches-py", root / "cifar10.npz"],
+    }[dataset]
+    found = []
+    for place in places:
+        files = sorted(f for f in place.rglob("*") if f.is_file()) if place.is_dir() else [place]
+        for f in files:
+            with contextlib.suppress(OSError):
+                st = f.stat()
+                found.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
+def content_hashes(dataset: str, **options) -> dict | None:
+    """Per split, the SHA-256 of every byte of ``dataset``'s arrays under the data root.
+
+    :meth:`TensorData.content_hash` of each whole split, cached by the size
+    and modification time of the files it is read from, so it is computed
+    once per file state (about a second for CIFAR-10). None for Restricted
+    ImageNet (image folders). Stored runs record it and are refused when it
+    changed (:func:`lib.runs.train_run`); keys keep the sampled
+    :func:`fingerprints`, so stored runs keep their keys.
+    """
+    check_dataset(dataset)
+    if dataset == "restricted_imagenet":
+        return None
+    root = data_root()
+    key = (dataset, str(root), tuple(sorted(options.items())), _source_files(dataset, root))
+    if key not in _CONTENT:
+        _CONTENT[key] = {
+            split: load(dataset, split, root=root, **options).content_hash() for split in SPLITS
+        }
+    return _CONTENT[key]
+
+
 def load_split(dataset: str, split: str, n: int | None, *, seed: int, device, **options) -> Batches:
     """A data split cut to ``n`` examples: the split as :func:`load` gives it, then a seeded subset.
 
@@ -203,6 +250,8 @@ def load_split(dataset: str, split: str, n: int | None, *, seed: int, device, **
         >>> from lib import data
         >>> train_set = data.load_split("mnist", "train", 1000, seed=0, device="cpu")
     """
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive int (not a bool) or None, got {n!r}")
     ds = load(dataset, split, device=device, **options)
     if n is not None and n < len(ds):
         ds = ds.subset(n, seed=seed, balanced=split == "train")

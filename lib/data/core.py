@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
 from lib.runtime import PROJECT_ROOT
@@ -119,8 +120,8 @@ def subset_index(
     (the first ``n % len(classes)`` classes one more). ``what`` names the
     data set in errors.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int (not a bool), got {n!r}")
     if n > len(y):
         raise ValueError(f"n={n} is larger than the {what} ({len(y)} examples)")
     g = torch.Generator().manual_seed(seed)
@@ -207,6 +208,20 @@ class TensorData:
         h.update(self.y[index].cpu().numpy().tobytes())
         return h.hexdigest()[:16]
 
+    def content_hash(self) -> str:
+        """SHA-256 (64 hex digits) of every byte of the images and labels, with
+        their shapes and dtypes: any edit anywhere changes it.
+
+        Not in store keys (:meth:`fingerprint` is, so stored runs keep their
+        keys): runs record it, and a stored run made from other bytes is
+        refused (:func:`lib.data.content_hashes` caches it per file state).
+        """
+        h = hashlib.sha256()
+        for t in (self.x, self.y):
+            h.update(f"{tuple(t.shape)}/{t.dtype};".encode())
+            h.update(np.ascontiguousarray(t.detach().cpu().numpy()).reshape(-1).view(np.uint8))
+        return h.hexdigest()
+
     def head(self, n: int | None) -> TensorData:
         """The first ``n`` examples (all when ``n`` is None or at least ``len``)."""
         if n is None or n >= len(self):
@@ -250,8 +265,8 @@ class TensorData:
         4-pixel zero padding, random horizontal flip) per batch on the device.
         ``generator`` (a CPU generator) makes order and augmentation seeded.
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int (not a bool), got {batch_size!r}")
         n = len(self)
         if shuffle:
             order = torch.randperm(n, generator=generator).to(self.device)

@@ -47,24 +47,73 @@ def load_small(
     return data.to(device)
 
 
-def _load_mnist(root: Path, split: str, download: bool) -> TensorData:
-    from torchvision.datasets import MNIST
+#: Per split, MNIST's image and label files under ``<root>/MNIST/raw`` (torchvision's names).
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
-    train = split == "train"
-    try:
-        ds = MNIST(str(root), train=train, download=False)
-    except RuntimeError:
+
+def _load_mnist(root: Path, split: str, download: bool) -> TensorData:
+    raw = root / "MNIST" / "raw"
+    images, labels = (raw / name for name in MNIST_FILES[split])
+    if not (images.is_file() and labels.is_file()):
         if not download:
-            raise _missing("mnist", root) from None
-        try:
-            ds = MNIST(str(root), train=train, download=True)
+            raise _missing("mnist", root)
+        from torchvision.datasets import MNIST
+
+        try:  # downloads and unpacks the idx files into raw/
+            MNIST(str(root), train=split == "train", download=True)
         except Exception as err:  # offline: URLError, socket errors, ...
             raise _missing("mnist", root) from err
-    x = ds.data.unsqueeze(1).contiguous()  # uint8 [N, 1, 28, 28]
-    y = ds.targets.long()
+    x, y = _read_idx(images, 3), _read_idx(labels, 1)
+    if x.shape[1:] != (28, 28):
+        raise ValueError(f"MNIST file {images}: images of {x.shape[1:]} pixels, expected 28 x 28")
+    if len(x) == 0:
+        raise ValueError(f"MNIST file {images} holds no image, expected N >= 1 28 x 28 images")
+    if len(y) != len(x):
+        raise ValueError(
+            f"MNIST file {labels} holds {len(y):,} labels for the {len(x):,} images of {images}"
+        )
+    if y.max() > 9:
+        raise ValueError(
+            f"MNIST file {labels} holds labels {int(y.min())}..{int(y.max())}, expected 0-9"
+        )
+    x = torch.from_numpy(x.copy()).unsqueeze(1).contiguous()  # uint8 [N, 1, 28, 28]
+    y = torch.from_numpy(y.astype(np.int64))
     return TensorData(
         "mnist", split, x, y, tuple(str(i) for i in range(10)), source=str(root / "MNIST")
     )
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An idx file of unsigned bytes with ``ndim`` dimensions (MNIST's format), checked
+    against its header: a truncated or padded file is an error naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"MNIST file {path} is unreadable ({err})") from err
+    header = 4 + 4 * ndim
+    magic = 0x0800 + ndim  # 0x08: unsigned bytes
+    expected = f"an idx file of unsigned bytes with {ndim} dimension(s), magic number {magic:#06x}"
+    if len(data) < header:
+        raise ValueError(
+            f"MNIST file {path} is truncated: {len(data)} bytes, shorter than the "
+            f"{header}-byte header of {expected}"
+        )
+    found = int.from_bytes(data[:4], "big")
+    if found != magic:
+        raise ValueError(f"MNIST file {path} has magic number {found:#06x}; expected {expected}")
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    size = header + int(np.prod(dims))
+    if len(data) != size:
+        what = "truncated" if len(data) < size else "longer than its header says"
+        raise ValueError(
+            f"MNIST file {path} is {what}: its header says {' x '.join(map(str, dims))} "
+            f"({size:,} bytes), the file has {len(data):,} bytes (an interrupted download? "
+            "delete it to download it again)"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
 def _load_cifar10(root: Path, split: str, download: bool) -> TensorData:
@@ -128,6 +177,8 @@ def _read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim != 4 or x.shape[1:] != (32, 32, 3):
         layout = " (NCHW? transpose it to NHWC)" if x.shape[1:] == (3, 32, 32) else ""
         raise bad(f"x_{split} has shape {x.shape}{layout}")
+    if len(x) == 0:
+        raise bad(f"x_{split} holds no image (shape {x.shape})")
     if y.ndim != 1 or len(y) != len(x):
         raise bad(f"y_{split} has shape {y.shape} for {len(x)} images")
     if not np.issubdtype(y.dtype, np.integer):

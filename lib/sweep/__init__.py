@@ -270,10 +270,16 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
         return Outcome(key, config, error)
 
     # The kernels papermill starts inherit the environment: point them at our
-    # store, and mark them as ours (they run in their own sessions).
+    # store and at this project's lib (as the Ray executor does), and mark them
+    # as ours (they run in their own sessions).
     token = uuid.uuid4().hex
-    previous = {name: os.environ.get(name) for name in ("ODDS_STORE", runner.SWEEP_TOKEN)}
-    os.environ.update({"ODDS_STORE": str(store.root), runner.SWEEP_TOKEN: token})
+    env = {
+        "ODDS_STORE": str(store.root),
+        runner.SWEEP_TOKEN: token,
+        "PYTHONPATH": runner.kernel_pythonpath(),
+    }
+    previous = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     pool, futures = ThreadPoolExecutor(max_workers=jobs), []
     try:
         for i, (key, config) in enumerate(pending):

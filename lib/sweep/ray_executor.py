@@ -206,10 +206,9 @@ def run_point(
         notebook = tmp / "one_run.ipynb"
         notebook.write_text(notebook_text)
         log = tmp / f"{key}.ipynb"
-        path = os.environ.get("PYTHONPATH")
         env = {
             "ODDS_STORE": str(tmp / "store"),  # private: only the driver writes the real store
-            "PYTHONPATH": str(root) + (os.pathsep + path if path else ""),  # the kernel's lib
+            "PYTHONPATH": runner.kernel_pythonpath(root),  # the kernel's lib
         }
         executed = threading.Event()
         if test_kill_marker is not None:

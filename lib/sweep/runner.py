@@ -33,6 +33,14 @@ CONFIG_FIELDS = tuple(f.name for f in fields(RunConfig))
 SWEEP_TOKEN = "ODDS_SWEEP_TOKEN"
 
 
+def kernel_pythonpath(root: Path = runtime.PROJECT_ROOT) -> str:
+    """``PYTHONPATH`` for a run's kernel: this project's root first, so the kernel
+    imports the ``lib`` of the project being swept, not whichever one the
+    environment would find (an editable install of another checkout)."""
+    path = os.environ.get("PYTHONPATH")
+    return str(root) + (os.pathsep + path if path else "")
+
+
 def notebook_of(source: Path = ONE_RUN, out_dir: Path | None = None) -> Path:
     """The one-run chapter as an .ipynb (jupytext), for papermill."""
     import jupytext

@@ -3,10 +3,8 @@
 A small model's training step at batch 128 does not keep two cores busy from
 one process: Python's bookkeeping is serial and many kernels are too small to
 split. Two processes with one thread each train somewhat more images per
-second than one process with two threads. Measured on this 2-core machine
-on the same 48 `cpu` runs of two cold builds: 1.08x (MNIST) and 1.11x
-(CIFAR-10) the throughput; short trials (`lab/trials/jobs_trial.py`) scatter
-from 0.9x to 1.5x. So, before
+second than one process with two threads (:data:`WORKER_GAIN`; the
+measurements: `lab/builds.md`, `lab/trials/jobs_trial.py`). So, before
 a chapter walks its configurations in order, :func:`train_all` trains the
 ones not yet in the store in ``jobs`` spawned workers, each with
 ``cores // jobs`` threads; the chapter then loads them from the store.
@@ -53,8 +51,8 @@ from lib.store import Store
 JOBS_ENV = "ODDS_JOBS"
 
 #: Images per second of ``jobs`` one-thread workers over one ``jobs``-thread
-#: process, measured on the same 48 `cpu` runs of two cold builds on this
-#: 2-core machine (1.08 MNIST, 1.11 CIFAR-10; the lower is taken).
+#: process, as measured on whole `cpu` builds (the lower of MNIST's and
+#: CIFAR-10's gains; `lab/builds.md`). Only the choice of ``jobs`` reads it.
 WORKER_GAIN = 1.08
 
 #: Relative cost of one training image's forward and backward pass per
@@ -176,10 +174,8 @@ def _arch_cost(arch: str) -> float:
 def run_cost(config: RunConfig, device="cpu") -> float:
     """Relative cost of training ``config``: images seen x forward-backward passes
     per image x the architecture's cost, plus the curve's evaluations. Only ratios
-    between runs are used. At `cpu`, over the 53 one-thread runs of a cold build,
-    one unit took a quarter of a millisecond on one thread, within 15% for 47
-    of them (MNIST's TRADES runs took 1.3x their estimate, the runs on 100
-    images 0.75x: fixed costs). A PGD-k training
+    between runs are used (to start the costliest first), so an estimate off
+    by a constant factor changes nothing. A PGD-k training
     image costs k + 1 passes (k + 2 for TRADES: the clean and the adversarial
     forward), half of that attack for the half-half mix."""
     plan = plan_of(config, device)

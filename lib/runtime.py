@@ -91,26 +91,16 @@ def keep_freed_memory() -> bool:
     its heap back to the system. PyTorch's CPU allocator caches nothing, so a
     full-batch step's buffers come back as fresh pages that the kernel must
     fault in and zero again: system time, not compute. With no mmap and no
-    trimming, freed memory is reused; the results are the same bits.
-    Measured on the 2-core machine, before / after: the linear chapter's
-    full-batch fits 2.9 / 4.2 / 8.4 / 13.5 s -> 1.8 / 1.9 / 4.1 / 4.9 s, the
-    chapter 204 -> 113 s in a cold build. For the CNNs it matters where a
-    process has not yet freed a large buffer: glibc raises its mmap and trim
-    thresholds as it frees them, so a loop's speed depends on what the
-    process did before. On an AMD EPYC (2026-12-02), the `cpu` CIFAR-10
-    recipe's training step in a fresh one-thread process (the build's
-    workers) took 123-134 ms by default and 108-116 ms with freed memory
-    kept (MNIST's: within 3%); torchattacks' fp32 loop in a fresh process
-    147-157 ms by default and 106-111 kept, and 106 by default inside
-    ``make bench`` after its other sections (``lab/trials/recipe_ratio_trial.py``).
+    trimming, freed memory is reused; the results are the same bits. It
+    matters most for full-batch fits and for a fresh process (glibc raises its
+    thresholds only as it frees large buffers, so a loop's speed depends on
+    what the process did before); the measurements are in ``lab/``
+    (``lab/trials/recipe_ratio_trial.py`` and the allocator trials).
     So every chapter (:func:`lib.chapter.start`) keeps freed memory, and so
     do the workers of :mod:`lib.parallel` it starts (they follow their
     caller), and so does ``make bench`` for both sides of every comparison;
     training and the attacks (``lib.train``, ``lib.attacks``) leave the
-    allocator alone. (An earlier machine measured the opposite for our bf16
-    PGD-7 training, 117-138 vs 148-178 images/s in 7 runs of a noisy day; on
-    the EPYC, 196-200 with and 200-203 without, 2 threads.)
-    The cost: a process's resident memory stays at its peak. Returns whether
+    allocator alone. The cost: a process's resident memory stays at its peak. Returns whether
     the setting took (False off glibc, e.g. on macOS).
     """
     global _kept

@@ -127,8 +127,8 @@ def gpu_checks(device: torch.device, tiny: bool = False) -> dict:
     try:
         for precision in ("fp32", "auto"):
             torch.manual_seed(1)
-            # cuda_graph=False: the default ("auto") replays the graph on CUDA, so
-            # this compared the graph with itself before issue 40
+            # cuda_graph=False: the default ("auto") replays the graph on CUDA, and
+            # the graph must be compared with the eager loop, not with itself
             eager = attacks.pgd(model, x, y, **kw, precision=precision, cuda_graph=False)
             torch.manual_seed(1)
             graphed = attacks.pgd(model, x, y, **kw, precision=precision, cuda_graph=True)

@@ -258,7 +258,18 @@ def load_results(profile: str, root: Path | str | None = None) -> dict[str, dict
     folder = claims_dir(profile, root)
     records = {}
     for path in sorted(folder.glob("*.json")):
-        record = json.loads(path.read_text())
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise ValueError(
+                f"claim file {path} is unreadable or not JSON ({err}): delete it and "
+                f"re-run chapter {path.stem!r} at profile {profile!r}"
+            ) from err
+        if not isinstance(record, dict):
+            raise ValueError(
+                f"claim file {path} holds a {type(record).__name__}, not a chapter's "
+                f"record: delete it and re-run chapter {path.stem!r} at profile {profile!r}"
+            )
         if record.get("profile") != profile or record.get("chapter") != path.stem:
             raise ValueError(
                 f"{path} holds chapter {record.get('chapter')!r} at profile "

@@ -614,3 +614,16 @@ def test_local_sweep_kernels_import_this_project_s_lib(tmp_path, monkeypatch):
     assert seen and seen[0].split(os.pathsep)[0] == root
     assert seen[0].split(os.pathsep)[1] == "/somewhere/else"
     assert os.environ["PYTHONPATH"] == "/somewhere/else"  # given back
+
+
+@pytest.mark.parametrize("text", ['{"chapter": "theory", "prof', "[1, 2]", "\udcff"])
+def test_a_corrupt_claim_file_is_named(tmp_path, text):
+    """Before: a truncated claim file raised a bare JSONDecodeError naming no file."""
+    from lib import chapter
+
+    folder = chapter.claims_dir("smoke", tmp_path)
+    folder.mkdir(parents=True)
+    path = folder / "theory.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=r"claim file .*theory\.json.*re-run chapter 'theory'"):
+        chapter.load_results("smoke", tmp_path)

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 
 from lib.paper import beyond, code, section2, tables
 
-#: Short names of the data sets in statements.
-_NAMES = {
-    "binary_mnist": "binary MNIST",
-    "mnist": "MNIST",
-    "cifar10": "CIFAR-10",
-    "restricted_imagenet": "RI",
-}
+_NAMES = tables.SHORT_NAMES
 _NORMS = {"inf": "l_inf", 2: "l2"}
 
 
@@ -207,8 +201,9 @@ CLAIMS: dict[str, Claim] = {
     ),
     "S4": Claim(
         "Appendix A (make_visualizations.py)",
-        "gradients clipped to +-3 sigma (CIFAR, ImageNet), blue/red sign on MNIST; "
-        "untargeted large-eps examples; Fig 4 has 20 frames from 0 to 1",
+        f"gradients clipped to +-{code.GRADIENT_CLIP_SIGMA} sigma (CIFAR, ImageNet), blue/red "
+        f"sign on MNIST; untargeted large-eps examples; Fig 4 has {code.FIG4_FRAMES} frames "
+        "from 0 to 1",
         ("unexpected_benefits",),
     ),
 }

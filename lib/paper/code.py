@@ -39,3 +39,10 @@ AUTHORS_PGD = {
 #: S4: the authors' large-eps examples of Restricted ImageNet (robust-features-code,
 #: make_visualizations.py): norm -> (eps, steps, step size).
 RI_LARGE_EPS = {2: (40.0, 40, 1.5), "inf": (0.25, 120, 0.003)}
+
+#: S4: the authors' display of input gradients (make_visualizations.py): clipped to
+#: +- this many standard deviations (CIFAR-10, Restricted ImageNet); MNIST by sign.
+GRADIENT_CLIP_SIGMA = 3
+
+#: S4 / Figure 4: the interpolation x + t delta has this many frames, t from 0 to 1.
+FIG4_FRAMES = 20

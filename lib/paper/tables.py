@@ -6,6 +6,14 @@ eps are in [0, 1] pixel space (l2 norms for norm 2); norms are ``"inf"`` or
 
 from __future__ import annotations
 
+#: The data sets' short names, as the ledger's statements write them.
+SHORT_NAMES = {
+    "binary_mnist": "binary MNIST",
+    "mnist": "MNIST",
+    "cifar10": "CIFAR-10",
+    "restricted_imagenet": "RI",
+}
+
 #: Table 1 (Appendix A.1): Restricted ImageNet's super-classes and the ImageNet
 #: class indices (inclusive ranges) each gathers, in the paper's order.
 TABLE1 = (

@@ -163,3 +163,22 @@ def test_lib_claims_is_lib_paper_claims():
     from lib import claims
 
     assert claims.ALL is paper.ALL and claims.Claim is paper.Claim
+
+
+def _cpu_paper_text(chapter: str, claim: str) -> str:
+    import json
+
+    path = Path(__file__).parents[1] / "results" / "claims" / "cpu" / f"{chapter}.json"
+    if not path.exists():
+        pytest.skip(f"{path} not committed")
+    rows = [r for r in json.loads(path.read_text())["rows"] if r["claim"] == claim]
+    return rows[0]["paper"]
+
+
+def test_setup_formats_the_committed_paper_text():
+    # The setup chapter formats P4 and S3's paper text from lib.paper: it must read as
+    # the committed cpu claim file does.
+    from lib.chapters import setup
+
+    assert setup._p4()["paper"] == _cpu_paper_text("setup", "P4")
+    assert setup._authors_pgd_text() == _cpu_paper_text("setup", "S3")

@@ -38,6 +38,7 @@ from lib import chapter, grids, runtime
 from lib import theory as T
 from lib.chapters import theory as C
 from lib.chapters import theory_plots as TP
+from lib.paper import section2 as S2
 
 
 def glue_all(values: dict) -> None:
@@ -51,11 +52,11 @@ timer = chapter.start()
 # %% tags=["parameters"]
 profile = "cpu"  # smoke | cpu | paper
 seed = 0  # seeds every sample drawn
-p = 0.95  # probability that x1 equals y (the robust feature is right)
+p = S2.P  # probability that x1 equals y (the robust feature is right; Section 2.1)
 d = 1000  # number of weak features x2..x_{d+1}
-eta_scale = 3.0  # eta is eta_scale / sqrt(d), the mean of y * x_i for the weak features
-eps_scale = 2.0  # the l_inf adversary's radius eps, in units of eta
-svm_eta_scale = 4.0  # eta * sqrt(d) for Theorem 2.2, which needs at least 4
+eta_scale = S2.ETA_SCALE  # eta is eta_scale / sqrt(d), the mean of y * x_i (weak features)
+eps_scale = S2.EPS_OVER_ETA  # the l_inf adversary's radius eps, in units of eta
+svm_eta_scale = S2.SVM_ETA_SCALE  # eta * sqrt(d) for Theorem 2.2, which needs at least 4
 n_train = None  # samples per trained classifier; None takes the profile's
 n_test = None  # Monte Carlo samples per estimate; None takes the profile's
 
@@ -68,7 +69,7 @@ dist = T.Distribution.scaled(p, d, eta_scale)
 eta = dist.eta
 eps = eps_scale * eta
 generator = runtime.seed_everything(seed)
-glue_all({"theory_eta": eta, "theory_eps": eps, "theory_n_test": n_test})
+glue_all({"theory_p": p, "theory_eta": eta, "theory_eps": eps, "theory_n_test": n_test})
 display(
     Markdown(
         f"Running example: p = {p}, d = {d}, eta = {eta_scale}/sqrt(d) = {eta:.4f}, "
@@ -107,7 +108,7 @@ plt.show()
 
 # %% [markdown]
 # On {glue:text}`theory_n_test:,` samples, $x_1 = y$ in a fraction
-# {glue:text}`T1_x1_agreement:.4f` of them ($p$ = 0.95), and $y x_i$ has mean
+# {glue:text}`T1_x1_agreement:.4f` of them ($p$ = {glue:text}`theory_p`), and $y x_i$ has mean
 # {glue:text}`T1_weak_mean:.4f` ($\eta$ = {glue:text}`theory_eta:.4f`).
 #
 # ## T2 and T3: the averaging classifier

@@ -16,6 +16,7 @@ chapters -> chapter/grids/runs -> train/attacks/data/models -> runtime/store.
 - ``runtime``: device, precision (bf16 / fp32), seeds, provenance
 - ``sweep``: grids of one-run notebooks (local or Ray); ``bench``: throughput
 - ``plots``, ``saliency``, ``claims``, ``theory``: figures, input gradients, the ledger, section 2
+- ``paper``: the paper's tables, constants and claims ledger, typed once (imports no lib)
 """
 
 __version__ = "0.1.0"

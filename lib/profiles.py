@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm, step_factor
 from lib.attacks.strong import StrongBudget
 from lib.data import check_dataset
+from lib.paper.tables import TABLE4_EPS  # noqa: F401 (re-exported: Table 4's eps, as before)
 from lib.tables import (  # noqa: F401 (re-exported: the paper's tables, as before)
     RI_LARGE_EPS,
     TABLE2_EPS,
@@ -422,15 +423,6 @@ _BUILDERS = {
 def settings(dataset: str, profile: str) -> DatasetSettings:
     """The training and attack settings of ``dataset`` at ``profile``."""
     return _BUILDERS[check_dataset(dataset)](check_profile(profile))
-
-
-#: Table 4 of the paper: the eps of each row, per data set and norm.
-TABLE4_EPS = {
-    ("mnist", "inf"): (0.1, 0.2, 0.3),
-    ("mnist", 2): (0.5, 1.5, 2.5),
-    ("cifar10", "inf"): (2 / 255, 4 / 255, 8 / 255),
-    ("cifar10", 2): (20 / 255, 80 / 255, 320 / 255),
-}
 
 
 #: The strong evaluation's budget per profile (:func:`lib.evals.strong_eval`). cpu:

@@ -1,4 +1,5 @@
-"""The paper's eps (Tables 2 and 3) and the large-eps attack of Figure 3.
+"""The paper's eps (Tables 2 and 3, from :mod:`lib.paper`) and the large-eps attack of
+Figure 3.
 
 All eps are in [0, 1] pixel space (l2 norms for norm 2).
 """
@@ -7,27 +8,10 @@ from __future__ import annotations
 
 from lib.attacks import PGD, check_norm, step_factor
 from lib.data import check_dataset
+from lib.paper.code import RI_LARGE_EPS
+from lib.paper.tables import TABLE2_EPS, TABLE3_EPS
 
-#: Table 2: eps for adversarial training and evaluation, [0, 1] pixel space.
-TABLE2_EPS = {
-    ("binary_mnist", "inf"): 0.2,
-    ("mnist", "inf"): 0.3,
-    ("cifar10", "inf"): 4 / 255,
-    ("restricted_imagenet", "inf"): 0.005,
-    ("mnist", 2): 1.5,
-    ("cifar10", 2): 0.314,
-    ("restricted_imagenet", 2): 1.0,
-}
-
-#: Table 3: the large eps of the Figure 3 examples.
-TABLE3_EPS = {
-    ("mnist", "inf"): 0.3,
-    ("cifar10", "inf"): 0.125,
-    ("restricted_imagenet", "inf"): 0.25,
-    ("mnist", 2): 4.0,
-    ("cifar10", 2): 4.7,
-    ("restricted_imagenet", 2): 40.0,
-}
+__all__ = ["RI_LARGE_EPS", "TABLE2_EPS", "TABLE3_EPS", "large_eps_attack", "table2_eps"]
 
 
 def table2_eps(dataset: str, norm) -> float:
@@ -36,11 +20,6 @@ def table2_eps(dataset: str, norm) -> float:
     if key not in TABLE2_EPS:
         raise ValueError(f"Table 2 has no eps for {dataset} with norm {norm!r}")
     return TABLE2_EPS[key]
-
-
-#: CLAIMS S4: the authors' large-eps examples of Restricted ImageNet
-#: (robust-features-code, make_visualizations.py): norm -> (eps, steps, step size).
-RI_LARGE_EPS = {2: (40.0, 40, 1.5), "inf": (0.25, 120, 0.003)}
 
 
 def large_eps_attack(dataset: str, norm, *, steps: int | None = None) -> PGD:

@@ -45,6 +45,7 @@ from lib.noise import (  # noqa: F401  (re-exported)
     seed_spread,
     seeds_and_test_set,
 )
+from lib.paper import tables as paper_tables
 from lib.rules import (  # noqa: F401  (re-exported)
     CHECKED,
     CLAIM_VERDICTS,
@@ -143,22 +144,9 @@ def ratio(gain: Estimate | float, loss: Estimate | float) -> Estimate:
     return Estimate(r, math.hypot(g.se / lo.value, r * lo.se / lo.value))
 
 
-# The paper's Table 4 (CLAIMS.md), in %: (data set, norm, eps) ->
-# ((std: standard, half, robust), (rob: standard, half, robust)). P3 is judged against it.
-PAPER_TABLE4 = {
-    ("mnist", "inf", 0.1): ((99.31, 99.43, 99.36), (29.45, 95.29, 95.05)),
-    ("mnist", "inf", 0.2): ((99.31, 99.22, 98.99), (0.05, 90.79, 92.86)),
-    ("mnist", "inf", 0.3): ((99.31, 99.17, 97.37), (0.00, 89.51, 89.92)),
-    ("mnist", 2, 0.5): ((99.31, 99.35, 99.41), (94.67, 97.60, 97.70)),
-    ("mnist", 2, 1.5): ((99.31, 99.29, 99.24), (56.42, 87.71, 88.59)),
-    ("mnist", 2, 2.5): ((99.31, 99.12, 97.79), (46.36, 60.27, 63.73)),
-    ("cifar10", "inf", 2 / 255): ((92.20, 90.13, 89.64), (0.99, 69.10, 69.92)),
-    ("cifar10", "inf", 4 / 255): ((92.20, 88.27, 86.54), (0.08, 55.60, 57.79)),
-    ("cifar10", "inf", 8 / 255): ((92.20, 84.72, 79.57), (0.00, 37.56, 41.93)),
-    ("cifar10", 2, 20 / 255): ((92.20, 92.04, 91.77), (45.60, 83.94, 84.70)),
-    ("cifar10", 2, 80 / 255): ((92.20, 88.95, 88.38), (8.80, 67.29, 68.69)),
-    ("cifar10", 2, 320 / 255): ((92.20, 81.74, 75.75), (3.30, 34.45, 39.76)),
-}
+# The paper's Table 4, in %: (data set, norm, eps) -> ((std: standard, half, robust),
+# (rob: standard, half, robust)), from lib.paper. P3 is judged against it.
+PAPER_TABLE4 = paper_tables.TABLE4
 
 
 def half_half_effects(std_half, std_robust, rob_half, rob_robust):

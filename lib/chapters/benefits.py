@@ -20,6 +20,7 @@ from lib import benefits, chapter, parallel, profiles, saliency
 from lib import runs as runs_lib
 from lib import verdicts as V
 from lib.judging import correct_before, judge_agreement, judge_along_path
+from lib.paper import code as paper_code
 
 DATASETS = ("mnist", "cifar10")
 MODELS = ("standard", "l2", "linf")
@@ -30,7 +31,7 @@ ROBUST = (("linf", "inf"), ("l2", 2))
 #: The paper's gradient display: MNIST by sign (blue/red), CIFAR-10 clipped to +-3 sigma.
 STYLE = {"mnist": "diverging", "cifar10": "clip3"}
 #: Figure 4: 20 frames x + t delta, t from 0 to 1.
-FRAMES = np.linspace(0, 1, 20)
+FRAMES = np.linspace(0, 1, paper_code.FIG4_FRAMES)
 CONTROL = "control (edge energy)"
 
 
@@ -342,8 +343,9 @@ def reproduction_rows(
         ),
         s4.row(
             "S4",
-            "display: MNIST gradients blue/red by sign, CIFAR/ImageNet clipped to +-3 sigma; "
-            "untargeted large-eps PGD at the true label; Fig 4: 20 frames x + t delta, t in [0, 1]",
+            "display: MNIST gradients blue/red by sign, CIFAR/ImageNet clipped to "
+            f"+-{paper_code.GRADIENT_CLIP_SIGMA} sigma; untargeted large-eps PGD at the true "
+            f"label; Fig 4: {paper_code.FIG4_FRAMES} frames x + t delta, t in [0, 1]",
             f"gradient display {STYLE}; large-eps PGD {attack.describe()}; {len(FRAMES)} frames "
             f"from t = {FRAMES[0]:g} to {FRAMES[-1]:g}",
         ),

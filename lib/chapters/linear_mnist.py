@@ -17,15 +17,10 @@ import torch
 
 from lib import attacks, data, models, sparsity, train
 from lib import verdicts as V
+from lib.paper import tables as paper_tables
 
-ACCURACIES = ("std train", "std test", "adv train", "adv test")  # Table 5's accuracy columns
-PAPER_TABLE5 = {  # Table 5 of the paper: accuracies in %, then ||w||_1
-    name: dict(zip((*ACCURACIES, "||w||_1"), values, strict=True))
-    for name, values in (
-        ("standard", (98.38, 92.10, 13.69, 14.95, 41.08)),
-        ("adversarial", (94.05, 70.05, 76.05, 74.65, 13.69)),
-    )
-}
+ACCURACIES = paper_tables.TABLE5_COLUMNS[:4]  # Table 5's accuracy columns
+PAPER_TABLE5 = paper_tables.TABLE5  # Table 5 of the paper: accuracies in %, then ||w||_1
 TRAININGS = ("100 epochs", "converged")  # the two recipes each model is trained with
 SPARSITY = ("Hoyer", "top 10% share", "share below eps")  # the measures of L2 and L3
 

@@ -19,36 +19,20 @@ from lib import claims, data, models, profiles
 from lib import verdicts as V
 from lib.chapter import norm_label
 from lib.data import imagenet
+from lib.paper import code as paper_code
+from lib.paper import tables as paper_tables
+from lib.paper.claims import eps_text
 
 DATASETS = ("mnist", "binary_mnist", "cifar10")  # the data sets the chapter loads
 RI = "restricted_imagenet"
 
 #: The reference values the setup facts are checked against (from the authors' code
-#: and the paper, worked out by hand).
-LEDGER = {
-    # mnist_challenge model.py: conv 5x5x1x32 + 32, conv 5x5x32x64 + 64, fc 3136x1024 + 1024,
-    # fc 1024x10 + 10.
-    "mnist_cnn": 3_274_634,
-    # cifar10_challenge model.py with filters (16, 16, 32, 64), 5 units per group: init conv
-    # 3x3x3x16 (no bias); per unit two batch norms (scale and centre) and two 3x3 convs (no
-    # bias); a final batch norm and fc 64x10 + 10: 432 + 23,360 + 88,160 + 351,424 + 128 + 650.
-    "cifar_resnet": 464_154,
-    # torchvision resnet50: 25,557,032 parameters with 1,000 outputs; with 9 the fc layer
-    # shrinks from 2048x1000 + 1000 to 2048x9 + 9: 25,557,032 - 2,049,000 + 18,441.
-    "resnet50_9": 23_526_473,
-    "ri_robustness": 203,
-    "ri_paper": 96,
-    "ri_superclasses": 9,
-    "ri_paper_train": 123_629,
-}
+#: and the paper, worked out by hand; :data:`lib.paper.code.SETUP_LEDGER`).
+LEDGER = paper_code.SETUP_LEDGER
 
-#: The authors' released l_inf PGD: (steps, step size / eps), by (data set, use).
-AUTHORS_PGD = {
-    ("mnist", "train"): (40, 0.01 / 0.3),  # mnist_challenge: 40 steps of 0.01 at eps 0.3
-    ("cifar10", "train"): (7, 1 / 4),  # cifar10_challenge: 7 steps of 2/255 at eps 8/255
-    ("cifar10", "eval"): (20, 1 / 8),  # ... evaluated with 20 steps of 1/255
-    ("restricted_imagenet", "train"): (8, 1 / 4),  # robust-features-code: 8 steps of eps/4
-}
+#: The authors' released l_inf PGD: (steps, step size / eps), by (data set, use)
+#: (:data:`lib.paper.code.AUTHORS_PGD`).
+AUTHORS_PGD = paper_code.AUTHORS_PGD
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +267,7 @@ def per_class_table(counted: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------
 # The reproduction table
 
-_NAMES = {"binary MNIST": "binary_mnist", "MNIST": "mnist", "CIFAR-10": "cifar10", "RI": RI}
+_NAMES = {short: name for name, short in paper_tables.SHORT_NAMES.items()}  # "MNIST": "mnist"
 
 
 def ledger_eps() -> dict:
@@ -347,7 +331,8 @@ def _s2(counted: dict | None) -> dict:
         facts["paper training images"] = (train, LEDGER["ri_paper_train"])
     return V.checked(facts).row(
         "S2",
-        "Table 1: 9 super-classes; 203 classes (robustness) or 96 (paper's code, 123,629 "
+        f"Table 1: {len(paper_tables.TABLE1)} super-classes; {LEDGER['ri_robustness']} classes "
+        f"(robustness) or {LEDGER['ri_paper']} (paper's code, {LEDGER['ri_paper_train']:,} "
         "training images)",
         f"{n_super} super-classes; {n_robustness} / {n_paper} classes; "
         + (
@@ -366,9 +351,27 @@ def _p4() -> dict:
     judged = V.checked(facts | {"every data set and norm": every})
     return judged.row(
         "P4",
-        "Table 2 eps: l_inf 0.2 / 0.3 / 4/255 / 0.005; l2 1.5 / 0.314 / 1",
+        "Table 2 eps: "
+        + "; ".join(
+            f"{norm_label(norm)} "
+            + " / ".join(eps_text(e) for (_, n), e in paper_tables.TABLE2_EPS.items() if n == norm)
+            for norm in ("inf", 2)
+        ),
         "profiles' eps vs the ledger's Table 2: "
         + "; ".join(f"{ds} {norm_label(n)} {e:.4g}" for (ds, n), e in profiles.TABLE2_EPS.items()),
+    )
+
+
+def _authors_pgd_text() -> str:
+    """S3's reference as the row states it, from :data:`AUTHORS_PGD`."""
+    (mn, mf), (ct, cf), (ce, cef), (rt, rf) = (
+        AUTHORS_PGD[k]
+        for k in (("mnist", "train"), ("cifar10", "train"), ("cifar10", "eval"), (RI, "train"))
+    )
+    return (
+        f"not in the paper; the authors' code: MNIST {mn} steps of "
+        f"{mf * paper_tables.TABLE2_EPS[('mnist', 'inf')]:.3g}; CIFAR-10 {ct} steps of "
+        f"eps/{1 / cf:g} (train), {ce} of eps/{1 / cef:g} (eval); RI {rt} steps of eps/{1 / rf:g}"
     )
 
 
@@ -382,8 +385,7 @@ def _s3(profile: str) -> dict:
     )
     return judged.row(
         "S3",
-        "not in the paper; the authors' code: MNIST 40 steps of 0.01; CIFAR-10 7 steps "
-        "of eps/4 (train), 20 of eps/8 (eval); RI 8 steps of eps/4",
+        _authors_pgd_text(),
         "paper profile: "
         + "; ".join(f"{n} {k} {st} steps of {f:.3g} eps" for (n, k), (st, f) in ours.items())
         + f"; profile {profile}: see the PGD table",

@@ -38,6 +38,7 @@ from myst_nb import glue
 
 from lib import chapter
 from lib.chapters import trade_off as to
+from lib.chapters import trade_off_trades as x3
 from lib.paper import beyond
 from lib.store import Store
 
@@ -58,7 +59,7 @@ betas = None  # TRADES' weights of the KL term; None: the profile's (official: 1
 # %% tags=["hide-input"]
 profile, device = chapter.setup(profile)
 store = Store()
-betas = betas or to.BETAS[profile]  # two at cpu: a TRADES run costs about a PGD-AT run
+betas = betas or x3.BETAS[profile]  # two at cpu: a TRADES run costs about a PGD-AT run
 sizes = to.SEARCH[profile]  # queries searched per data set (smoke: a subset of references)
 
 # %% [markdown]
@@ -130,12 +131,12 @@ glue_all(dsep_glued)
 # APGD-T; the worst case per image), with the profile's PGD alone beside it.
 
 # %%
-trades_all, x3_glued = to.trades_runs(profile, seed, betas, device)
+trades_all, x3_glued = x3.trades_runs(profile, seed, betas, device)
 glue_all(x3_glued)
 for ds in to.DATASETS:
-    display(to.trades_table(ds, trades_all[ds]))
-x3_by_ds = {ds: to.x3_judgement(t, betas) for ds, t in trades_all.items()}
-glue("X3_verdict", to.x3_verdict(x3_by_ds), display=False)
+    display(x3.trades_table(ds, trades_all[ds]))
+x3_by_ds = {ds: x3.x3_judgement(t, betas) for ds, t in trades_all.items()}
+glue("X3_verdict", x3.x3_verdict(x3_by_ds), display=False)
 
 # %% [markdown]
 # ## The frontier
@@ -150,13 +151,13 @@ glue("X3_verdict", to.x3_verdict(x3_by_ds), display=False)
 
 
 # %%
-frontier = to.frontier_points(profile, seed, trades_all["mnist"], store=store, device=device)
+frontier = x3.frontier_points(profile, seed, trades_all["mnist"], store=store, device=device)
 glue("frontier_n_models", len(frontier), display=False)
-glue("frontier_points", to.points_text(frontier), display=False)
+glue("frontier_points", x3.points_text(frontier), display=False)
 frontier[["std", "std_se", "adv", "adv_se"]].round(4)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: standard against strong robust accuracy at eps = 0.3 of every MNIST l_inf model the book has trained (2 SE), their Pareto frontier, and the released TRADES model."}}
-to.frontier_figure(frontier)
+x3.frontier_figure(frontier)
 plt.show()
 
 # %% [markdown]

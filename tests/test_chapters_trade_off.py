@@ -7,6 +7,7 @@ import pytest
 
 from lib import verdicts
 from lib.chapters import trade_off as to
+from lib.chapters import trade_off_trades as x3
 
 
 def _metrics(d_same, d_other, tt, *, of=None, n_test=None):
@@ -101,25 +102,25 @@ def _trades(std, adv, n=1000):
 
 def test_x3_judgement_and_table():
     runs = _trades((0.99, 0.95), (0.6, 0.8))
-    judged, stds, advs = to.x3_judgement(runs, [1.0, 6.0])
+    judged, stds, advs = x3.x3_judgement(runs, [1.0, 6.0])
     assert judged.verdict == verdicts.REPRODUCED and stds == [0.99, 0.95] and advs == [0.6, 0.8]
-    flat = to.x3_judgement(_trades((0.95, 0.95), (0.6, 0.8)), [1.0, 6.0])
+    flat = x3.x3_judgement(_trades((0.95, 0.95), (0.6, 0.8)), [1.0, 6.0])
     assert flat[0].verdict != verdicts.REPRODUCED
-    assert to.x3_verdict({"mnist": (judged, [], []), "cifar10": flat}) == flat[0].verdict
-    table = to.trades_table("mnist", runs)
+    assert x3.x3_verdict({"mnist": (judged, [], []), "cifar10": flat}) == flat[0].verdict
+    table = x3.trades_table("mnist", runs)
     assert list(table.columns) == ["mnist, beta = 1", "mnist, beta = 6"]
     assert table.loc["training seconds", "mnist, beta = 1"] == 12
 
 
 def test_frontier_configs_are_mnist_linf_on_the_whole_set():
-    configs = to.frontier_configs("smoke", 0)
+    configs = x3.frontier_configs("smoke", 0)
     assert configs and all(c.dataset == "mnist" and c.n_train is None for c in configs)
     assert all(c.mix == "clean" or c.norm == "inf" for c in configs)
-    assert "standard" in {to.point_label(c) for c in configs}
+    assert "standard" in {x3.point_label(c) for c in configs}
 
 
 def test_pareto_and_points():
-    f = to.with_se(
+    f = x3.with_se(
         pd.DataFrame(
             {
                 "a": {"std": 0.99, "n_std": 100, "adv": 0.1, "n_adv": 100},
@@ -128,9 +129,9 @@ def test_pareto_and_points():
             }
         ).T
     )
-    assert to.pareto(f) == ["a", "b"]
+    assert x3.pareto(f) == ["a", "b"]
     assert f.loc["a", "std_se"] == verdicts.binomial_se(0.99, 100) > 0
-    assert to.points_text(f).startswith("a 0.990 / 0.100; b 0.980 / 0.900")
+    assert x3.points_text(f).startswith("a 0.990 / 0.100; b 0.980 / 0.900")
 
 
 def test_x4_parts_from_the_peak():
@@ -154,7 +155,7 @@ def test_x4_parts_from_the_peak():
 def test_reproduction_rows():
     results = _results()
     dsep, _ = to.d_separation("smoke", 0)
-    judged = to.x3_judgement(_trades((0.99, 0.95), (0.6, 0.8)), [1.0, 6.0])
+    judged = x3.x3_judgement(_trades((0.99, 0.95), (0.6, 0.8)), [1.0, 6.0])
     rows = to.reproduction_rows(results, dsep, {"mnist": judged, "cifar10": judged}, {}, [1.0, 6.0])
     assert [r["claim"] for r in rows] == ["X1", "X2", "X3", "X3", "X4"]
     assert rows[0]["ours"].startswith("MNIST 0.740 / 0.500, CIFAR-10 0.210 / 0.220")
@@ -170,6 +171,6 @@ def test_figures_draw():
     matplotlib.use("Agg")
     fig = to.separation_figure(_results())
     assert [ax.get_title() for ax in fig.axes] == ["mnist: 3 test points", "cifar10: 2 test points"]
-    f = to.with_se(pd.DataFrame({"a": {"std": 0.9, "n_std": 100, "adv": 0.5, "n_adv": 100}}).T)
-    ax = to.frontier_figure(f).axes[0]
+    f = x3.with_se(pd.DataFrame({"a": {"std": 0.9, "n_std": 100, "adv": 0.5, "n_adv": 100}}).T)
+    ax = x3.frontier_figure(f).axes[0]
     assert {t.get_text() for t in ax.texts} == {"a", "TRADES released (X3, full scale)"}

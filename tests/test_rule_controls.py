@@ -42,6 +42,7 @@ from lib.chapters import price_table4 as T4
 from lib.chapters import setup as S
 from lib.chapters import theory as C
 from lib.chapters import trade_off as X
+from lib.chapters import trade_off_trades as X3
 from lib.judging import PathReport, Rate
 from lib.results import Results
 from lib.runs import RunConfig
@@ -793,17 +794,17 @@ def test_x3_positive_larger_beta_more_robust_less_accurate():
     # The TRADES paper states the direction only: the book's committed cpu MNIST runs stand
     # in (beta 1: 98.2% / 83.9%, beta 6: 97.2% / 88.1%; 10,000 / 1,000 test images)
     runs = trades({1.0: 0.982, 6.0: 0.972}, {1.0: 0.839, 6.0: 0.881})
-    assert X.x3_judgement(runs, [1.0, 6.0])[0].verdict == V.REPRODUCED
+    assert X3.x3_judgement(runs, [1.0, 6.0])[0].verdict == V.REPRODUCED
 
 
 def test_x3_negative_same_model_and_noise():
     same = trades({1.0: 0.982, 6.0: 0.982}, {1.0: 0.881, 6.0: 0.881})
-    assert X.x3_judgement(same, [1.0, 6.0])[0].verdict == V.INCONCLUSIVE
+    assert X3.x3_judgement(same, [1.0, 6.0])[0].verdict == V.INCONCLUSIVE
 
     def null(r):
         std = {b: null_acc(r, 0.98).value for b in (1.0, 6.0)}
         strong = {b: null_acc(r, 0.85, 1000).value for b in (1.0, 6.0)}
-        return X.x3_judgement(trades(std, strong), [1.0, 6.0])[0]
+        return X3.x3_judgement(trades(std, strong), [1.0, 6.0])[0]
 
     assert_null(shares(null))
 

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lib.paper import beyond, code, section2, tables
+import lib.paper.beyond as beyond
+import lib.paper.code as code
+import lib.paper.section2 as section2
+import lib.paper.tables as tables
 
 _NAMES = tables.SHORT_NAMES
 _NORMS = {"inf": "l_inf", 2: "l2"}

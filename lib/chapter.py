@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from lib import claims, plots, profiles, rules, runtime, store
+from lib import book_config, claims, plots, profiles, rules, runtime, store
 from lib.attacks import check_norm
 
 #: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
@@ -60,12 +60,12 @@ def setup(profile: str, device=None) -> tuple[str, torch.device]:
     """The profile (``ODDS_PROFILE`` overrides the parameter) and the device to run on.
 
     The ``paper`` profile on a CPU nobody asked for (``device`` or
-    ``$ODDS_DEVICE``) raises :class:`lib.profiles.PaperOnCpuError`.
+    ``$ODDS_DEVICE``) raises :class:`lib.book_config.PaperOnCpuError`.
     """
     asked = device is not None or runtime.device_was_asked()
     device = torch.device(device) if device is not None else runtime.default_device()
     profile = profiles.resolve(profile)
-    profiles.check_device(profile, device, asked=asked)
+    book_config.check_device(profile, device, asked=asked)
     return profile, device
 
 

@@ -53,7 +53,7 @@ def default_device() -> torch.device:
     is visible now, else the CPU.
 
     The fallback is silent here; a profile that needs a GPU refuses it
-    (:func:`lib.profiles.check_device`), and :func:`device_was_asked` tells it
+    (:func:`lib.book_config.check_device`), and :func:`device_was_asked` tells it
     whether the CPU was asked for or fallen back to.
     """
     asked = os.environ.get("ODDS_DEVICE")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib import profiles, runtime
+from lib import book_config, profiles, runtime
 from lib.attacks import PGD, LinearWorstCase
 
 
@@ -97,7 +97,7 @@ def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
     monkeypatch.delenv("ODDS_DEVICE", raising=False)
     monkeypatch.delenv("ODDS_PROFILE", raising=False)
     monkeypatch.setattr(runtime.torch.cuda, "is_available", lambda: False)
-    with pytest.raises(profiles.PaperOnCpuError, match="ODDS_DEVICE=cpu"):
+    with pytest.raises(book_config.PaperOnCpuError, match="ODDS_DEVICE=cpu"):
         chapter.setup("paper")
     assert chapter.setup("cpu")[0] == "cpu"  # the other profiles run where they are
     # asked for: by the caller, or by $ODDS_DEVICE
@@ -107,7 +107,7 @@ def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
     # make book PROFILE=paper reaches it through $ODDS_PROFILE
     monkeypatch.delenv("ODDS_DEVICE")
     monkeypatch.setenv("ODDS_PROFILE", "paper")
-    with pytest.raises(profiles.PaperOnCpuError):
+    with pytest.raises(book_config.PaperOnCpuError):
         chapter.setup("smoke")
 
 
@@ -164,14 +164,14 @@ def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
     from jupyter_book.config import get_final_config
 
     source = runtime.PROJECT_ROOT / "_config.yml"
-    text = profiles.write_book_config(profile, tmp_path / "_config.yml", source=source)
+    text = book_config.write_book_config(profile, tmp_path / "_config.yml", source=source)
     config, _ = get_final_config(
         user_yaml=tmp_path / "_config.yml",
         cli_config={"latex_individualpages": False},
         sourcedir=tmp_path,
     )
-    assert config["nb_execution_timeout"] == profiles.CELL_TIMEOUT[profile]
-    assert profiles.CELL_TIMEOUT["paper"] == -1  # nbclient: no timeout
+    assert config["nb_execution_timeout"] == book_config.CELL_TIMEOUT[profile]
+    assert book_config.CELL_TIMEOUT["paper"] == -1  # nbclient: no timeout
     # nothing else changes
     original = source.read_text().splitlines()
     changed = [a for a, b in zip(original, text.splitlines(), strict=True) if a != b]

@@ -16,9 +16,10 @@ import time
 
 import torch
 
-from lib import grids, profiles, saliency, verdicts
+from lib import grids, profiles, run_checks, saliency, verdicts
 from lib import runs as runs_lib
 from lib.attacks import check_norm
+from lib.data import load_split
 from lib.judging import PathReport, Rate
 from lib.store import Store
 
@@ -112,7 +113,7 @@ def audit_attack(
     def compute() -> dict:
         config = run_config(dataset, model, profile, seed)
         net, run = runs_lib.train_run(config, store=store, device=device, progress=False)
-        ds = runs_lib.load_split(dataset, "test", None, seed=0, device=device)
+        ds = load_split(dataset, "test", None, seed=0, device=device)
         x, y = ds.inputs(slice(0, n_audit)), ds.y[:n_audit]
         norm = NORM[model]
         eps = train_eps(dataset, norm, profile)
@@ -126,11 +127,11 @@ def audit_attack(
             metrics["zero fraction"] = audit.zero_gradient_fraction(net, x, y)
         return {
             "metrics": {**metrics, "seconds": time.perf_counter() - start},
-            "provenance": runs_lib.measured_on(run),  # the checkpoint it attacked
+            "provenance": run_checks.measured_on(run),  # the checkpoint it attacked
         }
 
     plan = runs_lib.plan_of(run_config(dataset, model, profile, seed), device)
-    bound = runs_lib.bound_to_run(store, plan)
+    bound = run_checks.bound_to_run(store, plan)
 
     def valid(stored) -> bool:
         survived = stored.metrics.get("survived")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from lib import book_config, claims, plots, profiles, rules, runtime, store
+from lib import book_config, claims, plots, profiles, rules, runtime, store_format
 from lib.attacks import check_norm
 
 #: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
@@ -249,7 +249,7 @@ def save_results(
     # The store's atomic write: a temporary file, then a rename, with the
     # umask's mode (a bare mkstemp file would be 0600, unreadable to a group).
     text = json.dumps(record, indent=1) + "\n"
-    store.atomic_write_bytes(folder / f"{chapter}.json", text.encode())
+    store_format.atomic_write_bytes(folder / f"{chapter}.json", text.encode())
     return record
 
 

@@ -19,16 +19,9 @@ import torch
 
 from lib import profiles
 from lib.attacks import check_eps, check_norm, strong
-from lib.runs import (
-    Plan,
-    RunConfig,
-    bound_to_run,
-    measured_on,
-    plan_of,
-    robust_images,
-    run_data,
-    train_run,
-)
+from lib.plan_data import robust_images
+from lib.run_checks import bound_to_run, measured_on
+from lib.runs import Plan, RunConfig, plan_of, run_data, train_run
 from lib.store import Store, key_of
 from lib.train import balanced_accuracy, outcomes
 

@@ -3,8 +3,9 @@
 :class:`RunConfig` names a run; the profile's settings resolve it into a
 :class:`Plan` (what will run, on which device); :func:`train_run` returns
 the stored run of a configuration or trains it with :func:`lib.train.train`;
-:func:`run_data` is the one place that says which data a run trains and is
-evaluated on. Evaluations of a stored run at another eps or norm, and the
+:func:`run_data` reads the data a run trains and is evaluated on (chosen in
+:mod:`lib.plan_data`); :mod:`lib.run_checks` decides whether a stored run may
+be served. Evaluations of a stored run at another eps or norm, and the
 strong evaluation, are :mod:`lib.evals`; :class:`lib.results.Results`
 queries the stored runs of a grid for the chapters.
 """
@@ -20,7 +21,8 @@ import torch
 from lib import data as data_lib
 from lib import models, profiles, runtime
 from lib.attacks import check_bn_mode, check_eps, check_norm
-from lib.data import load_split
+from lib.plan_data import plan_split, robust_images
+from lib.run_checks import bound_to_run, measured_on, run_data_hashes, usable_run  # noqa: F401
 from lib.store import Run, Store, key_of
 from lib.trades import TradesAttack
 from lib.train import balanced_accuracy, check_mix, outcomes, train
@@ -276,25 +278,7 @@ def run_data(
     ``whole=True``: the whole split, read the same way (for figures that pick
     their own images), instead of the run's subset.
     """
-    return _split(plan_of(config, device), split, whole=whole)
-
-
-def _split(plan: Plan, split: str, *, whole: bool = False) -> data_lib.Batches:
-    # The one choice of a run's data: the seeded training subset of n_train,
-    # and the profile's first-n_test test subset (seed 0, the same for every run).
-    if data_lib.check_split(split) == "train":
-        n, seed = plan.n_train, plan.config.seed
-    else:
-        n, seed = plan.settings.n_test, 0
-    n = None if whole else n
-    return load_split(
-        plan.config.dataset, split, n, seed=seed, device=plan.device, **plan.data_options
-    )
-
-
-def robust_images(test_set, n: int | None):
-    """The test images robust accuracy is measured on: the first ``n`` (None: all)."""
-    return test_set if n is None else test_set.head(n)
+    return plan_split(plan_of(config, device), split, whole=whole)
 
 
 def train_run(
@@ -330,7 +314,7 @@ def train_run(
     settings, device = plan.settings, plan.device
 
     def compute() -> dict:
-        train_set, test_set = _split(plan, "train"), _split(plan, "test")
+        train_set, test_set = plan_split(plan, "train"), plan_split(plan, "test")
         per_epoch = math.ceil(train_set.epoch_size / (settings.batch_size or len(train_set)))
         epochs, max_steps = schedule(plan, per_epoch)
         runtime.seed_everything(config.seed)
@@ -405,69 +389,3 @@ def train_run(
     model = models.build(settings.arch, **settings.model_kwargs)
     model.load_state_dict(run.state_dict())
     return model.to(device).eval(), run
-
-
-#: What :func:`train_run` records in ``metrics``, and the type each must have
-#: (readers do arithmetic on them): accuracies in [0, 1], counts >= 0.
-_ACCURACIES = ("std_acc", "adv_acc")
-_COUNTS = ("n_train", "n_test")
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def usable_run(run: Run, plan: Plan) -> bool:
-    """Whether a stored run of ``plan`` can be served as its model: a checkpoint,
-    the metrics its readers use with their types, and (for runs that recorded
-    it) the same bytes of data (:func:`lib.data.content_hashes`). Else it is
-    retrained, never served.
-
-    Runs stored before the data hash was recorded are served on their key's
-    sampled fingerprint alone (retraining every stored run would cost hours).
-    """
-    metrics = run.metrics
-    if run.record.get("checkpoint") is None:
-        return False
-    if not all(_is_number(metrics.get(k)) and 0 <= metrics[k] <= 1 for k in _ACCURACIES):
-        return False
-    if not all(
-        isinstance(metrics.get(k), int) and not isinstance(metrics[k], bool) and metrics[k] >= 0
-        for k in _COUNTS
-    ):
-        return False
-    provenance = run.record["provenance"]
-    if not all(isinstance(provenance.get(k), str) for k in ("precision", "device")):
-        return False  # one_run reads them
-    recorded = provenance.get("data_sha256")
-    return recorded is None or recorded == run_data_hashes(plan)
-
-
-def measured_on(run: Run) -> dict:
-    """What an evaluation of ``run``'s model records (in its provenance) to bind
-    itself to that model: the checkpoint's SHA-256."""
-    return {"checkpoint_sha256": run.record["checkpoint"]["sha256"]}
-
-
-def bound_to_run(store: Store, plan: Plan, needs: tuple[str, ...] = ()):
-    """``valid`` for :meth:`Store.get_or_run` of a stored evaluation of ``plan``'s
-    run: it measured the checkpoint stored now (:func:`measured_on`), and its
-    metrics ``needs`` are numbers. A run retrained under the same key, or gone,
-    makes its evaluations recomputed, never served."""
-
-    def valid(evaluation: Run) -> bool:
-        metrics = evaluation.metrics
-        if not all(_is_number(metrics.get(k)) for k in needs):
-            return False
-        run = store.load(key_of(plan.key_settings))
-        if run is None or not usable_run(run, plan):
-            return False  # no model to vouch for it: recomputed (the run is trained)
-        measured = evaluation.record["provenance"].get("checkpoint_sha256")
-        return measured == run.record["checkpoint"]["sha256"]
-
-    return valid
-
-
-def run_data_hashes(plan: Plan) -> dict | None:
-    """Every byte of the data ``plan`` reads, hashed per split (None: image folders)."""
-    return data_lib.content_hashes(plan.config.dataset, **plan.data_options)

@@ -20,20 +20,20 @@ first opened (only those of keys nobody holds). Checkpoint bytes are
 reproducible: the same weights give the same SHA-256. Files are created
 readable by the group and others (umask).
 
-The root is ``$ODDS_STORE``, else ``runs/store`` in the project the user works
-in (:func:`lib.runtime.project_root`: the current directory's project).
+The files' format (keys, atomic writes, checkpoint bytes, the record's and
+the weights' checks) is :mod:`lib.store_format`; this module locks, loads
+and saves. The root is ``$ODDS_STORE``, else ``runs/store`` in the project
+the user works in (:func:`lib.runtime.project_root`: the current directory's
+project).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import platform
-import re
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -47,149 +47,29 @@ except ImportError:  # pragma: no cover
 import torch
 
 from lib import runtime
+from lib.store_format import (
+    CHECKPOINT,
+    RECORD,
+    atomic_write_bytes,
+    atomic_write_json,
+    canonical,
+    check_finite,
+    check_key,
+    checkpoint_bytes,
+    is_key,
+    key_of,
+    sha256_of,
+    valid_record,
+)
 
-RECORD = "record.json"
-CHECKPOINT = "model.pt"
 LOCKS = ".locks"
 
-_KEY = re.compile(r"[0-9a-f]{16}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-# The mode new files get: mkstemp makes them 0600, which hides a shared store
-# from the rest of a group; the process umask decides, as for open().
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
 _swept: set[Path] = set()
-
-
-def check_key(key: str) -> str:
-    """``key`` if it is a store key (16 lowercase hex digits); else a ValueError.
-
-    Refusing anything else keeps ``..``, ``/`` and other path tricks out of the store.
-    """
-    if not isinstance(key, str) or not _KEY.fullmatch(key):
-        raise ValueError(f"not a store key: {key!r} (expected 16 lowercase hex digits)")
-    return key
 
 
 def default_root() -> Path:
     env = os.environ.get("ODDS_STORE")
     return Path(env) if env else runtime.project_root() / "runs" / "store"
-
-
-def canonical(settings: dict) -> str:
-    """The JSON text a key is hashed from: sorted keys, tuples as lists."""
-    return json.dumps(settings, sort_keys=True, default=_jsonable, separators=(",", ":"))
-
-
-def key_of(settings: dict) -> str:
-    """A 16-hex-digit key: equal settings give equal keys, in any key order."""
-    return hashlib.sha256(canonical(settings).encode()).hexdigest()[:16]
-
-
-def _jsonable(value):
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    if isinstance(value, torch.device):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    raise TypeError(f"settings must be JSON-like; cannot hash {type(value).__name__}: {value!r}")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(Path(path), (json.dumps(obj, indent=1, default=_jsonable) + "\n").encode())
-
-
-def checkpoint_bytes(state_dict: dict) -> bytes:
-    """A state dict serialized by ``torch.save``, the same bytes for the same weights.
-
-    Saving to a file names the zip entries after the (random) temporary file;
-    saving to a buffer names them ``archive/``, so equal weights hash equally.
-    """
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in state_dict.items()}, buffer)
-    return buffer.getvalue()
-
-
-def valid_record(record, key: str) -> bool:
-    """Whether ``record`` has the shape :meth:`Store.save` writes, for ``key``.
-
-    Its ``key`` must be ``key`` and its settings must hash to it, so a record
-    copied into another run's folder is not served for that run.
-    """
-    if not isinstance(record, dict):
-        return False
-    shapes = {
-        "key": str,
-        "settings": dict,
-        "metrics": dict,
-        "history": list,
-        "provenance": dict,
-    }
-    if any(not isinstance(record.get(name), kind) for name, kind in shapes.items()):
-        return False
-    if record["key"] != key or key_of(record["settings"]) != key:
-        return False
-    if not all(isinstance(entry, dict) for entry in record["history"]):
-        return False
-    if not all(isinstance(name, str) for name in record["metrics"]):
-        return False
-    ckpt = record.get("checkpoint", False)
-    if ckpt is None:
-        return True
-    return (
-        isinstance(ckpt, dict)
-        and ckpt.get("file") == CHECKPOINT
-        and _is_count(ckpt.get("bytes"))
-        and isinstance(ckpt.get("sha256"), str)
-        and _SHA256.fullmatch(ckpt["sha256"]) is not None
-    )
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def check_finite(state_dict: dict) -> None:
-    """A ValueError naming the tensors of ``state_dict`` that hold NaN or infinity.
-
-    A diverged model is not a model: it is never stored as one.
-    """
-    bad = [
-        name
-        for name, t in state_dict.items()
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(t.isfinite().all())
-    ]
-    if bad:
-        raise ValueError(
-            f"refusing to store a checkpoint with non-finite values (NaN or inf) in {bad}: "
-            "the run diverged"
-        )
 
 
 def library_versions() -> dict:
@@ -289,7 +169,7 @@ class Store:
             return 0
         removed = 0
         for folder in self.root.iterdir():
-            if not folder.is_dir() or not _KEY.fullmatch(folder.name):
+            if not folder.is_dir() or not is_key(folder.name):
                 continue
             stale = list(folder.glob(".*.tmp"))
             if not stale:
@@ -335,7 +215,7 @@ class Store:
             if (
                 not file.is_file()
                 or file.stat().st_size != ckpt["bytes"]
-                or _sha256(file) != ckpt["sha256"]
+                or sha256_of(file) != ckpt["sha256"]
             ):
                 return None
         return Run(key, path, record)
@@ -430,8 +310,6 @@ class Store:
         if not self.root.is_dir():
             return []
         found = (
-            self.load(p.name)
-            for p in sorted(self.root.iterdir())
-            if p.is_dir() and _KEY.fullmatch(p.name)
+            self.load(p.name) for p in sorted(self.root.iterdir()) if p.is_dir() and is_key(p.name)
         )
         return [r for r in found if r is not None]

@@ -436,14 +436,15 @@ def test_the_data_hash_is_cached_by_file_size_and_mtime(tmp_path, monkeypatch):
 
 
 def test_a_stored_run_of_other_data_bytes_is_retrained(tmp_path, fake_training, monkeypatch):
-    from lib import runs
+    from lib import run_checks, runs
     from lib.store import Store
 
     s, config = Store(tmp_path / "store"), _smoke()
     runs.train_run(config, store=s, device="cpu", progress=False)
     runs.train_run(config, store=s, device="cpu", progress=False)
     assert fake_training["train"] == 1
-    monkeypatch.setattr(runs, "run_data_hashes", lambda plan: {"train": "x", "test": "y"})
+    # usable_run looks the hashes up in lib.run_checks, where it lives
+    monkeypatch.setattr(run_checks, "run_data_hashes", lambda plan: {"train": "x", "test": "y"})
     runs.train_run(config, store=s, device="cpu", progress=False)
     assert fake_training["train"] == 2
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from lib import data as data_lib
-from lib import runtime, store
+from lib import runtime, store_format
 from lib.bench.measure import (
     floor_pgd,
     interleaved,
@@ -257,7 +257,7 @@ def run(
 
 def save(result: dict, path: Path) -> Path:
     """Write the result atomically (temporary file, then rename)."""
-    store.atomic_write_json(Path(path), result)
+    store_format.atomic_write_json(Path(path), result)
     return Path(path)
 
 

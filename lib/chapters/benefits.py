@@ -19,6 +19,7 @@ import torch
 from lib import benefits, chapter, parallel, profiles, saliency
 from lib import runs as runs_lib
 from lib import verdicts as V
+from lib.data import load_split
 from lib.judging import correct_before, judge_agreement, judge_along_path
 from lib.paper import code as paper_code
 
@@ -52,7 +53,7 @@ def load_models(profile: str, seed: int, device):
     parallel.train_all(list(configs.values()), device=device)
     nets, runs, tests = {}, {}, {}
     for d in DATASETS:
-        tests[d] = runs_lib.load_split(d, "test", None, seed=0, device=device)
+        tests[d] = load_split(d, "test", None, seed=0, device=device)
         for m in MODELS:
             nets[d, m], runs[d, m] = runs_lib.train_run(
                 configs[d, m], device=device, progress=False

@@ -43,7 +43,8 @@ import lib
 import lib.sweep.runner as runner
 from lib import runtime
 from lib.runs import RunConfig, run_key
-from lib.store import CHECKPOINT, RECORD, Store, atomic_write_bytes
+from lib.store import Store
+from lib.store_format import CHECKPOINT, RECORD, atomic_write_bytes
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and

@@ -174,7 +174,9 @@ def _mnist(profile: str) -> DatasetSettings:
             eps_ramp=0.3,
             train_attack={"inf": _reduced(_MNIST_CPU_PGD), 2: _reduced(_MNIST_CPU_PGD)},
             eval_attack={"inf": _reduced(10), 2: _reduced(10)},
-            source=f"ours (issue 14, lab/trials/recipe_search.py): the mnist_challenge CNN "
+            # The source text is part of the store key (settings.to_dict()): it names the
+            # script as it was called when these runs were keyed (now lab/trials/).
+            source=f"ours (issue 14, scripts/recipe_search.py): the mnist_challenge CNN "
             f"narrowed to 256 hidden units (32/64 conv; 1.45x cheaper per image on this "
             f"CPU) on all 60,000 images, {_MNIST_CPU_EPOCHS} epoch(s) of "
             f"128, Adam 1e-3 (x0.1 at 80%), PGD-{_MNIST_CPU_PGD} training with eps ramped "
@@ -236,7 +238,9 @@ def _cifar10(profile: str) -> DatasetSettings:
             lr_milestones=(0.5, 0.75),
             train_attack={"inf": _FAST, 2: _FAST},
             eval_attack={"inf": _reduced(10), 2: _reduced(10)},
-            source=f"ours (issue 14, lab/trials/recipe_search.py): the cifar10_challenge ResNet "
+            # The source text is part of the store key (settings.to_dict()): it names the
+            # script as it was called when these runs were keyed (now lab/trials/).
+            source=f"ours (issue 14, scripts/recipe_search.py): the cifar10_challenge ResNet "
             f"with 1 unit per group (ResNet-8) on all 50,000 images, {_CIFAR_CPU_EPOCHS} "
             "epochs of 128, SGD 0.1 (x0.1 at 50% and 75%), wd 5e-4, crop + flip; every "
             "model trains the same epochs; training attack: one step of 1.25 eps from a "

@@ -24,8 +24,13 @@ def test_mnist_and_binary_mnist():
 
 
 def test_inputs_are_in_pixel_space():
-    x = data.load("mnist", "test").inputs(slice(0, 100))
-    assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1 and x.max() > 0.99
+    # Exactly pixel / 255: a white pixel is 1.0, not 255/256 (catches a 1/256 scale,
+    # a missing scale, or inputs left as uint8).
+    ds = data.load("mnist", "test")
+    x = ds.inputs(slice(0, 100))
+    assert x.dtype == torch.float32 and x.min() == 0 and x.max() == 1
+    assert torch.equal(x, ds.x[:100].double().div(255).float())
+    assert torch.equal(next(ds.batches(100))[0], x)
 
 
 def test_cifar10_from_npz_warns_when_incomplete(tmp_path):

@@ -57,6 +57,15 @@ def test_killed_or_corrupt_runs_are_recomputed(tmp_path):
     # a checkpoint replaced by garbage after the record was written
     ckpt.write_bytes(b"garbage")
     assert s.get({"k": 3}) is None
+    # one byte flipped, the size unchanged: only the SHA-256 can tell (catches a load
+    # that checks the size alone)
+    run = s.save({"k": 3}, metrics={}, state_dict={"w": torch.ones(3)})
+    good = ckpt.read_bytes()
+    ckpt.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    assert ckpt.stat().st_size == run.record["checkpoint"]["bytes"]
+    assert s.get({"k": 3}) is None
+    ckpt.write_bytes(good)
+    assert s.get({"k": 3}) is not None  # the same bytes back: served again
     # a run killed after its checkpoint but before its record
     run = s.save({"k": 3}, metrics={}, state_dict={"w": torch.ones(3)})
     (run.path / store_lib.RECORD).unlink()
@@ -194,19 +203,51 @@ def test_temporary_files_of_a_locked_key_are_kept(tmp_path):
     assert s.sweep_temporary() == 1 and not live.exists()
 
 
+_READ_ONLY = """
+import ctypes, os, sys
+if os.geteuid() == 0:
+    # Root writes anywhere through CAP_DAC_OVERRIDE (and access() consults the
+    # permitted set): drop it and CAP_DAC_READ_SEARCH from this process, so the mode
+    # bits decide, as for any user. capset(2), _LINUX_CAPABILITY_VERSION_3.
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    caps = (ctypes.c_uint32 * 6)()  # (effective, permitted, inheritable) x 2 words
+    assert libc.capget(header, caps) == 0, ctypes.get_errno()
+    for i in (0, 1):
+        caps[i] &= ~((1 << 1) | (1 << 2))
+    assert libc.capset(header, caps) == 0, ctypes.get_errno()
+    assert not os.access(sys.argv[1], os.W_OK), "still writable after dropping DAC_OVERRIDE"
+from lib.store import Store
+calls = []
+try:
+    Store(sys.argv[1]).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
+except PermissionError as err:
+    print("refused" if calls == [] else "computed first", err)
+else:
+    print("saved", calls)
+"""
+
+
 def test_a_read_only_store_fails_before_computing(tmp_path):
+    # Run as root too (CI is root): a child process gives up the capabilities that let
+    # root ignore permissions, then opens a store in a folder it cannot write.
     root = tmp_path / "ro"
     root.mkdir()
     root.chmod(0o555)
-    calls = []
+    env = {**os.environ, "PYTHONPATH": str(Path(store_lib.__file__).parents[1])}
     try:
-        if os.access(root, os.W_OK):  # root ignores permissions
-            pytest.skip("running as a user that can write anywhere")
-        with pytest.raises(PermissionError, match="ODDS_STORE"):
-            Store(root).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
-        assert calls == []
+        out = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY, str(root)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
     finally:
         root.chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("refused") and "ODDS_STORE" in out.stdout, out.stdout
+    assert list(root.iterdir()) == []  # not a lock, not a run
 
 
 def test_a_read_only_store_fails_before_computing_even_as_root(tmp_path, monkeypatch):

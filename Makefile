@@ -10,7 +10,7 @@ PROFILE ?=
 # jupyter-cache keys on code cells only, so a change here must re-execute.
 DEPS_HASH = $(shell find lib -name '*.py' | sort | xargs cat requirements.txt | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check clean
+.PHONY: install lint format test book site-test sweep bench gpu-test gpu-check mutation clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,18 @@ gpu-test: install
 
 gpu-check: gpu-test
 	$(BIN)/python -m lib.bench --device cuda --size quick
+
+# make mutation [MUTANTS="lib.store.* lib.noise.x_binomial_se*"] [JOBS=2]: mutation testing
+# of the core with mutmut ([tool.mutmut] in pyproject.toml: the modules, the tests). Slow
+# (thousands of mutants; hours on 2 cores), so not part of `make test`. MUTANTS (mutmut
+# name globs, or `$$(cat lab/mutation/sample.txt)`) picks a part. Results stay in
+# mutants/ (a rerun continues); the table per module goes to lab/mutation/latest.md.
+MUTANTS ?=
+mutation: install
+	ODDS_TEST_FIXTURE_CACHE=$(CURDIR)/mutants/.fixture-cache OMP_NUM_THREADS=1 \
+	  $(BIN)/mutmut run --max-children $(or $(JOBS),2) $(MUTANTS)
+	$(BIN)/python lab/mutation/summarize.py > lab/mutation/latest.md
+	@cat lab/mutation/latest.md
 
 clean:
 	rm -rf _build build .pytest_cache .ruff_cache

@@ -17,6 +17,13 @@ from lib import store as store_lib
 from lib.store import Store, key_of
 
 
+def _child_env() -> dict:
+    """The environment of a child process: this lib first, then the caller's path (a
+    mutation run's mutated copy needs mutmut's own modules too)."""
+    path = [str(Path(store_lib.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
 def test_keys_ignore_order_and_separate_settings():
     a = {"dataset": "mnist", "eps": 0.3, "steps": (40, 1)}
     b = {"steps": [40, 1], "eps": 0.3, "dataset": "mnist"}
@@ -234,7 +241,7 @@ def test_a_read_only_store_fails_before_computing(tmp_path):
     root = tmp_path / "ro"
     root.mkdir()
     root.chmod(0o555)
-    env = {**os.environ, "PYTHONPATH": str(Path(store_lib.__file__).parents[1])}
+    env = _child_env()
     try:
         out = subprocess.run(
             [sys.executable, "-c", _READ_ONLY, str(root)],
@@ -274,7 +281,7 @@ print(run.metrics["who"])
 
 
 def test_two_writers_of_one_key_compute_it_once(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(store_lib.__file__).parents[1])}
+    env = _child_env()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WRITER, str(tmp_path), tag, "2"],

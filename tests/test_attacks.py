@@ -409,3 +409,51 @@ def test_relative_step_rule_refuses_a_step_count_below_one(steps):
             call()
     assert attacks.step_factor(10) == 0.25
     assert attacks.step_size(0.3, 10) == 2.5 * 0.3 / 10
+
+
+# -- found by mutation testing (issue 41, lab/mutation/) ----------------------------------
+def test_the_random_start_follows_the_generator():
+    # the same seed, the same start; another seed, another (catches the generator
+    # dropped for the global RNG)
+    from lib.attacks import geometry
+
+    x = torch.full((4, 1, 3, 3), 0.5)
+    for norm in ("inf", 2):
+
+        def start(seed, norm=norm):
+            g = torch.Generator().manual_seed(seed)
+            return geometry.start_delta(x, eps=0.1, norm=norm, random_start=True, generator=g)
+
+        torch.manual_seed(0)
+        a = start(1)
+        torch.manual_seed(1)
+        assert torch.equal(a, start(1)) and not torch.equal(a, start(2))
+        assert torch.equal(
+            geometry.start_delta(x, eps=0.1, norm=norm, random_start=False, generator=None),
+            torch.zeros_like(x),
+        )
+
+
+class _Counting(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear, self.calls = torch.nn.Linear(4, 3), 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.linear(x)
+
+
+def test_one_run_by_default_and_steps_plus_one_forward_passes():
+    # steps gradient steps and the last point evaluated: steps + 1 forward passes, one
+    # run unless restarts are asked for (catches a default of more restarts or steps)
+    torch.manual_seed(0)
+    model = _Counting()
+    x, y = torch.rand(5, 4), torch.zeros(5, dtype=torch.long)
+    with torch.no_grad():
+        model.linear.weight.zero_()
+        model.linear.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))  # never fooled at eps 0.1
+    pgd(model, x, y, eps=0.1, norm="inf", steps=3, step_size=0.05, fold=False)
+    assert model.calls == 4
+    PGD(eps=0.1, norm="inf", steps=3, step_size=0.05)(model, x, y, fold=False)
+    assert model.calls == 8

@@ -298,3 +298,59 @@ def test_two_writers_of_one_key_compute_it_once(tmp_path):
     run = Store(tmp_path).get({"k": "shared"})
     assert run is not None and run.metrics["who"] == outs[0]
     assert float(run.state_dict()["w"][0]) == len(outs[0])
+
+
+# --------------------------------------------------------------------------
+# Found by mutation testing (issue 41, lab/mutation/): each fails on a planted bug.
+
+
+def test_keys_hash_sets_devices_and_settings_objects():
+    # sets in sorted order, a device by its name, an object with to_dict() by that dict
+    # (catches a key that refuses them, or hashes their repr)
+    class Settings:
+        def to_dict(self):
+            return {"b": 1, "a": [2, 3]}
+
+    assert store_lib.canonical({"s": {3, 1, 2}}) == '{"s":[1,2,3]}'
+    assert key_of({"d": torch.device("cpu")}) == key_of({"d": "cpu"})
+    assert key_of({"x": Settings()}) == key_of({"x": {"a": [2, 3], "b": 1}})
+    with pytest.raises(TypeError, match="JSON-like"):
+        key_of({"x": object()})
+
+
+def test_a_record_without_its_checkpoint_entry_is_a_missing_run(tmp_path):
+    # catches a record missing the "checkpoint" field read as "no checkpoint"
+    s = Store(tmp_path)
+    run = s.save({"k": 12}, metrics={"acc": 1.0})
+    record = json.loads((run.path / store_lib.RECORD).read_text())
+    assert s.load(run.key) is not None and record["checkpoint"] is None
+    del record["checkpoint"]
+    (run.path / store_lib.RECORD).write_text(json.dumps(record))
+    assert s.load(run.key) is None
+
+
+def test_a_read_only_store_still_serves_its_runs(tmp_path, monkeypatch):
+    # catches a get_or_run that checks writability (or locks) before looking
+    s = Store(tmp_path)
+    s.save({"k": 13}, metrics={"acc": 0.5})
+    monkeypatch.setattr(store_lib.os, "access", lambda path, mode: False)
+    run = Store(tmp_path).get_or_run({"k": 13}, lambda: pytest.fail("recomputed"))
+    assert run.metrics == {"acc": 0.5}
+
+
+def test_get_or_run_stores_everything_compute_returns(tmp_path):
+    s = Store(tmp_path)
+    out = {
+        "metrics": {"acc": 0.25},
+        "history": [{"epoch": 1}],
+        "state_dict": {"w": torch.arange(3.0)},
+        "provenance": {"device": "test"},
+    }
+    run = s.get_or_run({"k": 14}, lambda: out)
+    again = Store(tmp_path).get({"k": 14})
+    for r in (run, again):
+        assert r.metrics == out["metrics"] and r.history == out["history"]
+        assert r.record["provenance"]["device"] == "test"
+        assert torch.equal(r.state_dict()["w"], out["state_dict"]["w"])
+        assert {"python", "torch", "numpy"} <= r.record["provenance"]["versions"].keys()
+        assert r.settings == {"k": 14} and r.key == key_of({"k": 14})

@@ -414,3 +414,10 @@ def test_judgement_row():
     assert row["reason"] == j.reason
     assert j.ours(100, 1) == "gain 5.0 ± 1.0"
     assert j.row("P1", "p", ours="custom")["ours"] == "custom"
+
+
+def test_binomial_se_exactly():
+    # Agresti-Coull by hand, where the +2/+4 matter most (catches n + 5, 1 + p, ...)
+    for acc, n in ((1.0, 100), (0.0, 20), (0.3, 10)):
+        p = (acc * n + 2) / (n + 4)
+        assert V.binomial_se(acc, n) == pytest.approx(math.sqrt(p * (1 - p) / (n + 4)), rel=1e-12)

@@ -104,7 +104,7 @@ CONFIGS = st.builds(
         dataset,
         "cpu",
         mix,
-        norm=norm,
+        norm="inf" if dataset == "binary_mnist" else norm,  # Table 2 has binary MNIST l_inf only
         eps_train=0.0 if mix == "clean" else eps,
         eps_eval=eps_eval,
         n_train=n_train,

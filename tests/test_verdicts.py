@@ -421,3 +421,31 @@ def test_binomial_se_exactly():
     for acc, n in ((1.0, 100), (0.0, 20), (0.3, 10)):
         p = (acc * n + 2) / (n + 4)
         assert V.binomial_se(acc, n) == pytest.approx(math.sqrt(p * (1 - p) / (n + 4)), rel=1e-12)
+
+
+# -- found by mutation testing (issue 41, lab/mutation/) ----------------------------------
+def test_checked_compares_names_as_well_as_numbers():
+    # non-numeric facts (an architecture, a loss) agree when equal (catches != for ==)
+    assert V.checked({"arch": ("resnet", "resnet"), "steps": (40, 40.0)}).verdict == V.CHECKED
+    wrong = V.checked({"arch": ("resnet", "vgg"), "steps": (40, 40)})
+    assert wrong.verdict == V.NOT_REPRODUCED
+    assert wrong.reason == "differs: arch: 'resnet', expected 'vgg'"
+
+
+def test_the_reasons_and_numbers_a_table_shows():
+    # What the reproduction tables print: each rule's reason and the numbers compared
+    # (catches a reason or a name dropped, and numbers lost on the unknown-SE path).
+    assert "0.5 - acc" in V.below(0.1, 0.5, name="acc").reason
+    assert "acc - 0.5" in V.exceeds(0.9, 0.5, name="acc").reason
+    hit = V.matches(0.5, 0.5, tol=0)
+    assert [n for n, _ in hit.numbers] == ["value", "paper value"]
+    unknown = V.matches(Estimate(0.5, math.nan), 0.5, tol=0, name="acc")
+    assert unknown.verdict == V.INCONCLUSIVE and [n for n, _ in unknown.numbers] == [
+        "acc",
+        "paper acc",
+    ]
+    assert unknown.ours() == "acc 0.500 ± ?; paper acc 0.500"
+    assert V.combine({}).reason == "no rows"
+    no = V.signed_effect(-0.1, name="gap")
+    mixed = V.numbers_and_direction(hit, no)
+    assert mixed.reason == f"direction: {no.reason}"

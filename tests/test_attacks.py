@@ -457,3 +457,13 @@ def test_one_run_by_default_and_steps_plus_one_forward_passes():
     assert model.calls == 4
     PGD(eps=0.1, norm="inf", steps=3, step_size=0.05)(model, x, y, fold=False)
     assert model.calls == 8
+
+
+def test_without_a_generator_the_start_is_drawn_on_the_input_s_device():
+    # "meta" stands in for a GPU: a part drawn on the CPU would not mix with it (catches
+    # a device argument dropped)
+    from lib.attacks import geometry
+
+    for norm in ("inf", 2):
+        x = torch.zeros(3, 1, 2, 2, device="meta")
+        assert geometry.random_perturb(x, eps=0.1, norm=norm).device.type == "meta"

@@ -277,3 +277,10 @@ def test_a_run_s_test_images_do_not_depend_on_its_seed():
     counts = torch.bincount(train_a.y, minlength=10)
     assert counts.max() - counts.min() <= 1  # class-balanced
     assert len(run_data(a, "test", device="cpu", whole=True)) == 10_000
+
+
+def test_to_moves_images_and_labels():
+    # both tensors on the new device (catches labels left behind; "meta" stands in for a
+    # GPU on a machine without one)
+    moved = _ten_classes().to("meta")
+    assert moved.x.device.type == "meta" and moved.y.device.type == "meta"

@@ -165,7 +165,7 @@ def test_bad_training_parameters(mnist_small, kwargs, match):
         (dict(mix="adversarial", eps_train=-0.1), "eps must be"),
         (dict(mix="clean", eps_train=0.1), "set eps_train=0"),
         (dict(mix="adversarial"), "needs eps_train > 0"),
-        (dict(beta=6.0), "beta is TRADES' weight: set it with mix='trades' only"),
+        (dict(beta=6.0), "^beta is TRADES' weight: set it with mix='trades' only$"),
         (dict(mix="trades", eps_train=0.1, beta=-1.0), "beta must be >= 0"),
         (dict(mix="trades", eps_train=0.1), "beta is TRADES' weight"),
         (dict(n_train=0), "n_train must be a positive int or None"),

@@ -467,3 +467,15 @@ def test_without_a_generator_the_start_is_drawn_on_the_input_s_device():
     for norm in ("inf", 2):
         x = torch.zeros(3, 1, 2, 2, device="meta")
         assert geometry.random_perturb(x, eps=0.1, norm=norm).device.type == "meta"
+
+
+def test_the_linear_adversary_as_settings_keeps_its_box():
+    # LinearWorstCase(box=False) leaves [0, 1] (catches box dropped on the way to the call)
+    model = models.LinearModel(4)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([1.0, -1.0, 0.5, -0.5]))
+    x, y = torch.tensor([[0.0, 1.0, 0.5, 0.5]]), torch.tensor([1])
+    free = attacks.LinearWorstCase(eps=0.2, box=False)(model, x, y)
+    assert torch.equal(free, linear_worst_case(model, x, y, eps=0.2, box=False))
+    assert free.min() < 0 and free.max() > 1
+    assert torch.equal(attacks.LinearWorstCase(eps=0.2)(model, x, y), free.clamp(0, 1))

@@ -446,3 +446,18 @@ def test_full_batch_floats_made_once_train_the_same_bits():
         train.train(nets[-1], d, **kw)
     for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_the_whole_batch_path_counts_as_the_per_example_one(monkeypatch):
+    # With CUDA graphs (the default on a GPU) a PGD attacks the whole batch and the clean
+    # answer is and-ed in; forced here on the CPU, it must count as the CPU path does
+    # (catches the attack or the model not passed on that path)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    x, y = torch.rand(40, 8), torch.randint(0, 3, (40,))
+    attack = PGD(eps=0.1, norm="inf", steps=2, step_size=0.05, random_start=False)
+    kw = dict(batch_size=16, precision="fp32")
+    per_example = train.outcomes(model, (x, y), attack, **kw)[0]
+    monkeypatch.setattr(train.graphs, "graphs_by_default", lambda device: True)
+    whole = train.outcomes(model, (x, y), attack, **kw)[0]
+    assert torch.equal(whole, per_example) and 0 < int(whole.sum()) < 40

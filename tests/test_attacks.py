@@ -479,3 +479,14 @@ def test_the_linear_adversary_as_settings_keeps_its_box():
     assert torch.equal(free, linear_worst_case(model, x, y, eps=0.2, box=False))
     assert free.min() < 0 and free.max() > 1
     assert torch.equal(attacks.LinearWorstCase(eps=0.2)(model, x, y), free.clamp(0, 1))
+
+
+def test_the_linear_adversary_describes_itself():
+    # the text a run's metrics record as its attack (catches the box or eps left out)
+    assert (
+        attacks.LinearWorstCase(eps=0.2).describe()
+        == "exact l_inf worst case of a linear model, eps=0.2, clipped to [0, 1]"
+    )
+    assert attacks.LinearWorstCase(eps=0.25, box=False).describe() == (
+        "exact l_inf worst case of a linear model, eps=0.25"
+    )

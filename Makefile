@@ -14,7 +14,7 @@ PROFILE ?=
 # build includes the runs the build itself stored.
 DEPS_HASH = $$( { find lib -name '*.py' | sort | xargs cat requirements.txt; find -L "$${ODDS_DATA:-data}" -maxdepth 3 -type f -printf '%P %s %T@\n' 2>/dev/null | sort; find "$${ODDS_STORE:-runs/store}" -name record.json 2>/dev/null | sort | xargs -r cat; } | sha256sum | cut -c1-16)-$(PROFILE)
 
-.PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check gpu-first-contact gpu-first-contact-prepare strong-evals clean
+.PHONY: install lint format test book claims notebook site-test sweep bench gpu-test gpu-check gpu-first-contact gpu-first-contact-prepare strong-evals mutation clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -124,6 +124,18 @@ gpu-first-contact-prepare:
 # the frontier), computed into the store ahead of `make book` (hours at paper).
 strong-evals: install
 	$(BIN)/python -c "from lib import grids; grids.run_strong_evals('$(or $(PROFILE),cpu)')"
+
+# make mutation [MUTANTS="lib.store.* lib.noise.x_binomial_se*"] [JOBS=2]: mutation testing
+# of the core with mutmut ([tool.mutmut] in pyproject.toml: the modules, the tests). Slow
+# (thousands of mutants; hours on 2 cores), so not part of `make test`. MUTANTS (mutmut
+# name globs, or `$$(cat lab/mutation/sample.txt)`) picks a part. Results stay in
+# mutants/ (a rerun continues); the table per module goes to lab/mutation/latest.md.
+MUTANTS ?=
+mutation: install
+	ODDS_TEST_FIXTURE_CACHE=$(CURDIR)/mutants/.fixture-cache OMP_NUM_THREADS=1 \
+	  $(BIN)/mutmut run --max-children $(or $(JOBS),2) $(MUTANTS)
+	$(BIN)/python lab/mutation/summarize.py > lab/mutation/latest.md
+	@cat lab/mutation/latest.md
 
 clean:
 	rm -rf _build build .pytest_cache .ruff_cache

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -53,23 +56,50 @@ def mnist_small():
     return tr, te
 
 
+def _cached(name: str, model: torch.nn.Module, build) -> torch.nn.Module:
+    """``build(model)``, or its weights (and the RNG state after it) from
+    ``$ODDS_TEST_FIXTURE_CACHE``/<name>.pt when that is set and the file exists.
+
+    ``make mutation`` sets it: each mutant runs a fresh pytest session, and training
+    the fixture models again for each would cost most of the run. Unset (``make
+    test``), the models are trained as always.
+    """
+    cache = os.environ.get("ODDS_TEST_FIXTURE_CACHE")
+    path = Path(cache) / f"{name}.pt" if cache else None
+    if path is not None and path.is_file():
+        saved = torch.load(path, weights_only=True)
+        model.load_state_dict(saved["state_dict"])
+        torch.set_rng_state(saved["rng"])
+        return model
+    build(model)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        torch.save({"state_dict": model.state_dict(), "rng": torch.get_rng_state()}, tmp)
+        os.replace(tmp, path)
+    return model
+
+
 @pytest.fixture(scope="session")
 def mnist_cnn(mnist_small):
     """A narrow mnist_challenge CNN trained for 5 epochs in fp32 (about 95% accurate)."""
     tr, _ = mnist_small
     torch.manual_seed(0)
     model = models.MnistCNN(channels=(8, 16), hidden=64)
-    train.train(
-        model,
-        tr,
-        epochs=5,
-        batch_size=64,
-        lr=2e-3,
-        optimizer="adam",
-        precision="fp32",
-        progress=False,
-    )
-    return model.eval()
+
+    def build(model):
+        train.train(
+            model,
+            tr,
+            epochs=5,
+            batch_size=64,
+            lr=2e-3,
+            optimizer="adam",
+            precision="fp32",
+            progress=False,
+        )
+
+    return _cached("mnist_cnn", model, build).eval()
 
 
 @pytest.fixture(scope="session")

@@ -63,29 +63,43 @@ def _key(model, x_adv, y):
     return logits.argmax(1) != y, F.cross_entropy(logits, y, reduction="none")
 
 
-@pytest.mark.parametrize("norm,eps", NORM_EPS)
-def test_best_iterate_never_gets_worse_with_more_steps(mnist_cnn, mnist_small, norm, eps):
-    x, y = _batch(mnist_small)
-    prev_ok, prev_loss = None, None
-    for steps in (0, 1, 3, 8):
-        x_adv = pgd(
-            mnist_cnn,
-            x,
-            y,
-            eps=eps,
-            norm=norm,
-            steps=steps,
-            step_size=eps / 4,
-            precision="fp32",
-            generator=torch.Generator().manual_seed(3),
-        )
-        ok, loss = _key(mnist_cnn, x_adv, y)
-        if prev_ok is not None:
-            assert (ok >= prev_ok).all(), "an example the attack had broken was lost"
-            same = ok == prev_ok
-            assert (loss[same & ~ok] >= prev_loss[same & ~ok] - 1e-5).all()
-        prev_ok, prev_loss = ok, loss
-    assert prev_ok.float().mean() > 0
+def _threshold_model():
+    """Logits (0, x - 0.8) of a scalar input: class 1 (the attack's success for y = 0)
+    exactly where x > 0.8."""
+    model = torch.nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0], [1.0]]))
+        model.bias.copy_(torch.tensor([0.0, -0.8]))
+    return model
+
+
+def _walk(x0, loss, steps, *, eps, step_size):
+    model, x = _threshold_model(), torch.tensor([[x0]])
+    kw = dict(eps=eps, norm="inf", step_size=step_size, random_start=False, precision="fp32")
+    return float(pgd(model, x, torch.tensor([0]), steps=steps, loss=loss, **kw))
+
+
+def test_best_iterate_never_gets_worse_with_more_steps():
+    # An objective that peaks at x = 0.45, walked from 0.2 in steps of 0.2: the path
+    # 0.2, 0.4, 0.6, 0.4, ... overshoots, so the last point is not the best (catches
+    # returning the last iterate instead of the best one). No point succeeds.
+    def peak(logits, y):
+        return -((logits[:, 1] + 0.35) ** 2)
+
+    got = [_walk(0.2, peak, steps, eps=0.45, step_size=0.2) for steps in range(5)]
+    assert got == pytest.approx([0.2, 0.4, 0.4, 0.4, 0.4], abs=1e-6)
+
+
+def test_a_successful_iterate_beats_a_higher_loss():
+    # From x = 0.9 (misclassified: success) the objective 0.8 - x rises as x falls to
+    # 0.75 and 0.6, where the model is right: the start must be kept (catches ranking
+    # iterates by the objective alone, and returning the last iterate).
+    def fall(logits, y):
+        return -logits[:, 1]
+
+    assert _walk(0.9, fall, 3, eps=0.3, step_size=0.15) == pytest.approx(0.9, abs=1e-6)
+    # the same walk from 0.7 never succeeds: the highest objective, at the ball's edge
+    assert _walk(0.7, fall, 3, eps=0.3, step_size=0.15) == pytest.approx(0.4, abs=1e-6)
 
 
 def test_loss_rises_along_the_path(mnist_cnn, mnist_small):
@@ -395,3 +409,84 @@ def test_relative_step_rule_refuses_a_step_count_below_one(steps):
             call()
     assert attacks.step_factor(10) == 0.25
     assert attacks.step_size(0.3, 10) == 2.5 * 0.3 / 10
+
+
+# -- found by mutation testing (issue 41, lab/mutation/) ----------------------------------
+def test_the_random_start_follows_the_generator():
+    # the same seed, the same start; another seed, another (catches the generator
+    # dropped for the global RNG)
+    from lib.attacks import geometry
+
+    x = torch.full((4, 1, 3, 3), 0.5)
+    for norm in ("inf", 2):
+
+        def start(seed, norm=norm):
+            g = torch.Generator().manual_seed(seed)
+            return geometry.start_delta(x, eps=0.1, norm=norm, random_start=True, generator=g)
+
+        torch.manual_seed(0)
+        a = start(1)
+        torch.manual_seed(1)
+        assert torch.equal(a, start(1)) and not torch.equal(a, start(2))
+        assert torch.equal(
+            geometry.start_delta(x, eps=0.1, norm=norm, random_start=False, generator=None),
+            torch.zeros_like(x),
+        )
+
+
+class _Counting(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear, self.calls = torch.nn.Linear(4, 3), 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.linear(x)
+
+
+def test_one_run_by_default_and_steps_plus_one_forward_passes():
+    # steps gradient steps and the last point evaluated: steps + 1 forward passes, one
+    # run unless restarts are asked for (catches a default of more restarts or steps)
+    torch.manual_seed(0)
+    model = _Counting()
+    x, y = torch.rand(5, 4), torch.zeros(5, dtype=torch.long)
+    with torch.no_grad():
+        model.linear.weight.zero_()
+        model.linear.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))  # never fooled at eps 0.1
+    pgd(model, x, y, eps=0.1, norm="inf", steps=3, step_size=0.05, fold=False)
+    assert model.calls == 4
+    PGD(eps=0.1, norm="inf", steps=3, step_size=0.05)(model, x, y, fold=False)
+    assert model.calls == 8
+
+
+def test_without_a_generator_the_start_is_drawn_on_the_input_s_device():
+    # "meta" stands in for a GPU: a part drawn on the CPU would not mix with it (catches
+    # a device argument dropped)
+    from lib.attacks import geometry
+
+    for norm in ("inf", 2):
+        x = torch.zeros(3, 1, 2, 2, device="meta")
+        assert geometry.random_perturb(x, eps=0.1, norm=norm).device.type == "meta"
+
+
+def test_the_linear_adversary_as_settings_keeps_its_box():
+    # LinearWorstCase(box=False) leaves [0, 1] (catches box dropped on the way to the call)
+    model = models.LinearModel(4)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([1.0, -1.0, 0.5, -0.5]))
+    x, y = torch.tensor([[0.0, 1.0, 0.5, 0.5]]), torch.tensor([1])
+    free = attacks.LinearWorstCase(eps=0.2, box=False)(model, x, y)
+    assert torch.equal(free, linear_worst_case(model, x, y, eps=0.2, box=False))
+    assert free.min() < 0 and free.max() > 1
+    assert torch.equal(attacks.LinearWorstCase(eps=0.2)(model, x, y), free.clamp(0, 1))
+
+
+def test_the_linear_adversary_describes_itself():
+    # the text a run's metrics record as its attack (catches the box or eps left out)
+    assert (
+        attacks.LinearWorstCase(eps=0.2).describe()
+        == "exact l_inf worst case of a linear model, eps=0.2, clipped to [0, 1]"
+    )
+    assert attacks.LinearWorstCase(eps=0.25, box=False).describe() == (
+        "exact l_inf worst case of a linear model, eps=0.25"
+    )

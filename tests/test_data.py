@@ -24,8 +24,13 @@ def test_mnist_and_binary_mnist():
 
 
 def test_inputs_are_in_pixel_space():
-    x = data.load("mnist", "test").inputs(slice(0, 100))
-    assert x.dtype == torch.float32 and x.min() >= 0 and x.max() <= 1 and x.max() > 0.99
+    # Exactly pixel / 255: a white pixel is 1.0, not 255/256 (catches a 1/256 scale,
+    # a missing scale, or inputs left as uint8).
+    ds = data.load("mnist", "test")
+    x = ds.inputs(slice(0, 100))
+    assert x.dtype == torch.float32 and x.min() == 0 and x.max() == 1
+    assert torch.equal(x, ds.x[:100].double().div(255).float())
+    assert torch.equal(next(ds.batches(100))[0], x)
 
 
 def test_cifar10_from_npz_warns_when_incomplete(tmp_path):
@@ -228,3 +233,54 @@ def test_cifar10_npz_is_tried_when_the_torchvision_folder_is_broken(tmp_path, br
         with pytest.raises(ValueError, match="incomplete or corrupt") as err:
             data.load("cifar10", "train", root=tmp_path, download=False)
         assert str(folder) in str(err.value)
+
+
+# -- found by mutation testing (issue 41, lab/mutation/) ----------------------------------
+def _ten_classes(n=40):
+    x = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1)
+    return data.TensorData("mnist", "test", x, torch.arange(n) % 10, tuple("0123456789"))
+
+
+def test_head_and_defaults_keep_the_order():
+    ds = _ten_classes()
+    head = ds.head(7)
+    assert len(head) == 7 and torch.equal(head.y, ds.y[:7]) and torch.equal(head.x, ds.x[:7])
+    assert ds.head(None) is ds and ds.head(40) is ds
+    # batches default to the data's order, the last short batch kept (catches shuffle
+    # or drop_last on by default)
+    xs, ys = zip(*ds.batches(16), strict=True)
+    assert [len(y) for y in ys] == [16, 16, 8] and torch.equal(torch.cat(ys), ds.y)
+    assert torch.equal(torch.cat(xs).flatten(), torch.arange(40.0) / 255)
+
+
+def test_a_balanced_subset_can_take_every_example_of_a_class():
+    ds = _ten_classes()  # 4 of each class
+    s = ds.subset(40, seed=3, balanced=True)  # catches want >= members refusing it
+    assert torch.equal(s.y, ds.y)  # sorted indices: the whole set, in its order
+    few = data.TensorData("mnist", "test", ds.x[:12], (torch.arange(12) > 1).long(), ("a", "b"))
+    with pytest.raises(ValueError, match="needs 3 examples of class 'a', the mnist test set has 2"):
+        few.subset(6, seed=0, balanced=True)
+
+
+def test_a_run_s_test_images_do_not_depend_on_its_seed():
+    # The test subset is the profile's first-n_test draw with seed 0 for every run; the
+    # training subset follows the run's seed (catches the seed applied to the test split,
+    # or dropped from the training one); whole=True gives the whole split.
+    from lib.runs import RunConfig, run_data
+
+    a, b = (RunConfig("mnist", "smoke", seed=s, precision="fp32") for s in (0, 1))
+    test_a, test_b = run_data(a, "test", device="cpu"), run_data(b, "test", device="cpu")
+    assert len(test_a) < 10_000 and torch.equal(test_a.x, test_b.x)
+    assert torch.equal(test_a.y, test_b.y)
+    train_a, train_b = run_data(a, "train", device="cpu"), run_data(b, "train", device="cpu")
+    assert len(train_a) == len(train_b) and not torch.equal(train_a.y, train_b.y)
+    counts = torch.bincount(train_a.y, minlength=10)
+    assert counts.max() - counts.min() <= 1  # class-balanced
+    assert len(run_data(a, "test", device="cpu", whole=True)) == 10_000
+
+
+def test_to_moves_images_and_labels():
+    # both tensors on the new device (catches labels left behind; "meta" stands in for a
+    # GPU on a machine without one)
+    moved = _ten_classes().to("meta")
+    assert moved.x.device.type == "meta" and moved.y.device.type == "meta"

@@ -18,9 +18,14 @@ where the CPU has it), which would make the pinned keys machine-dependent.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
+import torch
 
 from lib import runs
+from lib.data import TensorData
 from lib.evals import robust_eval_key
 from lib.runs import RunConfig, run_key
 
@@ -138,21 +143,70 @@ def test_the_strong_eval_key_changes_with_its_version(fixed_data, monkeypatch):
     assert key(config) == PINNED["mnist-cpu-adv-inf"]  # the run's own key unchanged
 
 
-def test_the_key_changes_with_the_data(monkeypatch):
+def _cifar_root(root, *, x_tr, y_tr, x_te, y_te):
+    root.mkdir()
+    np.savez(root / "cifar10.npz", x_train=x_tr, y_train=y_tr, x_test=x_te, y_test=y_te)
+    return root
+
+
+@pytest.mark.filterwarnings("ignore::lib.data.core.SubsetWarning")
+def test_the_key_changes_with_the_data(tmp_path, monkeypatch):
+    # Real fingerprints of a real data root (a 20 + 10 image cifar10.npz), no stub: a
+    # change to either split's pixels, or to which image carries which label (the same
+    # label counts), gives another key; the same data the same key.
+    rng = np.random.default_rng(0)
+    base = dict(
+        x_tr=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8),
+        y_tr=np.arange(20) % 10,
+        x_te=rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8),
+        y_te=np.arange(10),
+    )
+    test_pixel = base["x_te"].copy()
+    test_pixel[9, 31, 31, 2] ^= 1
+    swapped = base["y_tr"].copy()
+    swapped[[0, 19]] = swapped[[19, 0]]
+    variants = {
+        "same": base,
+        "test pixel": base | {"x_te": test_pixel},  # catches fingerprinting the train split only
+        "train labels": base | {"y_tr": swapped},  # catches labels counted, not hashed
+    }
     config = _c("cifar10", "cpu")
-    keys = set()
-    for test_print in ("1111111111111111", "2222222222222222"):
-        prints = {"train": "0" * 16, "test": test_print}
-        monkeypatch.setattr(runs.data_lib, "fingerprints", lambda dataset, p=prints, **_: p)
-        keys.add(key(config))
-    assert len(keys) == 2  # e.g. the 1,000-image CIFAR-10 test file vs the full one
+    keys = {}
+    for name, arrays in {"base": base, **variants}.items():
+        monkeypatch.setenv(
+            "ODDS_DATA", str(_cifar_root(tmp_path / name.replace(" ", "_"), **arrays))
+        )
+        keys[name] = key(config)
+    assert keys["same"] == keys["base"]
+    assert len({keys[k] for k in ("base", "test pixel", "train labels")}) == 3
 
 
-def test_fingerprints_tell_a_subset_from_the_whole(mnist_small):
-    train, test = mnist_small
-    assert train.fingerprint() == train.fingerprint()
-    assert train.fingerprint() != train.head(len(train) - 1).fingerprint()
-    assert train.fingerprint() != test.fingerprint()
+def _tensor_data(n=3000, split="train", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
+    y = torch.arange(n) % 10
+    return TensorData("mnist", split, x, y, tuple(str(c) for c in range(10)))
+
+
+def test_fingerprints_tell_a_subset_from_the_whole():
+    ds = _tensor_data()
+    fp = ds.fingerprint()
+    assert fp == _tensor_data().fingerprint()  # equal data, equal print
+    # the whole vs a subset; two subsets of the same size drawn with other seeds
+    # (catches a print of the shapes alone)
+    assert ds.subset(2000, seed=0).fingerprint() not in (fp, ds.subset(2000, seed=1).fingerprint())
+    # the last image changed by one bit (catches a sample of the first 1,024 images only)
+    x = ds.x.clone()
+    x[-1, 0, 3, 3] ^= 1
+    assert replace(ds, x=x).fingerprint() != fp
+    # two images' labels swapped: the same label counts (catches labels left out of the hash)
+    y = ds.y.clone()
+    y[[0, -1]] = y[[-1, 0]]
+    assert bool(y[0] != ds.y[0]) and replace(ds, y=y).fingerprint() != fp
+    # the same images in another order; the same tensors called the test split
+    order = torch.arange(len(ds)).flip(0)
+    assert replace(ds, x=ds.x[order], y=ds.y[order]).fingerprint() != fp
+    assert replace(ds, split="test").fingerprint() != fp
 
 
 def test_the_profile_variant_named_is_the_same_run():

@@ -17,6 +17,13 @@ from lib import store as store_lib
 from lib.store import Store, key_of
 
 
+def _child_env() -> dict:
+    """The environment of a child process: this lib first, then the caller's path (a
+    mutation run's mutated copy needs mutmut's own modules too)."""
+    path = [str(Path(store_lib.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
+
+
 def test_keys_ignore_order_and_separate_settings():
     a = {"dataset": "mnist", "eps": 0.3, "steps": (40, 1)}
     b = {"steps": [40, 1], "eps": 0.3, "dataset": "mnist"}
@@ -57,6 +64,15 @@ def test_killed_or_corrupt_runs_are_recomputed(tmp_path):
     # a checkpoint replaced by garbage after the record was written
     ckpt.write_bytes(b"garbage")
     assert s.get({"k": 3}) is None
+    # one byte flipped, the size unchanged: only the SHA-256 can tell (catches a load
+    # that checks the size alone)
+    run = s.save({"k": 3}, metrics={}, state_dict={"w": torch.ones(3)})
+    good = ckpt.read_bytes()
+    ckpt.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    assert ckpt.stat().st_size == run.record["checkpoint"]["bytes"]
+    assert s.get({"k": 3}) is None
+    ckpt.write_bytes(good)
+    assert s.get({"k": 3}) is not None  # the same bytes back: served again
     # a run killed after its checkpoint but before its record
     run = s.save({"k": 3}, metrics={}, state_dict={"w": torch.ones(3)})
     (run.path / store_lib.RECORD).unlink()
@@ -194,19 +210,51 @@ def test_temporary_files_of_a_locked_key_are_kept(tmp_path):
     assert s.sweep_temporary() == 1 and not live.exists()
 
 
+_READ_ONLY = """
+import ctypes, os, sys
+if os.geteuid() == 0:
+    # Root writes anywhere through CAP_DAC_OVERRIDE (and access() consults the
+    # permitted set): drop it and CAP_DAC_READ_SEARCH from this process, so the mode
+    # bits decide, as for any user. capset(2), _LINUX_CAPABILITY_VERSION_3.
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    caps = (ctypes.c_uint32 * 6)()  # (effective, permitted, inheritable) x 2 words
+    assert libc.capget(header, caps) == 0, ctypes.get_errno()
+    for i in (0, 1):
+        caps[i] &= ~((1 << 1) | (1 << 2))
+    assert libc.capset(header, caps) == 0, ctypes.get_errno()
+    assert not os.access(sys.argv[1], os.W_OK), "still writable after dropping DAC_OVERRIDE"
+from lib.store import Store
+calls = []
+try:
+    Store(sys.argv[1]).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
+except PermissionError as err:
+    print("refused" if calls == [] else "computed first", err)
+else:
+    print("saved", calls)
+"""
+
+
 def test_a_read_only_store_fails_before_computing(tmp_path):
+    # Run as root too (CI is root): a child process gives up the capabilities that let
+    # root ignore permissions, then opens a store in a folder it cannot write.
     root = tmp_path / "ro"
     root.mkdir()
     root.chmod(0o555)
-    calls = []
+    env = _child_env()
     try:
-        if os.access(root, os.W_OK):  # root ignores permissions
-            pytest.skip("running as a user that can write anywhere")
-        with pytest.raises(PermissionError, match="ODDS_STORE"):
-            Store(root).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
-        assert calls == []
+        out = subprocess.run(
+            [sys.executable, "-c", _READ_ONLY, str(root)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
     finally:
         root.chmod(0o755)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("refused") and "ODDS_STORE" in out.stdout, out.stdout
+    assert list(root.iterdir()) == []  # not a lock, not a run
 
 
 def test_a_read_only_store_fails_before_computing_even_as_root(tmp_path, monkeypatch):
@@ -233,7 +281,7 @@ print(run.metrics["who"])
 
 
 def test_two_writers_of_one_key_compute_it_once(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(store_lib.__file__).parents[1])}
+    env = _child_env()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WRITER, str(tmp_path), tag, "2"],
@@ -250,3 +298,59 @@ def test_two_writers_of_one_key_compute_it_once(tmp_path):
     run = Store(tmp_path).get({"k": "shared"})
     assert run is not None and run.metrics["who"] == outs[0]
     assert float(run.state_dict()["w"][0]) == len(outs[0])
+
+
+# --------------------------------------------------------------------------
+# Found by mutation testing (issue 41, lab/mutation/): each fails on a planted bug.
+
+
+def test_keys_hash_sets_devices_and_settings_objects():
+    # sets in sorted order, a device by its name, an object with to_dict() by that dict
+    # (catches a key that refuses them, or hashes their repr)
+    class Settings:
+        def to_dict(self):
+            return {"b": 1, "a": [2, 3]}
+
+    assert store_lib.canonical({"s": {3, 1, 2}}) == '{"s":[1,2,3]}'
+    assert key_of({"d": torch.device("cpu")}) == key_of({"d": "cpu"})
+    assert key_of({"x": Settings()}) == key_of({"x": {"a": [2, 3], "b": 1}})
+    with pytest.raises(TypeError, match="JSON-like"):
+        key_of({"x": object()})
+
+
+def test_a_record_without_its_checkpoint_entry_is_a_missing_run(tmp_path):
+    # catches a record missing the "checkpoint" field read as "no checkpoint"
+    s = Store(tmp_path)
+    run = s.save({"k": 12}, metrics={"acc": 1.0})
+    record = json.loads((run.path / store_lib.RECORD).read_text())
+    assert s.load(run.key) is not None and record["checkpoint"] is None
+    del record["checkpoint"]
+    (run.path / store_lib.RECORD).write_text(json.dumps(record))
+    assert s.load(run.key) is None
+
+
+def test_a_read_only_store_still_serves_its_runs(tmp_path, monkeypatch):
+    # catches a get_or_run that checks writability (or locks) before looking
+    s = Store(tmp_path)
+    s.save({"k": 13}, metrics={"acc": 0.5})
+    monkeypatch.setattr(store_lib.os, "access", lambda path, mode: False)
+    run = Store(tmp_path).get_or_run({"k": 13}, lambda: pytest.fail("recomputed"))
+    assert run.metrics == {"acc": 0.5}
+
+
+def test_get_or_run_stores_everything_compute_returns(tmp_path):
+    s = Store(tmp_path)
+    out = {
+        "metrics": {"acc": 0.25},
+        "history": [{"epoch": 1}],
+        "state_dict": {"w": torch.arange(3.0)},
+        "provenance": {"device": "test"},
+    }
+    run = s.get_or_run({"k": 14}, lambda: out)
+    again = Store(tmp_path).get({"k": 14})
+    for r in (run, again):
+        assert r.metrics == out["metrics"] and r.history == out["history"]
+        assert r.record["provenance"]["device"] == "test"
+        assert torch.equal(r.state_dict()["w"], out["state_dict"]["w"])
+        assert {"python", "torch", "numpy"} <= r.record["provenance"]["versions"].keys()
+        assert r.settings == {"k": 14} and r.key == key_of({"k": 14})

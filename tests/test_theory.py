@@ -136,3 +136,16 @@ def test_trained_svms_follow_theorem_2_2():
 def test_bad_parameters(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# -- found by mutation testing (issue 41, lab/mutation/) ----------------------------------
+def test_svm_defaults_are_the_standard_problem():
+    # eps defaults to 0: the standard loss (catches another default); float64 samples
+    # give float64 weights (catches weights made in the default float32)
+    dist = T.Distribution(p=0.9, d=20, eta=0.5)
+    assert T.svm_distributional_loss(0.5, 0.5, dist) == T.svm_distributional_loss(
+        0.5, 0.5, dist, eps=0.0
+    )
+    x, y = dist.sample(64, generator=torch.Generator().manual_seed(0))
+    w = T.train_svm(x.double(), y.double(), steps=5)
+    assert w.dtype == torch.float64

@@ -91,15 +91,52 @@ def test_lr_schedule_and_max_steps(mnist_small):
     assert hist[-1]["steps"] == 7 and len(hist) == 2
 
 
-def test_evaluate_robust_never_above_standard(mnist_cnn, mnist_small):
-    _, te = mnist_small
-    clean = evaluate(mnist_cnn, te)
-    robust = evaluate(mnist_cnn, te, PGD(eps=0.05, norm="inf", steps=3, step_size=0.02))
-    assert 0 <= robust <= clean <= 1
-    mnist_cnn.train()
-    evaluate(mnist_cnn, te)
-    assert mnist_cnn.training
-    mnist_cnn.eval()
+class _SetTo:
+    """An "attack" that moves each input to a one-hot point of the class it names.
+
+    ``fool``: the class after ``y`` where ``x0 + x1 > 1``, ``y`` itself elsewhere;
+    with the identity model that is a wrong answer there and a right one elsewhere.
+    """
+
+    def __init__(self, fool):
+        self.fool, self.seen = fool, 0
+
+    def __call__(self, model, x, y, **_):
+        self.seen += len(x)
+        target = torch.where(self.fool(x), (y + 1) % 2, y)
+        return torch.nn.functional.one_hot(target, 2).float()
+
+
+def test_robust_accuracy_counts_only_examples_right_before_and_after():
+    # The identity model on 2-d inputs: argmax of the input. An attack that makes
+    # every example right must not lift the examples already wrong (catches robust
+    # counting that ignores the clean answer); one that fools some must lower exactly
+    # those (catches an adversarial answer not written back per example).
+    model = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+        model.bias.zero_()
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(53, 2, generator=g)
+    y = torch.randint(0, 2, (53,), generator=g)
+    clean_ok = x.argmax(1) == y
+    assert 0 < int(clean_ok.sum()) < 53
+    help_all = _SetTo(lambda x: torch.zeros(len(x), dtype=torch.bool))
+    fool_some = _SetTo(lambda x: x.sum(1) > 1)
+    kw = dict(batch_size=10, precision="fp32")
+    assert evaluate(model, (x, y), **kw) == int(clean_ok.sum()) / 53
+    assert evaluate(model, (x, y), help_all, **kw) == int(clean_ok.sum()) / 53
+    assert help_all.seen == int(clean_ok.sum())  # only the clean-correct are attacked
+    robust_ok = clean_ok & ~(x.sum(1) > 1)
+    assert evaluate(model, (x, y), fool_some, **kw) == int(robust_ok.sum()) / 53
+    ok, labels = train.outcomes(model, (x, y), fool_some, **kw)
+    assert torch.equal(ok, robust_ok) and torch.equal(labels, y)
+    per_class = [float(robust_ok[y == c].float().mean()) for c in (0, 1)]
+    balanced = evaluate(model, (x, y), fool_some, balanced=True, **kw)
+    assert balanced == pytest.approx(sum(per_class) / 2)
+    model.train()
+    evaluate(model, (x, y), **kw)
+    assert model.training  # its mode is restored
 
 
 @pytest.mark.parametrize(
@@ -128,6 +165,12 @@ def test_bad_training_parameters(mnist_small, kwargs, match):
         (dict(mix="adversarial", eps_train=-0.1), "eps must be"),
         (dict(mix="clean", eps_train=0.1), "set eps_train=0"),
         (dict(mix="adversarial"), "needs eps_train > 0"),
+        (dict(beta=6.0), "^beta is TRADES' weight: set it with mix='trades' only$"),
+        (dict(mix="trades", eps_train=0.1, beta=-1.0), "beta must be >= 0"),
+        (dict(mix="trades", eps_train=0.1), "beta is TRADES' weight"),
+        (dict(n_train=0), "n_train must be a positive int or None"),
+        (dict(seed=-1), r"seed must be an int in \[0, 2\*\*63\)"),
+        (dict(variant="paper"), "variant is a Restricted ImageNet option"),
     ],
 )
 def test_bad_run_configs(kwargs, match):
@@ -403,3 +446,18 @@ def test_full_batch_floats_made_once_train_the_same_bits():
         train.train(nets[-1], d, **kw)
     for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_the_whole_batch_path_counts_as_the_per_example_one(monkeypatch):
+    # With CUDA graphs (the default on a GPU) a PGD attacks the whole batch and the clean
+    # answer is and-ed in; forced here on the CPU, it must count as the CPU path does
+    # (catches the attack or the model not passed on that path)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    x, y = torch.rand(40, 8), torch.randint(0, 3, (40,))
+    attack = PGD(eps=0.1, norm="inf", steps=2, step_size=0.05, random_start=False)
+    kw = dict(batch_size=16, precision="fp32")
+    per_example = train.outcomes(model, (x, y), attack, **kw)[0]
+    monkeypatch.setattr(train.graphs, "graphs_by_default", lambda device: True)
+    whole = train.outcomes(model, (x, y), attack, **kw)[0]
+    assert torch.equal(whole, per_example) and 0 < int(whole.sum()) < 40

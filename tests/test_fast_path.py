@@ -275,14 +275,20 @@ def test_pgd_dataclass_leaves_the_graph_to_the_switch(monkeypatch):
 @needs_cuda
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_default_graph_path_equals_eager_on_cuda(bn_cnn, mnist_small, precision):
-    """On CUDA the default (graph) path gives the eager loop's robust accuracy."""
+    """On CUDA the default (graph) path gives the eager loop's adversarial points from the
+    same random starts (one seeded generator each): equal up to rounding in fp32, and the
+    same predictions on them for all but a few images in bf16. (It compared two different
+    random starts' accuracies against a one-image tolerance before.)"""
     _, te = mnist_small
     model = copy.deepcopy(bn_cnn).cuda()
     x, y = te.inputs()[:256].cuda(), te.y[:256].cuda()
-    attack = attacks.PGD.relative(0.1, "inf", 10, 0.25)
-    acc = {}
-    for mode in ("auto", "off"):
-        with graphs.cuda_graphs(mode):
-            g = torch.Generator("cuda").manual_seed(0)
-            acc[mode] = train.evaluate(model, (x, y), attack, precision=precision, generator=g)
-    assert abs(acc["auto"] - acc["off"]) <= 0.005, acc
+    kw = dict(eps=0.1, norm="inf", steps=10, step_size=0.025, precision=precision)
+    out = {}
+    for graph in (True, False):
+        g = torch.Generator("cuda").manual_seed(0)
+        out[graph] = attacks.pgd(model, x, y, **kw, generator=g, cuda_graph=graph)
+    with torch.no_grad():
+        same = (model(out[True]).argmax(1) == model(out[False]).argmax(1)).float().mean()
+    if precision == "fp32":
+        torch.testing.assert_close(out[True], out[False], atol=1e-5, rtol=0)
+    assert same >= 0.99, f"graph and eager disagree on {1 - same:.1%} of the images"

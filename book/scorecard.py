@@ -28,7 +28,6 @@
 # ```
 
 # %% tags=["remove-input"]
-from collections import Counter
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
@@ -36,7 +35,7 @@ from myst_nb import glue
 
 from lib import chapter, claims, profiles, runtime
 from lib import scorecard as card
-from lib import verdicts as V
+from lib.chapters import scorecard as sc
 
 timer = chapter.start()
 
@@ -50,84 +49,11 @@ records = chapter.load_results(profile)
 rows = chapter.scorecard_rows(records)
 beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)
 book = runtime.PROJECT_ROOT / "book"
-
-
-def chapter_title(chapter: str) -> str:
-    """The title of a chapter: the first heading of book/<chapter>.py."""
-    for line in (book / f"{chapter}.py").read_text().splitlines():
-        if line.startswith("# # "):
-            return line[4:].strip()
-    raise ValueError(f"book/{chapter}.py has no '# # Title' line")
-
-
-def reproduction_href(row: dict) -> str:
-    """The chapter's reproduction table: its ``(<chapter>-reproduction)=`` label as Sphinx ids it."""
-    return f"{row['chapter']}.html#{row['chapter'].replace('_', '-')}-reproduction"
-
-
-def paper_statement(row: dict) -> str:
-    return f"{claims.ALL[row['claim']].section}: {row['paper']}"
-
-
-# Counts per verdict: the paper's claims, and the setup facts (V.SETUP_FACTS) apart.
-is_setup = [r["claim"] in V.SETUP_FACTS for r in rows]
-claim_counts = Counter(r["verdict"] for r, s in zip(rows, is_setup, strict=True) if not s)
-setup_counts = Counter(r["verdict"] for r, s in zip(rows, is_setup, strict=True) if s)
-for verdict in V.VOCABULARY:
-    key = verdict.replace(" ", "_")
-    glue(f"scorecard_{key}", int(claim_counts.get(verdict, 0)), display=False)
-    glue(f"scorecard_setup_{key}", int(setup_counts.get(verdict, 0)), display=False)
-glue("scorecard_claim_rows", int(len(rows) - sum(is_setup)), display=False)
-glue("scorecard_setup_rows", int(sum(is_setup)), display=False)
-
-
-# One overall verdict per claim: its rows combined (the weakest row wins; rows
-# not run are named). A setup fact saved before the rules as "reproduced" is
-# taken as checked, which is what that word meant for it then.
-def as_judgement(r):
-    old_setup = r["claim"] in V.SETUP_FACTS and r["verdict"] == V.REPRODUCED
-    return V.Judgement(V.CHECKED if old_setup else r["verdict"], (), r.get("reason", ""))
-
-
-overall = {}
-for claim_id in claims.CLAIMS:
-    mine = [r for r in rows if r["claim"] == claim_id]
-    parts = {f"{r['chapter']} {i + 1}": as_judgement(r) for i, r in enumerate(mine)}
-    overall[claim_id] = V.combine(parts).verdict
-by_claim = Counter(overall.values())
-for verdict in V.VOCABULARY:
-    glue(
-        f"scorecard_claims_{verdict.replace(' ', '_')}",
-        int(by_claim.get(verdict, 0)),
-        display=False,
-    )
-glue("scorecard_claims", len(overall), display=False)
-glue("scorecard_rows", len(rows), display=False)
-glue("scorecard_ids", sorted({r["claim"] for r in rows}), display=False)
-not_run = sorted({r["claim"] for r in rows if r["verdict"] == "not run"})
-glue("scorecard_not_run_ids", not_run, display=False)
-glue("scorecard_not_run_text", ", ".join(not_run) or "none", display=False)
-glue("scorecard_chapters_run", len(set(records) & set(claims.chapters())), display=False)
-glue("scorecard_chapters", len(claims.chapters()), display=False)
-glue("scorecard_beyond_ids", sorted({r["claim"] for r in beyond}), display=False)
-glue("scorecard_headline_words", card.HEADLINE_WORDS, display=False)
-
-# The counts, before any row: per verdict, then per chapter.
-per_chapter = [
-    (
-        chapter_title(c),
-        f"{c}.html",
-        Counter(r["verdict"] for r in rows + beyond if r["chapter"] == c),
-    )
-    for c in dict.fromkeys(r["chapter"] for r in rows + beyond)
-]
-counts = [
-    (f"The paper's {len(overall)} claims, one verdict each", card.by_verdict(overall)),
-    (f"Their {len(rows) - sum(is_setup)} rows", card.badges(claim_counts)),
-    (f"The {sum(is_setup)} rows on setup facts", card.badges(setup_counts)),
-    (f"Beyond the paper, {len(beyond)} rows", card.badges(Counter(r["verdict"] for r in beyond))),
-]
-display(HTML(card.counts_block(counts, per_chapter)))
+paper_statement, reproduction_href = sc.paper_statement, sc.reproduction_href
+glued = sc.glued(records, rows, beyond)
+for name, value in glued.items():
+    glue(name, value, display=False)
+display(HTML(sc.counts_html(rows, beyond, book)))
 
 # %% [markdown]
 # A claim's verdict combines its rows: the weakest row wins, so a failure on
@@ -206,7 +132,7 @@ glue(
             timer.seconds,
             extra=f"It shows the `{profile}` claim files. Claims with a row not run "
             f"(a chapter that has not run, or a panel whose data is absent, such as "
-            f"Restricted ImageNet): {', '.join(not_run) or 'none'}.",
+            f"Restricted ImageNet): {glued['scorecard_not_run_text']}.",
         )
     ),
     display=False,

@@ -82,9 +82,11 @@ display(
 # ## T1: the distribution D
 #
 # $$
+# \begin{gathered}
 # y \sim \{-1, +1\} \text{ uniformly}, \qquad
-# x_1 = \begin{cases} +y & \text{w.p. } p \\ -y & \text{w.p. } 1 - p \end{cases}, \qquad
+# x_1 = \begin{cases} +y & \text{w.p. } p \\ -y & \text{w.p. } 1 - p \end{cases}, \\
 # x_2, \dots, x_{d+1} \overset{\text{i.i.d.}}{\sim} \mathcal{N}(\eta y, 1).
+# \end{gathered}
 # $$
 #
 # The first feature is *robust*: it is right with probability $p$, and a

@@ -6,19 +6,12 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from lib.paper.tables import TABLE1
+
 #: Table 1 of the paper: Restricted ImageNet super-classes and the ImageNet
 #: class indices (inclusive ranges) each one gathers. Label = position here.
-RESTRICTED_IMAGENET_RANGES = (
-    ("dog", 151, 268),
-    ("cat", 281, 285),
-    ("frog", 30, 32),
-    ("turtle", 33, 37),
-    ("bird", 80, 100),
-    ("primate", 365, 382),
-    ("fish", 389, 397),
-    ("crab", 118, 121),
-    ("insect", 300, 319),
-)
+#: Typed once, in :mod:`lib.paper.tables`.
+RESTRICTED_IMAGENET_RANGES = TABLE1
 
 #: The paper's own training code (robust-features-code, ilsvrc_metadata) keeps
 #: only these 11 of the 118 dog classes; MadryLab/robustness keeps all 118.

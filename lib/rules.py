@@ -474,13 +474,18 @@ def check_vocabulary(rows: Iterable[Mapping], *, strict: bool = True) -> list[Ma
 
     With ``strict`` also: setup facts (SETUP_FACTS) use only SETUP_VERDICTS,
     and the paper's claims never use ``checked``. A row's claim may carry a
-    scope, ``"P1 (Restricted ImageNet)"``. Returns the rows.
+    scope, ``"P1 (Restricted ImageNet)"``. A row may carry
+    ``why_inconclusive`` (rows of rules version 1 do not): then its verdict
+    is inconclusive and the kind one of INCONCLUSIVE_KINDS. Returns the rows.
     """
     rows = list(rows)
     problems = []
     for row in rows:
         claim = str(row.get("claim", "")).split("(")[0].strip()
         verdict = row.get("verdict")
+        kind = row.get("why_inconclusive")
+        if kind is not None and (verdict != INCONCLUSIVE or kind not in INCONCLUSIVE_KINDS):
+            problems.append(f"{claim}: why_inconclusive {kind!r} for verdict {verdict!r}")
         if verdict not in VOCABULARY:
             problems.append(f"{claim}: {verdict!r} is not in the vocabulary")
         elif strict and claim in SETUP_FACTS and verdict not in SETUP_VERDICTS:

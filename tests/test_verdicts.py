@@ -49,6 +49,27 @@ def test_check_vocabulary():
         V.check_vocabulary([{"claim": "B4", "verdict": "checked"}])
     # Not strict: only the words are checked (today's files pass this).
     V.check_vocabulary([{"claim": "S2", "verdict": "reproduced"}], strict=False)
+    # The optional kind of an inconclusive row (rules version 2); rows without it still pass
+    kind = {"claim": "B2", "verdict": "inconclusive", "why_inconclusive": "proxy"}
+    assert V.check_vocabulary([kind]) == [kind]
+    for bad in ({"why_inconclusive": "unsure"}, {"verdict": "reproduced"}):
+        with pytest.raises(ValueError, match="why_inconclusive"):
+            V.check_vocabulary([kind | bad], strict=False)
+
+
+def test_a_claim_file_row_keeps_its_kind_of_inconclusive(tmp_path):
+    from lib import chapter
+
+    proxy = V.at_most(V.signed_effect(-0.1), V.QUALITATIVE, "a proxy")
+    rows = [proxy.row("B2", "p"), V.signed_effect(0.1).row("T1", "p")]
+    kw = dict(profile="smoke", seed=0, device="cpu", timer=chapter.Timer(), root=tmp_path)
+    record = chapter.save_results("unexpected_benefits", rows, **kw)
+    assert record["rows"][0]["why_inconclusive"] == V.PROXY_ONLY
+    assert "why_inconclusive" not in record["rows"][1]  # absent, as in rules v1's rows
+    loaded = chapter.load_results("smoke", tmp_path)["unexpected_benefits"]
+    assert loaded["rows"] == record["rows"]
+    table = chapter.reproduction_table(rows)
+    assert list(table["why_inconclusive"]) == [V.PROXY_ONLY, ""]
 
 
 CLAIM_FILES = sorted((ROOT / "results" / "claims").glob("*/*.json"))

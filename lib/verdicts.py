@@ -12,7 +12,10 @@ The vocabulary:
 - ``qualitatively reproduced``: the direction holds, the paper's numbers do not.
 - ``not reproduced``: the effect goes the other way, beyond the noise (or a
   number the paper states is not matched).
-- ``inconclusive``: the effect is within the noise, or the models cannot test it.
+- ``inconclusive``: the effect is within the noise, or the models cannot test it;
+  a rule says which kind when it knows (``Judgement.why_inconclusive``, one of
+  ``INCONCLUSIVE_KINDS``: within noise, below the rule's power, a bound only,
+  proxy).
 - ``not run``: the experiment did not run here (e.g. no ImageNet).
 - ``checked``: a setup fact (P4, S1-S4) computed from what ran, found as the
   paper or the authors' code states it. Setup facts are counted apart from
@@ -21,7 +24,10 @@ The vocabulary:
 Noise: an accuracy measured on n test images has the binomial standard error
 :func:`binomial_se`; a mean over seeds has the seed spread
 :func:`seed_spread`; independent errors add in quadrature
-(:func:`combined_se`). A difference counts only beyond ``Z`` standard errors.
+(:func:`combined_se`). A difference counts only beyond ``Z`` standard errors;
+a claim of k parts refutes only where a part does beyond :func:`z_for` (k)
+(see :func:`combine`). A number matches the paper's only when its whole
+interval lies within the claim's tolerance (:func:`matches`).
 
 The module is the facade: the vocabulary, thresholds and general rules live
 in :mod:`lib.rules`, the numbers with noise in :mod:`lib.noise`; both are

@@ -58,9 +58,22 @@ display(HTML(sc.counts_html(rows, beyond, book)))
 # %% [markdown]
 # A claim's verdict combines its rows: the weakest row wins, so a failure on
 # one data set is never hidden by a success on another (rules in
-# `lib/verdicts.py`; rows not run are left out). Setup facts (P4, S1-S4:
-# what we built, checked against the paper or the authors' code) are counted
-# apart. A claim tested on several data sets may have a row per data set,
+# `lib/verdicts.py`; rows not run are left out). Within a chapter, a claim
+# of several parts refutes only where a part does beyond the noise of that
+# many tests (a Bonferroni correction), so many null parts do not add up to
+# a refutation.
+#
+# An inconclusive row says why, in small type under its verdict:
+# *within noise* (the effect lies within the noise of the rule's threshold),
+# *below the rule's power* (too few images, no noise estimate, or an
+# interval wider than the agreement the claim asks for), *a bound only* (the
+# evidence bounds the quantity from one side), or *proxy* (a stand-in, such
+# as a model judging how images look, that cannot confirm the claim and so
+# may not refute it). Rows from claim files older than these kinds show none.
+#
+# Setup facts (P4, S1-S4: what we built, checked against the paper or the
+# authors' code) are counted apart; one that departs from the paper on
+# purpose (the `cpu` profile's smaller models) stays checked and says so. A claim tested on several data sets may have a row per data set,
 # e.g. a Restricted ImageNet row that is not run when the data root has no
 # ImageNet. Verdicts at the `cpu` profile compare trends at reduced scale,
 # not the paper's numbers; each chapter's reproduction table says what was

@@ -166,7 +166,10 @@ def reproduction_table(rows: list[dict]):
         if missing:
             raise ValueError(f"reproduction row {row!r} lacks {sorted(missing)}")
         check_verdict(row["verdict"])
-    return pd.DataFrame(rows).set_index("claim")
+    table = pd.DataFrame(rows).set_index("claim")
+    if "why_inconclusive" in table:  # the kind of an inconclusive row; blank for the others
+        table["why_inconclusive"] = table["why_inconclusive"].fillna("")
+    return table
 
 
 def results_root() -> Path:
@@ -207,6 +210,11 @@ def _split_scope(row: dict) -> dict:
     return {**row, "claim": base.strip(), "paper": f"[{scope.rstrip(')').strip()}] {row['paper']}"}
 
 
+def _kind(row: dict) -> bool:
+    kind = row.get("why_inconclusive")
+    return isinstance(kind, str) and bool(kind)
+
+
 def save_results(
     chapter: str,
     rows: list[dict],
@@ -223,7 +231,8 @@ def save_results(
     reader such as the scorecard never sees half a file. Returns the record
     written; its ``seconds`` is the chapter's wall time up to this call.
     ``rules`` records the version of the verdict rules (:data:`lib.rules.RULES_VERSION`);
-    each row keeps its ``reason`` ("" when the chapter gave none).
+    each row keeps its ``reason`` ("" when the chapter gave none), and an inconclusive
+    row its ``why_inconclusive`` when the rule gave one (the key is absent otherwise).
     """
     reproduction_table(rows)  # validates every row
     rows = [_split_scope(row) for row in rows]
@@ -241,9 +250,11 @@ def save_results(
         "rules": rules.RULES_VERSION,
         "rows": [
             {k: str(row.get(k, "")) for k in ("claim", "paper", "ours", "verdict", "reason")}
+            | ({"why_inconclusive": str(row["why_inconclusive"])} if _kind(row) else {})
             for row in rows
         ],
     }
+    rules.check_vocabulary(record["rows"], strict=False)
     folder = claims_dir(profile, root)
     folder.mkdir(parents=True, exist_ok=True)
     # The store's atomic write: a temporary file, then a rename, with the

@@ -3,7 +3,8 @@
 The rows come from :func:`lib.chapter.scorecard_rows` unchanged (the claim
 files and the verdict rules decide every word of them); this module only lays
 them out to be scanned. Each row shows the claim, the paper's statement, our
-headline number (at most :data:`HEADLINE_WORDS` words) and a verdict badge;
+headline number (at most :data:`HEADLINE_WORDS` words) and a verdict badge (an
+inconclusive one with its kind, ``why_inconclusive``, in small type beneath);
 the rule's derivation (the row's ``reason``, and our full number when the
 headline is cut) is folded into a ``<details>`` element. The style sheet is
 ``lib/static/odds.css``: on a phone each row becomes a card with the verdict
@@ -55,14 +56,39 @@ def badges(counts: Counter | dict) -> str:
     return " ".join(shown) or "none"
 
 
-def by_verdict(ids: dict[str, str]) -> str:
-    """Claim IDs grouped under their verdict's badge, one verdict a line."""
+def kind_note(verdict: str, kind: str | None) -> str:
+    """Which kind of inconclusive a verdict is, as a small line under its badge ("" when
+    it is not inconclusive, or its claim file predates the kinds)."""
+    if verdict != rules.INCONCLUSIVE or not kind:
+        return ""
+    return f'<br><small class="odds-why">{escape(kind)}</small>'
+
+
+def by_verdict(ids: dict[str, str], kinds: dict[str, str | None] | None = None) -> str:
+    """Claim IDs grouped under their verdict's badge, one verdict a line; an inconclusive
+    claim's kind in brackets after its ID when ``kinds`` gives one."""
+    kinds = kinds or {}
+
+    def named(c: str) -> str:
+        kind = kinds.get(c) if ids[c] == rules.INCONCLUSIVE else None
+        return f"{c} ({kind})" if kind else c
+
     items = [
-        f"<li>{badge(v, n)} {escape(', '.join(c for c, o in ids.items() if o == v))}</li>"
+        f"<li>{badge(v, n)} {escape(', '.join(named(c) for c, o in ids.items() if o == v))}</li>"
         for v in rules.VOCABULARY
         if (n := sum(o == v for o in ids.values()))
     ]
     return f'<ul class="odds-by-verdict">{"".join(items)}</ul>'
+
+
+def kinds_line(kinds: list[str | None]) -> str:
+    """The kinds of the inconclusive rows ``kinds`` (None: not recorded), counted, in
+    :data:`lib.rules.INCONCLUSIVE_KINDS`' order."""
+    counts = Counter(kinds)
+    shown = [f"{counts[k]} {escape(k)}" for k in rules.INCONCLUSIVE_KINDS if counts.get(k)]
+    if counts.get(None):
+        shown.append(f"{counts[None]} not recorded (claim files of rules version 1)")
+    return ", ".join(shown) or "none"
 
 
 def counts_block(lines: list[tuple[str, str]], per_chapter: list[tuple[str, str, Counter]]) -> str:
@@ -116,7 +142,8 @@ def claim_table(rows: list[dict], statement_of, href_of, source: str = "paper") 
             f'<a href="{escape(href_of(r))}">{escape(chapter)}</a></td>'
             f'<td class="paper">{escape(statement_of(r))}</td>'
             f'<td class="ours">{escape(short)}{details}</td>'
-            f'<td class="verdict">{badge(r["verdict"])}</td></tr>'
+            f'<td class="verdict">{badge(r["verdict"])}'
+            f"{kind_note(r['verdict'], r.get('why_inconclusive'))}</td></tr>"
         )
     out.append("</tbody></table>")
     return "\n".join(out)

@@ -45,3 +45,46 @@ def test_the_counts_block_names_every_chapter():
     assert card.COUNTS_ID in html
     for c in {r["chapter"] for r in rows + beyond}:
         assert sc.chapter_title(BOOK, c) in html and f"{c}.html" in html
+
+
+def test_an_inconclusive_row_shows_its_kind():
+    rows = [
+        {
+            "claim": "B2",
+            "chapter": "a",
+            "verdict": V.INCONCLUSIVE,
+            "reason": "",
+            "why_inconclusive": V.PROXY_ONLY,
+        },
+        {
+            "claim": "B2",
+            "chapter": "b",
+            "verdict": V.INCONCLUSIVE,
+            "reason": "",
+            "why_inconclusive": V.WITHIN_NOISE,
+        },
+        {"claim": "P1", "chapter": "a", "verdict": V.INCONCLUSIVE, "reason": ""},  # rules v1
+    ]
+    assert sc.overall_verdicts(rows)["B2"] == V.INCONCLUSIVE
+    kinds = sc.overall_kinds(rows)
+    assert kinds["B2"] == V.PROXY_ONLY and kinds["P1"] is None
+    for r in rows:
+        r |= {"paper": "p", "ours": "o"}
+    html = card.claim_table(rows, lambda r: "s", lambda r: "h")
+    assert html.count('class="odds-why"') == 2 and "within noise" in html
+    by = card.by_verdict(sc.overall_verdicts(rows), kinds)
+    assert "B2 (proxy)" in by and "P1" in by and "P1 (" not in by
+    line = card.kinds_line([sc.kind(r) for r in rows])
+    assert line == "1 proxy, 1 within noise, 1 not recorded (claim files of rules version 1)"
+    g = sc.glued({}, rows, [])
+    assert (g["scorecard_inconclusive_proxy"], g["scorecard_inconclusive_unrecorded"]) == (1, 1)
+    assert g["scorecard_inconclusive_below_the_rules_power"] == 0
+    # a kind on a row that is not inconclusive is not shown
+    assert card.kind_note(V.REPRODUCED, V.WITHIN_NOISE) == ""
+
+
+def test_the_counts_block_counts_the_inconclusive_kinds():
+    _, rows, beyond = _rows()
+    html = sc.counts_html(rows, beyond, BOOK)
+    n = sum(r["verdict"] == V.INCONCLUSIVE for r in rows + beyond)
+    assert f"The {n} inconclusive rows, by kind" in html

@@ -35,22 +35,40 @@ def paper_statement(row: dict) -> str:
     return f"{claims.ALL[row['claim']].section}: {row['paper']}"
 
 
+def kind(row: dict) -> str | None:
+    """An inconclusive row's kind (``why_inconclusive``), None when not recorded (claim
+    files of rules version 1) or when the row is not inconclusive."""
+    k = row.get("why_inconclusive")
+    return k if row["verdict"] == V.INCONCLUSIVE and k in V.INCONCLUSIVE_KINDS else None
+
+
 def _as_judgement(row: dict) -> V.Judgement:
     # A setup fact saved before the rules as "reproduced" is taken as checked,
     # which is what that word meant for it then.
     old_setup = row["claim"] in V.SETUP_FACTS and row["verdict"] == V.REPRODUCED
-    return V.Judgement(V.CHECKED if old_setup else row["verdict"], (), row.get("reason", ""))
+    verdict = V.CHECKED if old_setup else row["verdict"]
+    return V.Judgement(verdict, (), row.get("reason", ""), kind(row))
+
+
+def _overall(rows: list[dict]) -> dict[str, V.Judgement]:
+    overall = {}
+    for claim_id in claims.CLAIMS:
+        mine = [r for r in rows if r["claim"] == claim_id]
+        parts = {f"{r['chapter']} {i + 1}": _as_judgement(r) for i, r in enumerate(mine)}
+        overall[claim_id] = V.combine(parts)  # rows read back: never judged again
+    return overall
 
 
 def overall_verdicts(rows: list[dict]) -> dict[str, str]:
     """One verdict per claim of the paper's ledger: its rows combined (the weakest row
     wins; rows not run are named)."""
-    overall = {}
-    for claim_id in claims.CLAIMS:
-        mine = [r for r in rows if r["claim"] == claim_id]
-        parts = {f"{r['chapter']} {i + 1}": _as_judgement(r) for i, r in enumerate(mine)}
-        overall[claim_id] = V.combine(parts).verdict
-    return overall
+    return {c: j.verdict for c, j in _overall(rows).items()}
+
+
+def overall_kinds(rows: list[dict]) -> dict[str, str | None]:
+    """An inconclusive claim's kind of inconclusive: its inconclusive rows' first kind in
+    :data:`lib.rules.INCONCLUSIVE_KINDS`' order (None: not recorded, or not inconclusive)."""
+    return {c: j.why_inconclusive for c, j in _overall(rows).items()}
 
 
 def glued(records: dict, rows: list[dict], beyond: list[dict]) -> dict:
@@ -66,6 +84,10 @@ def glued(records: dict, rows: list[dict], beyond: list[dict]) -> dict:
         out[f"scorecard_{key}"] = int(claim_counts.get(verdict, 0))
         out[f"scorecard_setup_{key}"] = int(setup_counts.get(verdict, 0))
         out[f"scorecard_claims_{key}"] = int(by_claim.get(verdict, 0))
+    inconclusive = [kind(r) for r in rows + beyond if r["verdict"] == V.INCONCLUSIVE]
+    for k in (*V.INCONCLUSIVE_KINDS, None):
+        key = "unrecorded" if k is None else k.replace("'", "").replace(" ", "_")
+        out[f"scorecard_inconclusive_{key}"] = int(sum(c == k for c in inconclusive))
     not_run = sorted({r["claim"] for r in rows if r["verdict"] == "not run"})
     return {
         **out,
@@ -96,8 +118,12 @@ def counts_html(rows: list[dict], beyond: list[dict], book: Path) -> str:
         )
         for c in dict.fromkeys(r["chapter"] for r in rows + beyond)
     ]
+    inconclusive = [kind(r) for r in rows + beyond if r["verdict"] == V.INCONCLUSIVE]
     counts = [
-        (f"The paper's {len(overall)} claims, one verdict each", card.by_verdict(overall)),
+        (
+            f"The paper's {len(overall)} claims, one verdict each",
+            card.by_verdict(overall, overall_kinds(rows)),
+        ),
         (
             f"Their {len(rows) - sum(is_setup)} rows",
             card.badges(
@@ -111,6 +137,10 @@ def counts_html(rows: list[dict], beyond: list[dict], book: Path) -> str:
         (
             f"Beyond the paper, {len(beyond)} rows",
             card.badges(Counter(r["verdict"] for r in beyond)),
+        ),
+        (
+            f"The {len(inconclusive)} inconclusive rows, by kind",
+            card.kinds_line(inconclusive),
         ),
     ]
     return card.counts_block(counts, per_chapter)

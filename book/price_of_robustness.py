@@ -366,8 +366,9 @@ seed_table
 # natural to build the training attack with the model in eval mode, so that
 # BatchNorm uses its running statistics. TensorFlow code such as
 # cifar10_challenge builds it inside the training graph, in train mode, where
-# BatchNorm uses the batch's own statistics. The same robust run is trained
-# again with `bn_mode="train"`:
+# BatchNorm uses the batch's own statistics. Where the profile has this
+# probe, the same robust run is trained again with `bn_mode="train"` (at `cpu`
+# it is left out for the build's time; no claim reads it):
 
 # %%
 bn_table, glued = price_table4.bn_table(grid, results)

@@ -9,7 +9,7 @@ from dataclasses import replace
 import matplotlib
 import pytest
 
-from lib import grids, verdicts
+from lib import grids, parallel, verdicts
 from lib.attacks.strong import COMPONENTS
 from lib.chapters import price, price_l2, price_table4
 from lib.results import Results
@@ -333,6 +333,16 @@ def test_cpu_grid_within_the_build_budget():
     assert sorted({(c.n_train, c.seed) for c in parts["p1_seeds"]}) == [(100, 1), (100, 2)]
     assert len(parts["p1_seeds"]) == 6  # standard, l_inf and l2 robust per seed
     configs = {c for part in parts.values() for c in part}
+    # the budget: 55 minutes of the 90-minute cold build, at the 31ae218 build's 1.38
+    # minutes per estimated minute (lab/trials/price_budget.py): 39.9 estimated minutes
+    unit = 0.25e-3 / 60  # one run_cost unit on one thread, in minutes
+    rows = price_table4.table4_rows(grid)
+    cells = grids._table4_cells(parts["table4"], rows) + grids._table4_cells(
+        parts["seeds"], [r[:3] for r in grid.seed_rows]
+    )
+    wall = parallel.makespan([parallel.run_cost(c) * unit for c in configs], 2)
+    wall += parallel.makespan([parallel.strong_cost(c) * unit for c in cells], 2)
+    assert wall <= 55 / 1.38
     # fig shares 6 with Table 4 (per data set: the standard model, each norm's largest eps)
     assert len(configs) == sum(len(p) for p in parts.values()) - 6 == 42
 

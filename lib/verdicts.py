@@ -143,9 +143,18 @@ def count_rule(
     return Judgement(verdict, numbers, why)
 
 
-def paper_count(effects: Sequence[float]) -> int:
-    """How many of the paper's own rows show the effect (> 0; the paper gives no errors)."""
-    return int(sum(e > 0 for e in effects))
+def paper_count(
+    effects: Sequence[float], ses: Sequence[float] | None = None, *, z: float = Z
+) -> int:
+    """How many of the paper's own rows show the effect: > 0 (the paper gives no errors),
+    or, with ``ses`` (one per row, in the effects' units), beyond ``z`` of them: the
+    paper's count at the same noise as the rows it is compared with (Table 4 on 10,000
+    test images: 5 of 12 rows up and 6 down beyond 2 SE, not 11)."""
+    if ses is None:
+        return int(sum(e > 0 for e in effects))
+    if len(ses) != len(effects):
+        raise ValueError("one SE per effect")
+    return int(sum(_over(e, z * se) for e, se in zip(effects, ses, strict=True)))
 
 
 def ratio(gain: Estimate | float, loss: Estimate | float) -> Estimate:
@@ -309,3 +318,98 @@ def no_masking(
         f"no flag; strong PGD within {pgd_gap:.1%} of all attacks on {n_images} images; "
         f"{w.value:.1%} robust",
     )
+
+
+# --------------------------------------------------------------------------
+# Pooled effects, trends and the training seed's spread (the price chapter's P1-P3)
+
+
+def pooled_effect(effects: Sequence[Estimate | float]) -> Estimate:
+    """The mean of m effects, each > 0 in the paper's direction, ± sqrt(sum SE^2) / m.
+
+    The rows must be independent (other models, or the same images with a paired
+    SE per row). Unweighted: every row (every data set, norm and eps of Table 4) has
+    the same say, so the mean is "the effect over the table" in the effects' units;
+    a weighting by 1 / SE^2 would leave it to the rows with the smallest errors.
+    """
+    es = [as_estimate(e) for e in effects]
+    if not es:
+        raise ValueError("no effects to pool")
+    return Estimate(
+        sum(e.value for e in es) / len(es), math.sqrt(sum(e.se**2 for e in es)) / len(es)
+    )
+
+
+def pooled_rule(
+    effects: Sequence[Estimate | float],
+    *,
+    labels: Sequence[str] | None = None,
+    name: str = "mean over rows",
+    paper_k: int | None = None,
+    z: float = Z,
+) -> Judgement:
+    """P3's rule: one pooled effect over the rows (:func:`pooled_effect`), judged by
+    :func:`signed_effect` (beyond z SE either way). How many rows show the effect beyond
+    z SE each on their own, and the paper's count ``paper_k`` when given, are said in
+    the reason: a description, not the verdict. No rows: not run."""
+    m = len(effects)
+    if m == 0:
+        return Judgement(NOT_RUN, (), "no rows")
+    labels = list(labels) if labels is not None else [f"row {i + 1}" for i in range(m)]
+    if len(labels) != m:
+        raise ValueError("one label per effect")
+    judged = [signed_effect(e, z=z).verdict for e in effects]
+    against = [lab for v, lab in zip(judged, labels, strict=True) if v == NOT_REPRODUCED]
+    pooled = signed_effect(pooled_effect(effects), name=f"{name} of {m}", z=z)
+    count = (
+        f"{judged.count(REPRODUCED)} of {m} rows beyond {z:g} SE on their own, "
+        f"{len(against)} against" + (f" ({', '.join(against)})" if against else "")
+    )
+    if paper_k is not None:
+        count += f"; the paper: {paper_k} of {m} rows > 0"
+    return Judgement(pooled.verdict, pooled.numbers, f"{pooled.reason} ({count})")
+
+
+def trend(x: Sequence[float], ys: Sequence[Estimate | float]) -> Estimate:
+    """The least-squares slope of ys against x, ± its SE from the ys' own SEs.
+
+    Unweighted (ordinary) least squares, with the variance sum (x_i - mean x)^2 se_i^2
+    / (sum (x_i - mean x)^2)^2 of independent errors (no residual term: the ys' SEs
+    are the noise, a curve's bend is not). Needs two distinct x at least.
+    """
+    es = [as_estimate(y) for y in ys]
+    if len(es) != len(x):
+        raise ValueError("one y per x")
+    mx = sum(x) / len(x)
+    dx = [xi - mx for xi in x]
+    sxx = sum(d * d for d in dx)
+    if sxx == 0:
+        raise ValueError("a trend needs two distinct x")
+    slope = sum(d * e.value for d, e in zip(dx, es, strict=True)) / sxx
+    return Estimate(
+        slope, math.sqrt(sum((d * e.se) ** 2 for d, e in zip(dx, es, strict=True))) / sxx
+    )
+
+
+def pair_spread(pairs: Sequence[tuple[float, float]]) -> float:
+    """The training seed's spread of one model's accuracy (a standard deviation), from
+    pairs (a, b): the same recipe trained with two seeds, measured on the same images.
+
+    sqrt(mean((a - b)^2) / 2). The difference of two seeds also holds the disagreement
+    of two models on the same test images, so this is an upper bound on the seed's own
+    spread (an SE widened by it errs toward "inconclusive"). One pair is one degree of
+    freedom: a rough number. No pairs: NaN (not measured).
+    """
+    if not pairs:
+        return math.nan
+    return math.sqrt(sum((a - b) ** 2 for a, b in pairs) / (2 * len(pairs)))
+
+
+def widened(estimate: Estimate | float, spread: float) -> Estimate:
+    """A single model's accuracy with its SE widened by the training seed's ``spread``
+    (:func:`pair_spread`), in quadrature: the noise of "this recipe" rather than of
+    "this trained model". A NaN spread (not measured) leaves the estimate as it is."""
+    e = as_estimate(estimate)
+    if math.isnan(spread):
+        return e
+    return Estimate(e.value, combined_se(e.se, spread))

@@ -4,11 +4,12 @@ values and claim rows, checked against numbers worked out by hand."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import matplotlib
 import pytest
 
-from lib import grids, verdicts
+from lib import grids, parallel, verdicts
 from lib.attacks.strong import COMPONENTS
 from lib.chapters import price, price_l2, price_table4
 from lib.results import Results
@@ -37,6 +38,7 @@ def fake_metrics(c) -> dict:
         "test_complete": c.dataset != "cifar10",  # CIFAR-10 from a subset
         "train_seconds": 30.0,
         "train_attack": "" if c.mix == "clean" else f"PGD {eps}, random start",
+        "steps": 200 if few else 1000,
     }
 
 
@@ -216,10 +218,16 @@ def test_l2_repeats_note():
 
 def test_seed_table(parts, table4):
     seed_results = Results({c: fake_metrics(c) for c in parts["seeds"]})
-    table, glued = price_table4.seed_table(
+    table, glued, spread = price_table4.seed_table(
         GRID, parts["seeds"], seed_results, strong_of, table4.cells, lambda d: 10_000, seed=0
     )
     assert glued["P3_seed_rows"] == 1 and glued["P3_seed_cells"] == 4
+    # the spread: std over both models (0.1 point off each), rob over the robust one (0)
+    assert spread == {("mnist", "std"): pytest.approx(0.001 / math.sqrt(2)), ("mnist", "rob"): 0}
+    assert glued["P3_seed_pairs_mnist_std"] == 2 and glued["P3_seed_pairs_mnist_rob"] == 1
+    # CIFAR-10 has no second seed at smoke: not measured, glued all the same
+    assert math.isnan(glued["P3_seed_spread_cifar10_std"])
+    assert glued["P3_seed_pairs_cifar10_rob"] == 0
     assert glued["P3_seed_mnist_linf_0p3_std_robust"] == pytest.approx(0.849)
     # the same strong evaluations: a difference of 0; 0.1 point off in std accuracy
     expected = 0.001 / math.hypot(
@@ -246,7 +254,97 @@ def test_claim_rows(results, parts, table4):
     # every robust model 10 points below at the most images, on 10,000 test images
     assert rows[0]["verdict"] == verdicts.REPRODUCED
     assert rows[-1]["verdict"] == verdicts.CHECKED  # the fake runs' attacks say eps and start
-    assert "4 of 4 rows up" in rows[4]["ours"]
+    # half-half 5 points above the robust models, on 10,000 images: the mean of 4 rows
+    assert "up 5.00 ± 0.3" in rows[4]["ours"] and "4 of 4 rows up" in rows[4]["ours"]
+    # robust accuracy 10 points down (0.5 to 0.4): twice the gain, where the paper's rows
+    # have ratios near 1 or above: the pooled parts hold, the proportionality does not
+    assert "standard up: reproduced" in rows[4]["reason"]
+    assert "robust down: reproduced" in rows[4]["reason"]
+    assert rows[4]["verdict"] == verdicts.NOT_REPRODUCED
+    # a seed spread of 10 points of standard accuracy swamps P1's 10-point gap
+    wide = price_table4.claim_rows(
+        GRID, results, table4, parts["table4"], spread={("mnist", "std"): 0.10}
+    )
+    assert wide[0]["verdict"] == verdicts.INCONCLUSIVE
+    assert wide[1]["verdict"] == verdicts.REPRODUCED  # CIFAR-10's own spread: none
+
+
+def test_std_est_over_seeds_and_widened(results):
+    # three seeds of one configuration: the mean, with the seeds' spread and the test set's
+    seeds = {c: fake_metrics(c) for c in results.runs}
+    extra = [c for c in results.runs if c.dataset == "mnist" and c.n_train == 64]
+    for k in (1, 2):
+        seeds |= {replace(c, seed=k): fake_metrics(replace(c, seed=k)) for c in extra}
+    est = price_table4.std_est(Results(seeds), {("mnist", "std"): 0.02})
+    few = est("mnist", n=64)
+    expected = verdicts.seeds_and_test_set([0.75, 0.749, 0.748], 10_000)
+    assert few.value == pytest.approx(expected.value) and few.se == pytest.approx(expected.se)
+    # one seed: the binomial SE and the spread in quadrature; CIFAR-10's not measured
+    one = est("mnist")
+    assert one.se == pytest.approx(math.hypot(verdicts.binomial_se(0.95, 10_000), 0.02))
+    assert est("cifar10").se == pytest.approx(verdicts.binomial_se(0.60, 10_000))
+
+
+def test_paired_losses():
+    rows = [("mnist", "inf", 0.3), ("cifar10", "inf", 8 / 255)]
+    images = {"robust": ["1100"], "half": ["1000"]}
+
+    def images_of(dataset, norm, eps, model):
+        return images[model] if dataset == "mnist" else images[model] * 2  # two seeds
+
+    out = price_table4.paired_losses(rows, images_of)
+    assert list(out) == [rows[0]]  # a row of two seeds stays unpaired
+    assert out[rows[0]] == pytest.approx(verdicts.paired_diff_se([1, 1, 0, 0], [1, 0, 0, 0]))
+
+
+def test_p1_steps_and_the_figures_ticks(results):
+    table, glued = price.p1_steps(GRID, results)
+    assert glued["P1_mnist_n64_steps"] == glued["P1_mnist_fewest_steps"] == 200
+    assert glued["P1_cifar10_most_steps"] == 1000 and glued["P1_mnist_fewest_seeds"] == 1
+    assert table.loc[("mnist", 256), "optimizer steps (every model)"] == 1000
+    fig = price.vs_n_figure(GRID, results, "inf", "smoke")
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["64\n(200)", "256\n(1,000)"]
+
+
+def test_p3_glued_and_the_papers_own_count(table4):
+    glued = price_table4.p3_glued(GRID, table4)
+    assert glued["P3_gain_mean"] == pytest.approx(0.05) and glued["P3_paired_rows"] == 0
+    paper = price_table4.paper_p3_glued(price_table4.table4_rows(GRID))
+    assert (paper["P3_paper_up_rows"], paper["P3_paper_up_beyond"]) == (11, 5)
+    assert (paper["P3_paper_down_rows"], paper["P3_paper_down_beyond"]) == (11, 6)
+    assert paper["P3_paper_left_out"] == 8  # smoke: the largest eps of each line only
+    assert "95.29 > 95.05 robust" in paper["P3_paper_against"]
+
+
+def test_cpu_grid_within_the_build_budget():
+    """The cpu grid as issue 39 left it: Table 4 without each line's smallest eps (the
+    benefits chapter's eps kept), one second seed per data set, three seeds of P1's
+    fewest MNIST images, no BatchNorm probe."""
+    grid, parts = grids.price_grid("cpu"), grids.price_configs("cpu")
+    assert grid.table4_eps[("mnist", "inf")] == (0.2, 0.3)
+    assert grid.table4_eps[("cifar10", 2)] == (80 / 255, 320 / 255)
+    assert grid.bn_probe == () and parts["bn"] == []
+    assert [(c.dataset, c.mix, c.eval_every) for c in parts["seeds"]] == [
+        ("mnist", "clean", 50),
+        ("mnist", "adversarial", 50),
+        ("cifar10", "adversarial", None),
+    ]
+    assert sorted({(c.n_train, c.seed) for c in parts["p1_seeds"]}) == [(100, 1), (100, 2)]
+    assert len(parts["p1_seeds"]) == 6  # standard, l_inf and l2 robust per seed
+    configs = {c for part in parts.values() for c in part}
+    # the budget: 55 minutes of the 90-minute cold build, at the 31ae218 build's 1.38
+    # minutes per estimated minute (lab/trials/price_budget.py): 39.9 estimated minutes
+    unit = 0.25e-3 / 60  # one run_cost unit on one thread, in minutes
+    rows = price_table4.table4_rows(grid)
+    cells = grids._table4_cells(parts["table4"], rows) + grids._table4_cells(
+        parts["seeds"], [r[:3] for r in grid.seed_rows]
+    )
+    wall = parallel.makespan([parallel.run_cost(c) * unit for c in configs], 2)
+    wall += parallel.makespan([parallel.strong_cost(c) * unit for c in cells], 2)
+    assert wall <= 55 / 1.38
+    # fig shares 6 with Table 4 (per data set: the standard model, each norm's largest eps)
+    assert len(configs) == sum(len(p) for p in parts.values()) - 6 == 42
 
 
 def ri_results():

@@ -68,7 +68,8 @@ def test_unknown_named_grid_and_cli(tmp_path, capsys):
 def test_price_grid_covers_the_chapter():
     parts = grids.price_configs("cpu")
     table4 = parts["table4"]
-    assert sum(c.mix == "half" for c in table4) == 12  # 2 data sets x 2 norms x 3 eps
+    # 2 data sets x 2 norms x 2 eps (cpu leaves out each line's smallest eps, issue 39)
+    assert sum(c.mix == "half" for c in table4) == 8
     assert sum(c.mix == "clean" for c in parts["fig"]) == 7  # MNIST 4 sizes + CIFAR-10 3
     assert all(c.bn_mode == "train" for c in parts["bn"])
     assert len(sweep.load_grid("price", "smoke")) == len(set(sweep.load_grid("price", "smoke")))

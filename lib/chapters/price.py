@@ -12,7 +12,7 @@ l2 trials :mod:`lib.chapters.price_l2`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -67,17 +67,27 @@ def std_acc(results, *args, **kwargs) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Line:
-    """One line of a figure: its label, x values, y values and error bars."""
+    """One line of a figure: its label, x values, y values and error bars (and, for
+    Fig 1/6, each point's optimizer steps, read from its runs)."""
 
     label: str
     x: list
     y: list
     err: list
+    steps: list = field(default_factory=list)
+
+
+def run_steps(results, *args, **kwargs) -> int | None:
+    """The optimizer steps of one configuration's runs (as each record states them);
+    None when a record does not say, or its seeds differ."""
+    steps = {m.get("steps") for m in results.metrics(*args, **kwargs)}
+    return steps.pop() if len(steps) == 1 else None
 
 
 def vs_n_lines(grid, results, dataset: str, norm) -> list[Line]:
     """Fig 1 (l2) or Fig 6 (l_inf) of one data set: one line per training eps,
-    eps 0 (standard training) first; x is each run's training-set size."""
+    eps 0 (standard training) first; x is each run's training-set size; the error bar
+    is the spread over seeds where there are several (0 for one)."""
     ns = grid.n_values[dataset]
     lines = []
     for eps in (0.0, *grid.fig_eps[(dataset, norm)]):
@@ -88,9 +98,45 @@ def vs_n_lines(grid, results, dataset: str, norm) -> list[Line]:
                 [results.metrics(dataset, norm, eps, n=n)[0]["n_train"] for n in ns],
                 [y[0] for y in ys],
                 [y[1] for y in ys],
+                [run_steps(results, dataset, norm, eps, n=n) for n in ns],
             )
         )
     return lines
+
+
+def p1_steps(grid, results) -> tuple[pd.DataFrame, dict]:
+    """The optimizer steps of Fig 1/6's runs per data set and training-set size, and the
+    seeds each point averages: the standard and every robust model of a size alike, or
+    the table says which. Glued ``P1_<data set>_n<n>_steps`` (-1: the runs differ) and
+    ``P1_<data set>_n<n>_seeds``, and the same at the fewest and most images as
+    ``P1_<data set>_fewest_steps`` ... ``_most_seeds``."""
+    rows, glued = [], {}
+    for dataset in grid.datasets:
+        for n in grid.n_values[dataset]:
+            configs = [(0.0, "inf")] + [
+                (eps, norm) for norm in ("inf", 2) for eps in grid.fig_eps[(dataset, norm)]
+            ]
+            steps = {run_steps(results, dataset, norm, eps, n=n) for eps, norm in configs}
+            seeds = {len(results.metrics(dataset, norm, eps, n=n)) for eps, norm in configs}
+            same = steps.pop() if len(steps) == 1 else None
+            ms = results.metrics(dataset, n=n)
+            key = f"P1_{dataset}_n{n or 'all'}"
+            glued[f"{key}_steps"] = same if same is not None else -1
+            glued[f"{key}_seeds"] = max(seeds)
+            ns = grid.n_values[dataset]
+            for end, at in (("fewest", ns[0]), ("most", ns[-1])):
+                if n == at:  # the same values under a name that every profile has
+                    glued[f"P1_{dataset}_{end}_steps"] = glued[f"{key}_steps"]
+                    glued[f"P1_{dataset}_{end}_seeds"] = glued[f"{key}_seeds"]
+            rows.append(
+                {
+                    "data set": dataset,
+                    "training images": ms[0]["n_train"],
+                    "optimizer steps (every model)": same if same is not None else "differ",
+                    "seeds": max(seeds),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["data set", "training images"]), glued
 
 
 def p1_gains(grid, results, dataset: str, norm) -> tuple[float, float]:
@@ -141,12 +187,23 @@ def p1_table(grid, results) -> pd.DataFrame:
 
 
 def draw_vs_n(ax, lines: list[Line], title: str) -> None:
-    """One panel of Fig 1/6: a line with error bars per training eps, log x."""
+    """One panel of Fig 1/6: a line with error bars per training eps, log x; each
+    size's tick names its optimizer steps (the first line's runs; :func:`p1_steps`
+    says whether every line's are the same)."""
     for i, line in enumerate(lines):
         ax.errorbar(
             line.x, line.y, yerr=line.err, marker="o", capsize=3, color=f"C{i}", label=line.label
         )
-    ax.set(xscale="log", xlabel="training images", ylabel="standard test accuracy", title=title)
+    ax.set(xscale="log", xlabel="training images (optimizer steps)", title=title)
+    ax.set_ylabel("standard test accuracy")
+    if lines and lines[0].steps:
+        first = lines[0]
+        labels = [
+            f"{x:,}\n({s:,})" if s is not None else f"{x:,}"
+            for x, s in zip(first.x, first.steps, strict=True)
+        ]
+        ax.set_xticks(first.x, labels, fontsize=8)
+        ax.minorticks_off()
     ax.legend(fontsize=8)
 
 

@@ -136,16 +136,22 @@ def breakdown(gaps, breakdown_of) -> tuple[pd.DataFrame, dict]:
 
 
 def seed_table(grid, seed_configs, seed_results, strong_of, cells: dict, n_test, seed: int):
-    """Table 4's rows of ``grid.seed_rows`` with their standard and robust models trained
-    again with another seed: each cell beside the first seed's (``cells`` of
-    :class:`Table4`) with the difference ± both test-set errors in quadrature.
-    ``strong_of`` reads the other seed's strong evaluation, ``n_test(dataset)`` the test
-    size. Returns the table (None without rows) and the glued values, among them the
-    largest |difference| in standard errors."""
-    rows, z, glued = [], [], {}
+    """Table 4's rows of ``grid.seed_rows`` with their robust model (and, where the grid
+    trained it again, the standard model) trained again with another seed: each cell
+    beside the first seed's (``cells`` of :class:`Table4`) with the difference ± both
+    test-set errors in quadrature. ``strong_of`` reads the other seed's strong
+    evaluation, ``n_test(dataset)`` the test size. Returns the table (None without
+    rows), the glued values (among them the largest |difference| in standard errors and
+    each data set's seed spread) and the spreads ``{(dataset, "std"|"rob"): spread}``
+    (:func:`lib.verdicts.pair_spread`: "std" over every model's standard accuracy,
+    "rob" over the robust models' strong robust accuracy; a standard model's robust
+    accuracy sits at its floor near 0 and says nothing of the seed)."""
+    rows, z, glued, pairs = [], [], {}, {}
     for dataset, norm, eps, _ in grid.seed_rows:
         for model in ("standard", "robust"):
-            other = price.table4_configs(seed_configs, dataset, norm, eps, model)[0].seed
+            others = price.table4_configs(seed_configs, dataset, norm, eps, model)
+            if not others:  # a row whose standard model was not trained again
+                continue
             std_other = seed_results.mean_spread(
                 "std_acc", dataset, norm, eps, mix=price.MIX[model]
             )[0]
@@ -161,30 +167,57 @@ def seed_table(grid, seed_configs, seed_results, strong_of, cells: dict, n_test,
                 ("rob", rob_other[0], rob_other[2]),
             ):
                 first = cells[(dataset, norm, eps, kind, model)]
+                if kind == "std" or model == "robust":
+                    pairs.setdefault((dataset, kind), []).append((first.value, value))
                 # Errors in quadrature: for two models on the same images an upper bound.
                 diff = verdicts.accuracy(value, n) - first
                 z.append(abs(diff.z()) if diff.se else 0.0)
                 key = f"P3_seed_{dataset}_{norm_key(norm)}_{eps_key(dataset, eps)}"
                 glued[f"{key}_{kind}_{model}"] = value
                 row[(kind, f"seed {seed}")] = first.format(100, 1)
-                row[(kind, "another seed")] = f"{100 * value:.1f} (seed {other})"
+                row[(kind, "another seed")] = f"{100 * value:.1f} (seed {others[0].seed})"
                 row[(kind, "difference")] = diff.format(100, 1)
             rows.append(row)
+    spreads = {k: verdicts.pair_spread(v) for k, v in pairs.items()}
     glued |= {
         "P3_seed_rows": len(grid.seed_rows),
+        "P3_seed_rows_text": ", ".join(
+            f"{d} {norm_key(n)} {eps_label(d, e)}" for d, n, e, _ in grid.seed_rows
+        ),
         "P3_seed_max_z": max(z, default=float("nan")),
         "P3_seed_cells": len(z),
     }
+    for d in grid.datasets:  # every data set, NaN / 0 where no second seed ran
+        for kind in ("std", "rob"):
+            glued[f"P3_seed_spread_{d}_{kind}"] = spreads.get((d, kind), float("nan"))
+            glued[f"P3_seed_pairs_{d}_{kind}"] = len(pairs.get((d, kind), []))
     if not rows:
-        return None, glued
+        return None, glued, spreads
     table = pd.DataFrame(rows).set_index(["data set", "norm", "eps", "model"])
     table.columns = pd.MultiIndex.from_tuples(table.columns, names=["accuracy", ""])
-    return table, glued
+    return table, glued, spreads
+
+
+def paired_losses(rows, images_of) -> dict:
+    """Per Table 4 row ``(dataset, norm, eps)``, the SE of its robust-accuracy loss
+    rob(robust) - rob(half) from the per-image outcomes of the two strong evaluations
+    (``images_of(dataset, norm, eps, model)``: per seed, a string of "1"/"0" on the same
+    images, :func:`lib.price.strong_images`), :func:`lib.verdicts.paired_diff_se`. Rows
+    with several seeds or outcomes of other lengths are left out (their SE stays the
+    two in quadrature)."""
+    out = {}
+    for row in rows:
+        robust, half = (images_of(*row, model) for model in ("robust", "half"))
+        if len(robust) != 1 or len(half) != 1 or len(robust[0]) != len(half[0]):
+            continue
+        a, b = ([c == "1" for c in s[0]] for s in (robust, half))
+        out[row] = verdicts.paired_diff_se(a, b)
+    return out
 
 
 def bn_table(grid, results) -> tuple[pd.DataFrame, dict]:
     """The runs of ``grid.bn_probe`` trained with the attack's BatchNorm in eval and in
-    train mode: standard and robust accuracy (means over seeds)."""
+    train mode: standard and robust accuracy (means over seeds). None without a probe."""
     rows, glued = [], {}
     for dataset, norm, eps in grid.bn_probe:
         for mode in ("eval", "train"):
@@ -202,35 +235,101 @@ def bn_table(grid, results) -> tuple[pd.DataFrame, dict]:
                     "robust accuracy": rob,
                 }
             )
+    glued["P3_bn_rows"] = len(grid.bn_probe)
+    if not rows:  # a profile without the probe
+        return None, glued
     return pd.DataFrame(rows).set_index(
         ["data set", "norm", "eps", "bn_mode during the attack"]
     ), glued
+
+
+def paper_p3_glued(rows=None, n_test: int = 10_000) -> dict:
+    """The paper's own Table 4 as P3 reads it: its rows, how many show each effect (> 0),
+    how many show it beyond 2 SE at ``n_test`` test images per cell (the noise the
+    paper's numbers would carry), and its rows against, in words; with ``rows`` (the
+    profile's Table 4 rows), how many of the paper's are left out and their largest
+    effect either way in points (NaN: none left out)."""
+    half = verdicts.paper_half_half()
+    keys = list(half)
+    left_out = [k for k in keys if rows is not None and k not in set(rows)]
+    glued = {
+        "P3_paper_rows": len(keys),
+        "P3_paper_left_out": len(left_out),
+        "P3_paper_left_out_max": max(
+            (abs(e) for k in left_out for e in half[k]), default=float("nan")
+        ),
+    }
+    against = []
+    for i, (name, kind) in enumerate((("up", "std"), ("down", "rob"))):
+        effects = [half[k][i] for k in keys]
+        ses = []
+        for k in keys:
+            cell = verdicts.PAPER_TABLE4[k][0 if kind == "std" else 1]
+            a, b = (verdicts.accuracy(cell[j] / 100, n_test) for j in (1, 2))
+            ses.append(100 * (a - b).se)
+        glued[f"P3_paper_{name}_rows"] = verdicts.paper_count(effects)
+        glued[f"P3_paper_{name}_beyond"] = verdicts.paper_count(effects, ses)
+        for k, e in zip(keys, effects, strict=True):
+            if e <= 0:
+                cell = verdicts.PAPER_TABLE4[k][0 if kind == "std" else 1]
+                sign = "<" if kind == "std" else ">"
+                label = f"{k[0]} {norm_key(k[1])} {eps_label(k[0], k[2])}"
+                words = "standard" if kind == "std" else "robust"
+                against.append(f"{label}: {cell[1]:.2f} {sign} {cell[2]:.2f} {words}")
+    glued["P3_paper_against"] = "; ".join(against)
+    return glued
+
+
+def p3_glued(grid, t4: Table4, *, spread=None, paired=None) -> dict:
+    """P3's pooled effects as :func:`lib.price.judge_p3` judges them (fractions): the
+    mean gain and loss over the rows with their SEs, and how many rows are paired."""
+    keys = table4_rows(grid)
+    labels = [str(k) for k in keys]
+    _, gains, losses = price.judge_p3(keys, t4.cells, labels, spread=spread, paired=paired)
+    gain, loss = verdicts.pooled_effect(gains), verdicts.pooled_effect(losses)
+    return {
+        "P3_gain_mean": gain.value,
+        "P3_gain_se": gain.se,
+        "P3_loss_mean": loss.value,
+        "P3_loss_se": loss.se,
+        "P3_paired_rows": len(paired or {}),
+    }
 
 
 # --------------------------------------------------------------------------
 # The reproduction table
 
 
-def std_est(results):
-    """``(dataset, norm, eps, n=, mix=) -> standard accuracy ± binomial SE`` (mean over
-    seeds), as :func:`lib.price.judge_p1` and :func:`lib.price.judge_p2` ask."""
+def std_est(results, spread=None):
+    """``(dataset, norm, eps, n=, mix=) -> standard accuracy ± SE``, as
+    :func:`lib.price.judge_p1` and :func:`lib.price.judge_p2` ask: over several seeds
+    their mean with the seeds' spread and the test set's SE
+    (:func:`lib.verdicts.seeds_and_test_set`); one seed, its binomial SE widened by
+    ``spread[(dataset, "std")]`` (:func:`lib.verdicts.widened`; none where not
+    measured)."""
 
     def est(dataset, norm="inf", eps=0.0, n=None, mix=None):
-        mean, _ = std_acc(results, dataset, norm, eps, n=n, mix=mix)
-        return verdicts.accuracy(mean, results.sizes(dataset)[1])
+        values = [m["std_acc"] for m in results.metrics(dataset, norm, eps, mix=mix, n=n)]
+        n_test = results.sizes(dataset)[1]
+        if len(values) > 1:
+            return verdicts.seeds_and_test_set(values, n_test)
+        spread_std = (spread or {}).get((dataset, "std"), float("nan"))
+        return verdicts.widened(verdicts.accuracy(values[0], n_test), spread_std)
 
     return est
 
 
-def claim_rows(grid, results, t4: Table4, table4_configs) -> list[dict]:
+def claim_rows(grid, results, t4: Table4, table4_configs, *, spread=None, paired=None):
     """The reproduction table's rows P1 (per data set), P2 (per data set), P3 and P4, with
-    :mod:`lib.price`'s verdicts."""
-    estimate = std_est(results)
+    :mod:`lib.price`'s verdicts; ``spread`` and ``paired`` as :func:`lib.price.judge_p3`
+    takes them (the seed spread also widens P1's and P2's single models)."""
+    estimate = std_est(results, spread)
     keys = table4_rows(grid)
     labels = [f"{d} {norm_key(n)} {eps_label(d, e)}" for d, n, e in keys]
-    p3, gains, losses = price.judge_p3(keys, t4.cells, labels)
+    p3, gains, losses = price.judge_p3(keys, t4.cells, labels, spread=spread, paired=paired)
     p4, p4_facts = price.judge_p4(table4_configs, results.runs)
     n_rows = len(keys)
+    gain, loss = verdicts.pooled_effect(gains), verdicts.pooled_effect(losses)
     return [
         *(
             j.row(
@@ -248,8 +347,10 @@ def claim_rows(grid, results, t4: Table4, table4_configs) -> list[dict]:
             "P3",
             "half-half: standard accuracy slightly up, robust accuracy down by a roughly "
             "proportional amount (Table 4: 11 of 12 rows each way)",
-            ours=f"{sum(g.z() > verdicts.Z for g in gains)} of {n_rows} rows up beyond 2 SE, "
-            f"{sum(loss.z() > verdicts.Z for loss in losses)} of {n_rows} down beyond 2 SE",
+            ours=f"over {n_rows} rows, standard accuracy up {gain.format(100, 2)} points and "
+            f"robust accuracy down {loss.format(100, 2)} points on average; "
+            f"{sum(g.z() > verdicts.Z for g in gains)} of {n_rows} rows up and "
+            f"{sum(lo.z() > verdicts.Z for lo in losses)} down beyond 2 SE on their own",
         ),
         p4.row(
             "P4",

@@ -346,7 +346,7 @@ def _s2(counted: dict | None) -> dict:
 
 def _p4() -> dict:
     stated, table2 = ledger_eps(), profiles.TABLE2_EPS
-    facts = {f"{ds} {norm_label(n)}": (table2[(ds, n)], e) for (ds, n), e in stated.items()}
+    facts = {f"{ds} {norm_label(n)}": (table2.get((ds, n)), e) for (ds, n), e in stated.items()}
     every = (sorted(map(str, stated)), sorted(map(str, table2)))
     judged = V.checked(facts | {"every data set and norm": every})
     return judged.row(

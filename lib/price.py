@@ -160,7 +160,7 @@ def judge_p2(grid, std_est: StdEst) -> dict:
             ]
             if ups:
                 why = f"{len(ups)} step(s) up beyond the noise"
-                # not a proxy: the cap is the claim's "steadily", so a fall beyond noise may still refute
+                # not a proxy: the cap is "steadily"; a fall beyond noise may still refute
                 judged = verdicts.at_most(judged, verdicts.QUALITATIVE, why, validated=True)
             parts[norm_key(norm)] = judged
         rows[dataset] = verdicts.combine(parts)

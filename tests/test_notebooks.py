@@ -95,6 +95,8 @@ def check_setup(g):
     assert (g["S2_ri_test_images_paper"], g["S2_ri_test_images_robustness"]) == (4_800, 10_150)
     assert g["S2_imagenet_present"] is True  # the fake tree: 3 training images per wnid
     assert g["S2_ri_train_images_robustness"] == 3 * 203
+    assert (g["S2_ri_dogs_paper"], g["S2_ri_dogs_robustness"]) == (11, 118)
+    assert (g["S3_mnist_steps"], g["S3_mnist_step"], g["S3_cifar_train_div"]) == (40, 0.01, 4)
     assert g["P4_eps_cifar10_linf"] == pytest.approx(4 / 255)
     assert g["P4_eps_mnist_l2"] == 1.5
 

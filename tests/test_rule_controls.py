@@ -34,6 +34,7 @@ import pytest
 import torch
 
 from lib import benefits, price
+from lib import profiles as P
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import benefits as B
@@ -986,16 +987,12 @@ def test_setup_negative_a_differing_fact(monkeypatch):
     assert setup_verdicts()["P4"] == V.NOT_REPRODUCED
     monkeypatch.undo()
     # S3: MNIST trained with 40 steps of 2.5 eps / 40 (Madry's rule) instead of 0.01 / 0.3
-    ours = S.authors_pgd_ours() | {("mnist", "train"): (40, 2.5 / 40)}
-    monkeypatch.setattr(S, "authors_pgd_ours", lambda: ours)
+    pgd = S.authors_pgd_ours
+    ours = pgd() | {("mnist", "train"): (40, 2.5 / 40)}
+    monkeypatch.setattr(S, "authors_pgd_ours", lambda p="paper": ours if p == "paper" else pgd(p))
     assert setup_verdicts()["S3"] == V.NOT_REPRODUCED
 
 
-@issue39(
-    "P4 cannot say that the profiles lack an eps of Table 2: its 'every data set and norm' "
-    "fact is never reached, because the per-eps facts index the profiles' table first "
-    "(KeyError); a missing eps should be 'not reproduced' (or 'not run' for that fact)"
-)
 def test_setup_negative_an_eps_left_out(monkeypatch):
     eps = {k: v for k, v in S.profiles.TABLE2_EPS.items() if k[0] != S.RI}
     monkeypatch.setattr(S.profiles, "TABLE2_EPS", eps)
@@ -1004,6 +1001,42 @@ def test_setup_negative_an_eps_left_out(monkeypatch):
     except KeyError as missing:
         raise AssertionError(f"P4 raises KeyError {missing}") from missing
     assert verdict == V.NOT_REPRODUCED
+
+
+def setup_rows(profile: str) -> dict[str, dict]:
+    return {r["claim"]: r for r in S.claim_rows(S.model_table(profile), profile, None)}
+
+
+def test_setup_positive_cpu_runs_differ_by_design():
+    # the cpu runs depart from the paper where the profile declares it: checked, with the
+    # departure's numbers read from the cpu settings (never typed)
+    rows = setup_rows("cpu")
+    assert {c: rows[c]["verdict"] for c in ("S1", "P4", "S3")} == dict.fromkeys(
+        ("S1", "P4", "S3"), V.CHECKED
+    )
+    mnist, cifar = (P.settings(ds, "cpu") for ds in ("mnist", "cifar10"))
+    hidden = S.models.count_parameters(S.models.build(mnist.arch, **mnist.model_kwargs))
+    assert f"mnist parameters at cpu {hidden:,}, paper 3,274,634" in rows["S1"]["reason"]
+    s3 = rows["S3"]["reason"]
+    assert f"mnist train steps at cpu {mnist.train_attack['inf'].steps}, paper 40" in s3
+    assert f"eps ramp (share of training) at cpu {mnist.eps_ramp:g}, paper 0" in s3
+    assert f"cifar10 train steps at cpu {cifar.train_attack['inf'].steps}, paper 7" in s3
+    assert "differs by design" in s3 and "not run: restricted_imagenet" in s3
+
+
+def test_setup_positive_smoke_eps_differ_by_design():
+    # smoke trains only Table 4's largest eps: Table 2's CIFAR-10 eps never trains, declared
+    p4 = setup_rows("smoke")["P4"]
+    assert p4["verdict"] == V.CHECKED and "differs by design: cifar10 l_inf" in p4["reason"]
+
+
+def test_setup_negative_an_undeclared_difference(monkeypatch):
+    # the same cpu runs without their declarations: differences, not reproduced
+    for claim, ds in (("S1", "mnist"), ("S3", "cifar10")):
+        monkeypatch.delitem(S.BY_DESIGN, ("cpu", claim, ds))
+        assert setup_rows("cpu")[claim]["verdict"] == V.NOT_REPRODUCED
+    monkeypatch.delitem(S.BY_DESIGN, ("smoke", "P4", "cifar10"))
+    assert setup_rows("smoke")["P4"]["verdict"] == V.NOT_REPRODUCED
 
 
 # -- P1-P4 through the chapter: price_table4.table4 (the cells), std_est, claim_rows ---

@@ -336,8 +336,8 @@ plt.show()
 # sign is partly noise. We therefore train the SVMs on
 # {glue:text}`T6_sizes` samples each, sizes at which the weak weights' signs
 # differ between SVMs while every SVM still has standard accuracy above
-# {glue:text}`T6_premise:.0%` (the premise of Theorem 2.2; fewer samples fall
-# below it).
+# {glue:text}`T6_premise:.0%`, the accuracy Theorem 2.2 gives the standard SVM
+# and the transfer argument takes for granted.
 
 # %%
 # A fresh sample per SVM and size; the exact transfer matrix per size (lib.chapters.theory).

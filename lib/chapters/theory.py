@@ -42,12 +42,12 @@ ETA_SCALE_TOL = 0.5
 MC_TOL = 1e-3
 #: T5's gate: a trained SVM "learned" when it beats chance and its distributional
 #: hinge loss is within this of the optimum's (the loss runs from about 1 at w = 0 to
-#: the optimum; 0.01 is 1% of that range; the cpu SVMs are within 1e-4).
+#: the optimum; 0.01 is 1% of that range; the chapter shows each SVM's).
 LEARNED_EXCESS = 0.01
 #: T6's training sizes: small enough that the weak weights' signs differ between SVMs
 #: trained on independent samples (at n = 10,000 they are all positive, so every SVM's
-#: attack is the same vector), large enough that every SVM has standard accuracy > 99%
-#: (the premise of Theorem 2.2 and of the transfer argument; at n = 30 it is 99.1%).
+#: attack is the same vector), large enough that every SVM has standard accuracy > 99%,
+#: the standard SVM's accuracy in Theorem 2.2 (lab/trials/t6_sizes_trial.py).
 TRANSFER_SIZES = (50, 100, 200, 400)
 # The w_a family from f_avg (a = 0) to sign(x1) (a = 1), dense near 0 where it bends.
 A_GRID = np.concatenate([np.linspace(0, 0.2, 200), np.linspace(0.2, 1, 200)])

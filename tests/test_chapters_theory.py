@@ -142,17 +142,17 @@ def test_untrained_svm_is_far_from_its_optimum():
 
 
 def test_transfer_at_small_n_signs_differ_and_examples_transfer():
-    """T6 at 50 samples per SVM: the weak weights' signs differ between SVMs, each SVM is
+    """T6 at 100 samples per SVM: the weak weights' signs differ between SVMs, each SVM is
     accurate, and the attacks transfer on most inputs (the verdict reproduced); at
     2,000 samples every sign agrees, so the test is inconclusive (it cannot fail)."""
     eps, g = 2 * D4.eta, torch.Generator().manual_seed(0)
     rows = {}
-    for n in (50, 2000):
+    for n in (100, 2000):
         ws = [T.train_svm(*D4.sample(n, generator=g), steps=300).double().numpy() for _ in "abc"]
         rows[n], success = C.transfer_at(ws, D4, eps, n)
         assert success.shape == (3, 3)
-    small, large = rows[50], rows[2000]
-    assert small["weak signs differing"] > 0.2 and large["weak signs differing"] == 0
+    small, large = rows[100], rows[2000]
+    assert small["weak signs differing"] > 0.1 and large["weak signs differing"] == 0
     assert small["least standard accuracy"] > 0.99
     assert 0.5 < small["transfer"] < large["transfer"] and small["transfer SE"] > 0
     assert C.t6_part(small).verdict == V.REPRODUCED

@@ -226,6 +226,23 @@ def svm_distributional_loss(w1, v, dist: Distribution, eps: float = 0.0):
     return float(loss) if loss.ndim == 0 else loss
 
 
+def hinge_loss_exact(w, dist: Distribution, eps: float = 0.0) -> float:
+    """The expected hinge loss E max(0, 1 - y w^T x + eps ||w||_1) of any linear ``w``.
+
+    Unlike :func:`svm_distributional_loss` it takes any weights, not only
+    equal weak ones: y w^T x = w1 y x1 + Z with Z ~ N(eta S, sigma^2) (S the
+    sum, sigma the l2 norm of the weak weights). A trained SVM's loss minus
+    the optimum's (:func:`svm_optimum`) says how far training got from the
+    distributional optimum that Theorem 2.2 is about.
+    """
+    w1, s, sigma, l1_rest = _split(w, dist.d)
+    penalty = _check_eps(eps) * (abs(w1) + l1_rest)
+    mu = dist.eta * s / sigma if sigma > 0 else 0.0  # sigma = 0: no weak weight, S = 0
+    agree = _expected_hinge(1 - w1 + penalty, sigma, mu)  # x1 = y, probability p
+    disagree = _expected_hinge(1 + w1 + penalty, sigma, mu)
+    return float(dist.p * agree + (1 - dist.p) * disagree)
+
+
 def svm_optimum(dist: Distribution, eps: float = 0.0) -> tuple[float, float]:
     """The unit-norm minimizer (w1, v) of :func:`svm_distributional_loss`.
 

@@ -103,6 +103,8 @@ def test_ri_tables():
         "S2_ri_superclasses": 9,
         "S2_ri_classes_robustness": 203,
         "S2_ri_classes_paper": 96,
+        "S2_ri_dogs_robustness": 118,  # robust-features-code keeps 11 of the 118 dog classes
+        "S2_ri_dogs_paper": 11,
     }
     assert "training images (counted here)" not in setup.variant_table(None).columns
     glued = setup.variant_glued(None)
@@ -133,3 +135,36 @@ def test_claim_rows_check_and_catch_a_wrong_reference(model_table, monkeypatch):
     assert "no ImageNet here" in rows[1]["ours"]
     monkeypatch.setitem(setup.LEDGER, "mnist_cnn", 3_274_635)
     assert setup.claim_rows(model_table, "smoke", None)[0]["verdict"] == verdicts.NOT_REPRODUCED
+
+
+def test_run_facts_differ_by_design_at_smoke_and_are_not_run_without_imagenet(model_table):
+    s1, _, p4, s3 = setup.claim_rows(model_table, "smoke", None)
+    # computed from the smoke settings: the tiny CNN's count, PGD-2 of 1.25 eps
+    count = int(model_table.loc["mnist", "parameters (smoke)"])
+    assert f"mnist parameters at smoke {count:,}, paper 3,274,634" in s1["reason"]
+    assert "mnist train steps at smoke 2, paper 40" in s3["reason"]
+    assert "differs by design" in p4["reason"] and "not run: restricted_imagenet" in s3["reason"]
+
+
+def test_profile_pgd_text_reads_the_settings():
+    text = setup.profile_pgd_text("cpu")
+    mnist, cifar = (profiles.settings(n, "cpu") for n in ("mnist", "cifar10"))
+    assert f"mnist trains with {mnist.train_attack['inf'].steps} steps of 0.5 eps" in text
+    assert f"first {mnist.eps_ramp:.0%} of the steps" in text
+    assert f"cifar10 trains with {cifar.train_attack['inf'].steps} step of 1.25 eps" in text
+    assert setup.authors_pgd_glued()["S3_cifar_eval_div"] == 8
+
+
+def test_judge_facts_by_design_undeclared_and_not_run():
+    facts = {"a": (1, 1), "b": (2, 3), "c": (None, 4)}
+    judged = setup.judge_facts(facts, {"b": "why"})
+    assert judged.verdict == verdicts.CHECKED
+    assert judged.reason == "1 facts agree; differs by design: b 2, paper 3 (why); not run: c"
+    assert setup.judge_facts(facts, {}).verdict == verdicts.NOT_REPRODUCED
+    assert setup.judge_facts({"c": (None, 4)}, {}).verdict == verdicts.NOT_RUN
+
+
+def test_trained_eps_reads_the_grids():
+    eps = setup.trained_eps("cpu")
+    assert 0.3 in eps[("mnist", "inf")] and 8 / 255 in eps[("cifar10", "inf")]
+    assert setup._is_table2(profiles.TABLE2_EPS[("cifar10", 2)], eps[("cifar10", 2)])  # 80/255

@@ -95,6 +95,8 @@ def check_setup(g):
     assert (g["S2_ri_test_images_paper"], g["S2_ri_test_images_robustness"]) == (4_800, 10_150)
     assert g["S2_imagenet_present"] is True  # the fake tree: 3 training images per wnid
     assert g["S2_ri_train_images_robustness"] == 3 * 203
+    assert (g["S2_ri_dogs_paper"], g["S2_ri_dogs_robustness"]) == (11, 118)
+    assert (g["S3_mnist_steps"], g["S3_mnist_step"], g["S3_cifar_train_div"]) == (40, 0.01, 4)
     assert g["P4_eps_cifar10_linf"] == pytest.approx(4 / 255)
     assert g["P4_eps_mnist_l2"] == 1.5
 
@@ -121,8 +123,12 @@ def check_theory(g):
     assert g["T5_adv_acc_advsvm"] == pytest.approx(0.95, abs=1e-3)
     assert g["T5_weak_l1_advsvm"] < 1e-3
     assert 0 < g["T5_switch_eps_over_eta"] <= 2
-    # T6: attacks transfer between standard SVMs, not to the robust one
-    assert g["T6_transfer_success"] > 0.99 and g["T6_self_success"] > 0.99
+    # T6: at T5's sample size every weak sign agrees (one attack vector); at the small
+    # sizes they differ, and the attacks still transfer on most inputs, not to the robust one
+    assert g["T6_positive_share_large"] == 1.0 and 0.1 < g["T6_differ_small"] < 0.5
+    assert g["T6_differ_large"] < g["T6_differ_small"] and g["T6_least_std_acc"] > 0.99
+    assert g["T6_self_success"] > 0.99 and 0.5 < g["T6_transfer_success"] < 0.99
+    assert g["T6_transfer_small"] < g["T6_transfer_large"]
     assert g["T6_success_on_robust"] == pytest.approx(0.05, abs=1e-3)
     assert g["T6_mc_entry"] == pytest.approx(g["T6_exact_entry"], abs=0.01)
 

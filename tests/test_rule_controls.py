@@ -34,6 +34,7 @@ import pytest
 import torch
 
 from lib import benefits, price
+from lib import profiles as P
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import benefits as B
@@ -547,6 +548,22 @@ def test_no_masking_refutes_a_masked_model():
 
 # -- T1-T6: lib.chapters.theory.claim_rows ------------------------------------------
 D = T.Distribution.scaled(0.95, 1000, 3.0)  # the running example
+# Trained SVMs at their optimum (the cpu chapter's: hinge loss within 1e-4 of it)
+STD_SVM = {"standard": 0.99998, "shift adversary": 0.0001, "hinge loss above the optimum": 1e-5}
+ADV_SVM = {
+    "standard": 0.95,
+    "worst case in the ball": 0.95,
+    "||w_2..||_1": 0.0,
+    "hinge loss above the optimum": 1e-4,
+}
+# T6 at a training size where the weak signs differ (n = 100: the book's SVMs disagree on
+# about 19% of them, each SVM is 99.95% accurate, the attacks transfer about 95%)
+T6_SMALL_N = C.transfer_row(np.full((5, 5), 0.95) + 0.04 * np.eye(5), [0.9995] * 5, 0.19, 100)
+
+
+def transfer(success, std_acc=0.9995, differ=0.19, n=100) -> list[dict]:
+    """One T6 size: a transfer matrix, its SVMs' standard accuracy and sign disagreement."""
+    return [C.transfer_row(success, [std_acc] * len(success), differ, n)]
 
 
 def theory_inputs(**changes) -> dict:
@@ -561,12 +578,8 @@ def theory_inputs(**changes) -> dict:
         excess=[0.0, -0.1],
         bound={"T4_slack_at_p": 0.0, "T4_slack_at_99": 2.2e-6},
         grid_slack=np.array([2.2e-6, 1e-3]),
-        t5=(
-            {"standard": 0.99998, "shift adversary": 0.0001},
-            {"standard": 0.95, "worst case in the ball": 0.95, "||w_2..||_1": 0.0},
-        ),
-        success=np.full((5, 5), 0.9999),
-        n_train=10_000,
+        t5=(STD_SVM, ADV_SVM),
+        transfer=[T6_SMALL_N],
     )
     return inputs | changes
 
@@ -590,27 +603,61 @@ def test_theory_refutes_a_crossed_bound():
     assert theory_verdicts(excess=[0.01])["T4"] == V.NOT_REPRODUCED
 
 
-@issue39(
-    "T5 refutes on untrained SVMs: weights at chance (50% / 50%, weak weights kept) make "
-    "'std SVM > 99%' 'not reproduced'; needs a gate that the SVM was fitted (its hinge "
-    "loss at the optimum) before its accuracies can refute"
-)
 def test_theory_negative_t5_untrained_svms():
+    # weights at chance, or trained a little: not at the optimum, so they cannot refute
     chance = {"standard": 0.5, "shift adversary": 0.5, "worst case in the ball": 0.5}
-    assert theory_verdicts(t5=(chance, chance | {"||w_2..||_1": 1.0}))["T5"] == V.INCONCLUSIVE
+    untrained = chance | {"hinge loss above the optimum": 0.9999}
+    assert theory_verdicts(t5=(untrained, untrained | {"||w_2..||_1": 1.0}))["T5"] == (
+        V.INCONCLUSIVE
+    )
+    partly = STD_SVM | {"standard": 0.97, "hinge loss above the optimum": 0.05}
+    assert theory_verdicts(t5=(partly, ADV_SVM))["T5"] == V.INCONCLUSIVE
+
+
+def test_theory_t5_refutes_at_the_optimum():
+    # SVMs at their optimum with the accuracies the theorem excludes: a refutation
+    assert theory_verdicts(t5=(STD_SVM | {"standard": 0.97}, ADV_SVM))["T5"] == V.NOT_REPRODUCED
+    weak = ADV_SVM | {"||w_2..||_1": 0.5, "standard": 0.99}
+    assert theory_verdicts(t5=(STD_SVM, weak))["T5"] == V.NOT_REPRODUCED
 
 
 def test_theory_negative_t1_from_ten_samples():
+    # 2 SE = 0.19 cannot resolve p = 0.95 to its stated +- 0.005
     assert theory_verdicts(n_moments=10, agree=0.9)["T1"] == V.INCONCLUSIVE
 
 
-@issue39(
-    "T6 refutes on untrained classifiers: random weight vectors transfer the weak-feature "
-    "shift half of the time, and 'exceeds 0.99' says 'not reproduced'; the rule needs a "
-    "gate that the classifiers beat chance before their transfer can refute"
-)
+def test_theory_t1_refutes_a_wrong_p():
+    # 100,000 samples with P[x1 = y] = 0.90: beyond 0.005 + 2 SE (0.0019)
+    assert theory_verdicts(agree=0.90)["T1"] == V.NOT_REPRODUCED
+
+
 def test_theory_negative_t6_random_classifiers():
-    assert theory_verdicts(success=np.full((5, 5), 0.5))["T6"] == V.INCONCLUSIVE
+    # random weight vectors: about 50% accuracy, their attacks "transfer" half the time
+    assert theory_verdicts(transfer=transfer(np.full((5, 5), 0.5), std_acc=0.5))["T6"] == (
+        V.INCONCLUSIVE
+    )
+
+
+def test_theory_negative_t6_one_attack_vector():
+    # n = 10,000: every SVM's weak signs agree, so transfer is the own attack (cannot fail)
+    same = transfer(np.full((5, 5), 0.9999), std_acc=1.0, differ=0.0, n=10_000)
+    assert theory_verdicts(transfer=same)["T6"] == V.INCONCLUSIVE
+
+
+def test_theory_t6_refutes_attacks_that_do_not_transfer():
+    # accurate SVMs whose attacks differ and fool the others only 20% (+- spread) of the time
+    rng = np.random.default_rng(0)
+    success = np.clip(0.2 + 0.03 * rng.standard_normal((5, 5)), 0, 1) + 0.8 * np.eye(5)
+    assert theory_verdicts(transfer=transfer(success))["T6"] == V.NOT_REPRODUCED
+
+
+def test_theory_negative_t6_noise_around_half():
+    # accurate SVMs whose transfer is truly 1/2 (a null for "most inputs"), 5 attackers
+    def judge(rng):
+        off = np.clip(0.5 + 0.05 * rng.standard_normal((5, 5)), 0, 1)
+        return C.t6_judgement(transfer(off * (1 - np.eye(5)) + np.eye(5)))
+
+    assert_null(shares(judge))
 
 
 # -- L1-L4: lib.chapters.linear_mnist (_table5_rule, claim_rows) ---------------------
@@ -965,8 +1012,9 @@ def test_setup_negative_a_differing_fact(monkeypatch):
     assert setup_verdicts()["P4"] == V.NOT_REPRODUCED
     monkeypatch.undo()
     # S3: MNIST trained with 40 steps of 2.5 eps / 40 (Madry's rule) instead of 0.01 / 0.3
-    ours = S.authors_pgd_ours() | {("mnist", "train"): (40, 2.5 / 40)}
-    monkeypatch.setattr(S, "authors_pgd_ours", lambda: ours)
+    pgd = S.authors_pgd_ours
+    ours = pgd() | {("mnist", "train"): (40, 2.5 / 40)}
+    monkeypatch.setattr(S, "authors_pgd_ours", lambda p="paper": ours if p == "paper" else pgd(p))
     assert setup_verdicts()["S3"] == V.NOT_REPRODUCED
 
 
@@ -978,11 +1026,6 @@ def test_setup_p4_negative_an_eps_left_out(monkeypatch):
     assert setup_verdicts()["P4"] == V.NOT_REPRODUCED
 
 
-@issue39(
-    "P4 reads an eps the profiles lack as None (a fact that differs), but the same "
-    "claim_rows call builds S3 first from authors_pgd_ours, which indexes Table 2's eps "
-    "(KeyError for Restricted ImageNet's); S3 must read a missing eps too"
-)
 def test_setup_negative_an_eps_left_out(monkeypatch):
     eps = {k: v for k, v in S.profiles.TABLE2_EPS.items() if k[0] != S.RI}
     monkeypatch.setattr(S.profiles, "TABLE2_EPS", eps)
@@ -991,6 +1034,42 @@ def test_setup_negative_an_eps_left_out(monkeypatch):
     except KeyError as missing:
         raise AssertionError(f"P4 raises KeyError {missing}") from missing
     assert verdict == V.NOT_REPRODUCED
+
+
+def setup_rows(profile: str) -> dict[str, dict]:
+    return {r["claim"]: r for r in S.claim_rows(S.model_table(profile), profile, None)}
+
+
+def test_setup_positive_cpu_runs_differ_by_design():
+    # the cpu runs depart from the paper where the profile declares it: checked, with the
+    # departure's numbers read from the cpu settings (never typed)
+    rows = setup_rows("cpu")
+    assert {c: rows[c]["verdict"] for c in ("S1", "P4", "S3")} == dict.fromkeys(
+        ("S1", "P4", "S3"), V.CHECKED
+    )
+    mnist, cifar = (P.settings(ds, "cpu") for ds in ("mnist", "cifar10"))
+    hidden = S.models.count_parameters(S.models.build(mnist.arch, **mnist.model_kwargs))
+    assert f"mnist parameters at cpu {hidden:,}, paper 3,274,634" in rows["S1"]["reason"]
+    s3 = rows["S3"]["reason"]
+    assert f"mnist train steps at cpu {mnist.train_attack['inf'].steps}, paper 40" in s3
+    assert f"eps ramp (share of training) at cpu {mnist.eps_ramp:g}, paper 0" in s3
+    assert f"cifar10 train steps at cpu {cifar.train_attack['inf'].steps}, paper 7" in s3
+    assert "differs by design" in s3 and "not run: restricted_imagenet" in s3
+
+
+def test_setup_positive_smoke_eps_differ_by_design():
+    # smoke trains only Table 4's largest eps: Table 2's CIFAR-10 eps never trains, declared
+    p4 = setup_rows("smoke")["P4"]
+    assert p4["verdict"] == V.CHECKED and "differs by design: cifar10 l_inf" in p4["reason"]
+
+
+def test_setup_negative_an_undeclared_difference(monkeypatch):
+    # the same cpu runs without their declarations: differences, not reproduced
+    for claim, ds in (("S1", "mnist"), ("S3", "cifar10")):
+        monkeypatch.delitem(S.BY_DESIGN, ("cpu", claim, ds))
+        assert setup_rows("cpu")[claim]["verdict"] == V.NOT_REPRODUCED
+    monkeypatch.delitem(S.BY_DESIGN, ("smoke", "P4", "cifar10"))
+    assert setup_rows("smoke")["P4"]["verdict"] == V.NOT_REPRODUCED
 
 
 # -- P1-P4 through the chapter: price_table4.table4 (the cells), std_est, claim_rows ---

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 
 from lib import frontier as F
 from lib import theory as T
@@ -31,6 +32,23 @@ _STD_99, _STD_96 = S2.FOOTNOTE_BOUNDS
 _ABOVE, _BELOW = f"{S2.STANDARD_ABOVE:.0%}", f"{S2.ADVERSARIAL_BELOW:.0%}"  # "99%", "1%"
 
 MC_Z = 4.5  # a Monte Carlo estimate agrees with its closed form within 4.5 standard errors
+#: T1's tolerances, the paper's numbers to the digits it states: p = 0.95 (two decimals,
+#: so +- 0.005) and eta = 3 / sqrt(d) (the scale 3 to its one digit: +- 0.5 / sqrt(d)).
+P_TOL = 0.005
+ETA_SCALE_TOL = 0.5
+#: T2 / T3: a Monte Carlo accuracy agrees with its closed form within 0.1 point (the
+#: chapter quotes accuracies to 0.1 point; 1/8 of Phi(3)'s 0.865-point margin over 99%,
+#: so agreement also puts the estimate on the claim's side of the level).
+MC_TOL = 1e-3
+#: T5's gate: a trained SVM "learned" when it beats chance and its distributional
+#: hinge loss is within this of the optimum's (the loss runs from about 1 at w = 0 to
+#: the optimum; 0.01 is 1% of that range; the chapter shows each SVM's).
+LEARNED_EXCESS = 0.01
+#: T6's training sizes: small enough that the weak weights' signs differ between SVMs
+#: trained on independent samples (at n = 10,000 they are all positive, so every SVM's
+#: attack is the same vector), large enough that every SVM has standard accuracy > 99%,
+#: the standard SVM's accuracy in Theorem 2.2 (lab/trials/t6_sizes_trial.py).
+TRANSFER_SIZES = (50, 100, 200, 400)
 # The w_a family from f_avg (a = 0) to sign(x1) (a = 1), dense near 0 where it bends.
 A_GRID = np.concatenate([np.linspace(0, 0.2, 200), np.linspace(0.2, 1, 200)])
 
@@ -145,10 +163,14 @@ def bound_glue(dist: T.Distribution, eps: float, bayes_std: float) -> dict:
     }
 
 
-def describe_svm(w: np.ndarray, dist: T.Distribution, eps: float) -> dict:
+def describe_svm(w: np.ndarray, dist: T.Distribution, eps: float, *, train_eps: float = 0.0):
     """One row of the SVM table: w1, v = sum(w_2..) / sqrt(d), the weak weights' L1
-    norm and spread, and the exact accuracies (clean, shift, ball) at ``eps``."""
+    norm and spread, the exact accuracies (clean, shift, ball) at ``eps``, and the
+    distributional hinge loss at ``train_eps`` (the SVM's own objective: 0 for the
+    standard SVM, the training eps for the adversarial one) above the optimum's."""
     rest, d = w[1:], dist.d
+    optimum = T.svm_weights(dist, *T.svm_optimum(dist, train_eps))
+    excess = T.hinge_loss_exact(w, dist, train_eps) - T.hinge_loss_exact(optimum, dist, train_eps)
     return {
         "w1": w[0],
         "v = sum(w_2..)/sqrt(d)": rest.sum() / math.sqrt(d),
@@ -159,6 +181,7 @@ def describe_svm(w: np.ndarray, dist: T.Distribution, eps: float) -> dict:
         "standard": T.linear_accuracy(w, dist),
         "shift adversary": T.linear_accuracy(w, dist, eps),
         "worst case in the ball": T.linear_accuracy(w, dist, eps, "ball"),
+        "hinge loss above the optimum": excess,
     }
 
 
@@ -205,6 +228,43 @@ def transfer_matrix(ws: list, dist: T.Distribution, eps: float) -> np.ndarray:
     )
 
 
+def sign_disagreement(ws: list) -> float:
+    """The share of weak weights whose sign differs between two of ``ws``, averaged
+    over the pairs: 0 when every classifier's attack x - eps y sign(w) is the same."""
+    signs = [np.sign(w[1:]) for w in ws]
+    pairs = [(i, j) for i in range(len(ws)) for j in range(i + 1, len(ws))]
+    return float(np.mean([(signs[i] != signs[j]).mean() for i, j in pairs]))
+
+
+def transfer_row(success: np.ndarray, std_acc, disagreement: float, n: int) -> dict:
+    """T6 at one training size ``n``: the least standard accuracy of the SVMs, the
+    weak weights' sign disagreement, the mean success of the attacks on their own
+    SVM, and on the others: mean, least, and the standard error of the mean over
+    the attacking SVMs (each trained on its own sample: the spread is training's)."""
+    k = len(success)
+    off = ~np.eye(k, dtype=bool)
+    per_attack = [success[i][off[i]].mean() for i in range(k)]
+    spread = V.seed_spread(per_attack)
+    return {
+        "n": int(n),
+        "SVMs": k,
+        "least standard accuracy": float(np.min(std_acc)),
+        "weak signs differing": disagreement,
+        "own attack": float(np.diag(success).mean()),
+        "transfer": spread.value,
+        "transfer SE": spread.se,
+        "least transfer": float(success[off].min()),
+    }
+
+
+def transfer_at(ws: list, dist: T.Distribution, eps: float, n: int) -> tuple[dict, np.ndarray]:
+    """:func:`transfer_row` for SVMs ``ws`` trained on ``n`` samples each, and their
+    :func:`transfer_matrix` (exact)."""
+    success = transfer_matrix(ws, dist, eps)
+    std_acc = [T.linear_accuracy(w, dist) for w in ws]
+    return transfer_row(success, std_acc, sign_disagreement(ws), n), success
+
+
 def transfer_summary(success: np.ndarray) -> dict:
     """T6's glued values from the transfer matrix: the mean success of each attack on its
     own classifier (diagonal), and the mean and the least success on the others."""
@@ -240,8 +300,7 @@ def claim_rows(
     bound,
     grid_slack,
     t5,
-    success,
-    n_train,
+    transfer,
 ) -> list[dict]:
     """The reproduction table's rows T1-T6, judged by the rules of :mod:`lib.verdicts`.
 
@@ -249,64 +308,50 @@ def claim_rows(
     excess up to ``EXACT_TOL`` is float64 rounding). ``bound`` is
     :func:`bound_glue`'s dict, ``grid_slack`` the exact frontier's slack away
     from sign(x1), ``t5`` the pair of :func:`describe_svm` rows (standard,
-    adversarial SVM) and ``success`` the :func:`transfer_matrix` of SVMs
-    trained on ``n_train`` samples each.
+    adversarial SVM) and ``transfer`` the :func:`transfer_row` of each training
+    size of T6. Every comparison with a paper's number has a stated tolerance
+    (:data:`P_TOL`, :data:`ETA_SCALE_TOL`, :data:`MC_TOL`, ...).
     """
     p, d = dist.p, dist.d
-    k = len(success)
-    off_diagonal = success[~np.eye(k, dtype=bool)]
     bound_99, bound_96 = T.tradeoff_bound(_STD_99, p), T.tradeoff_bound(_STD_96, p)
     moments = V.accuracy(agree, n_moments), V.Estimate(weak_mean, 1 / math.sqrt(n_moments * d))
     f_avg = {c: (mc[("f_avg", c)][0], V.accuracy(mc[("f_avg", c)][1], n_test)) for c in T2_T3}
-    transfer = V.accuracy(float(off_diagonal.mean()), off_diagonal.size * n_train)
     std_svm, adv_svm = t5
     judged = {
         "T1": V.all_hold(
             {
-                "P[x1 = y]": V.matches(moments[0], p, tol=0, name="P[x1 = y]"),
-                "mean y x_i": V.matches(moments[1], dist.eta, tol=0, name="mean y x_i"),
+                "P[x1 = y]": _within(moments[0], p, P_TOL, "P[x1 = y]"),
+                "mean y x_i": _within(
+                    moments[1], dist.eta, ETA_SCALE_TOL / math.sqrt(d), "mean y x_i"
+                ),
             }
         ),
         "T2": _closed_form_and_mc(V.exceeds, f_avg["standard"], S2.STANDARD_ABOVE),
         "T3": _closed_form_and_mc(V.below, f_avg["shift adversary"], S2.ADVERSARIAL_BELOW),
         "T4": V.all_hold(
             {
-                "never crossed": V.matches(
-                    max(0.0, max(excess)), 0.0, tol=V.EXACT_TOL, name="excess over the bound"
+                "never crossed": _within(
+                    max(0.0, max(excess)), 0.0, V.EXACT_TOL, "excess over the bound"
                 ),
-                "tight at 1 - p": V.matches(
-                    bound["T4_slack_at_p"], 0.0, tol=V.EXACT_TOL, name="slack at 1 - p"
+                "tight at 1 - p": _within(
+                    bound["T4_slack_at_p"], 0.0, V.EXACT_TOL, "slack at 1 - p"
                 ),
-                # The slack is a tail probability (not a difference): positive is exact.
-                "only there": V.matches(
-                    float((grid_slack > 0).mean()), 1.0, tol=0, name="share of other points below"
+                # The slack is a tail probability (not a difference): positive is exact;
+                # a share of grid points is 1 or at least 1 / len(grid_slack) away.
+                "only there": _within(
+                    float((grid_slack > 0).mean()), 1.0, V.EXACT_TOL, "share of other points below"
                 ),
-                "footnote 99%": V.matches(
-                    bound_99, S2.FOOTNOTE_BOUNDS[_STD_99], tol=5e-3, name="bound at 99%"
+                # the footnote's bounds are stated to whole percents (19%, 76%): +- 0.005
+                "footnote 99%": _within(
+                    bound_99, S2.FOOTNOTE_BOUNDS[_STD_99], 5e-3, "bound at 99%"
                 ),
-                "footnote 96%": V.matches(
-                    bound_96, S2.FOOTNOTE_BOUNDS[_STD_96], tol=5e-3, name="bound at 96%"
+                "footnote 96%": _within(
+                    bound_96, S2.FOOTNOTE_BOUNDS[_STD_96], 5e-3, "bound at 96%"
                 ),
             }
         ),
-        "T5": V.all_hold(
-            {
-                "std SVM > 99%": V.exceeds(
-                    std_svm["standard"], S2.STANDARD_ABOVE, name="std SVM standard"
-                ),
-                "std SVM < 1%": V.below(
-                    std_svm["shift adversary"], S2.ADVERSARIAL_BELOW, name="std SVM adversarial"
-                ),
-                "adv SVM std = p": V.matches(
-                    adv_svm["standard"], p, tol=1e-3, name="adv SVM standard"
-                ),
-                "adv SVM adv = p": V.matches(
-                    adv_svm["worst case in the ball"], p, tol=1e-3, name="adv SVM adversarial"
-                ),
-                "no weak weight": V.below(adv_svm["||w_2..||_1"], 1e-3, name="||w_2..||_1"),
-            }
-        ),
-        "T6": V.exceeds(transfer, 0.99, name="transfer success"),
+        "T5": t5_judgement(std_svm, adv_svm, p),
+        "T6": t6_judgement(transfer),
     }
     paper = {
         "T1": f"x1 = y w.p. p = {p}; y x_i ~ N(eta, 1), eta = {dist.eta:.4f}",
@@ -316,7 +361,8 @@ def claim_rows(
         + ", ".join(f"{s:.0%} -> {b:.0%}" for s, b in S2.FOOTNOTE_BOUNDS.items())
         + "; tight at delta = 1 - p",
         "T5": f"standard SVM: > {_ABOVE} / < {_BELOW}; adversarial SVM: p / p, zero weak weights",
-        "T6": "weak-feature adversarial examples transfer across classifiers",
+        "T6": "weak-feature adversarial examples transfer across classifiers trained on "
+        "independent samples",
     }
     ours = {
         "T1": f"P[x1 = y] = {moments[0].format(digits=4)}, mean y x_i = "
@@ -331,17 +377,120 @@ def claim_rows(
         "T5": f"{std_svm['standard']:.4f} / {std_svm['shift adversary']:.4f}; "
         f"{adv_svm['standard']:.4f} / {adv_svm['worst case in the ball']:.4f}, "
         f"||w_2..||_1 = {adv_svm['||w_2..||_1']:.1e}",
-        "T6": f"{transfer.format(digits=4)} transfer success ({k} SVMs, n = {n_train:,} each)",
+        "T6": "; ".join(
+            f"n = {r['n']:,}: {r['transfer']:.4f} ± {r['transfer SE']:.4f} transfer success, "
+            f"{r['weak signs differing']:.1%} of weak signs differ"
+            for r in transfer
+        )
+        + f" ({transfer[0]['SVMs'] if transfer else 0} SVMs per size)",
     }
     return [judged[c].row(c, paper[c], ours[c]) for c in paper]
 
 
+def _within(ours, paper: float, tol: float, name: str) -> V.Judgement:
+    """``ours`` equals ``paper`` within ``tol``, as an equivalence test: reproduced only
+    when ours +- Z SE lies inside paper +- tol; not reproduced beyond tol + Z SE;
+    inconclusive between (a measurement too noisy to resolve ``tol``).
+
+    TODO(issue 39, helper "rules"): ``rules.matches`` becomes this equivalence test;
+    then this is ``V.matches(ours, paper, tol=tol, name=name)`` (it already agrees with
+    it: the old ``matches`` decides the refutation, the reproduction is narrowed here).
+    """
+    j = V.matches(ours, paper, tol=tol, name=name)
+    e = V.as_estimate(ours)
+    if j.verdict == V.REPRODUCED and abs(e.value - paper) + V.Z * e.se > tol + V.EXACT_TOL:
+        return V.Judgement(
+            V.INCONCLUSIVE,
+            j.numbers,
+            f"{name} {e.value:.4g} ± {V.Z:g} x {e.se:.2g} is not inside the paper's "
+            f"{paper:g} ± {tol:.3g}: too noisy to resolve it",
+        )
+    return j
+
+
+def _learned(row: dict, name: str) -> str | None:
+    """Why the SVM of :func:`describe_svm`'s ``row`` cannot test Theorem 2.2, or None:
+    it must beat chance and be within :data:`LEARNED_EXCESS` of its optimum's hinge loss."""
+    acc, excess = row["standard"], row["hinge loss above the optimum"]
+    if acc <= 0.5:
+        return f"{name} is at chance (standard accuracy {acc:.3f})"
+    if excess > LEARNED_EXCESS:
+        return f"{name}'s hinge loss is {excess:.3g} above the optimum's (> {LEARNED_EXCESS:g})"
+    return None
+
+
+def t5_judgement(std_svm: dict, adv_svm: dict, p: float) -> V.Judgement:
+    """Theorem 2.2 on the trained SVMs (:func:`describe_svm` rows), after a gate: both
+    SVMs learned (:func:`_learned`), else inconclusive, since an SVM that did not reach
+    its optimum says nothing about the optimum's accuracies."""
+    gate = [why for why in (_learned(std_svm, "the standard SVM"),) if why]
+    gate += [why for why in (_learned(adv_svm, "the adversarial SVM"),) if why]
+    if gate:
+        return V.Judgement(V.INCONCLUSIVE, (), "not trained to the optimum: " + "; ".join(gate))
+    return V.all_hold(
+        {
+            "std SVM > 99%": V.exceeds(
+                std_svm["standard"], S2.STANDARD_ABOVE, name="std SVM standard"
+            ),
+            "std SVM < 1%": V.below(
+                std_svm["shift adversary"], S2.ADVERSARIAL_BELOW, name="std SVM adversarial"
+            ),
+            # exact accuracies of the trained weights; p to a tenth of its stated digits
+            "adv SVM std = p": _within(adv_svm["standard"], p, 1e-3, "adv SVM standard"),
+            "adv SVM adv = p": _within(
+                adv_svm["worst case in the ball"], p, 1e-3, "adv SVM adversarial"
+            ),
+            "no weak weight": V.below(adv_svm["||w_2..||_1"], 1e-3, name="||w_2..||_1"),
+        }
+    )
+
+
+def t6_part(row: dict) -> V.Judgement:
+    """T6 at one training size (:func:`transfer_row`): the examples made for one SVM
+    fool another on most inputs (more than :data:`lib.verdicts.MAJORITY`, beyond the
+    spread over SVMs at Student's t). Two gates first, both inconclusive: SVMs that do not reach
+    Theorem 2.2's 99% standard accuracy (untrained or random ones) are outside the
+    claim's premise; SVMs whose weak signs all agree share one attack vector, so their
+    "transfer" is their own attack, a test that cannot fail."""
+    n, acc = row["n"], row["least standard accuracy"]
+    if not acc > S2.STANDARD_ABOVE:
+        return V.Judgement(
+            V.INCONCLUSIVE,
+            (),
+            f"n = {n:,}: an SVM has standard accuracy {acc:.4f}, not above "
+            f"{S2.STANDARD_ABOVE:.0%}: not the accurate classifier the claim is about",
+        )
+    if row["weak signs differing"] == 0:
+        return V.Judgement(
+            V.INCONCLUSIVE,
+            (),
+            f"n = {n:,}: every SVM's weak weights have the same signs, so every attack is "
+            "the same vector and transfer cannot fail",
+        )
+    # The SE comes from k SVMs' spread: Student's t with k - 1 degrees of freedom at
+    # the one-sided level of Z (2.78 for 5 SVMs; Z itself would refute a null 6% of the time).
+    k = row["SVMs"]
+    z = float(stats.t.ppf(stats.norm.cdf(V.Z), k - 1)) if k > 1 else math.inf
+    return V.exceeds(
+        V.Estimate(row["transfer"], row["transfer SE"]),
+        V.MAJORITY,
+        name=f"transfer success at n = {n:,}",
+        z=z,
+    )
+
+
+def t6_judgement(rows: list[dict]) -> V.Judgement:
+    """T6 over its training sizes: every size must hold (:func:`t6_part`)."""
+    return V.all_hold({f"n = {r['n']:,}": t6_part(r) for r in rows})
+
+
 def _closed_form_and_mc(rule, exact_and_mc, level: float):
-    """T2/T3: the closed form beyond ``level`` (``rule``), and Monte Carlo matching it."""
+    """T2/T3: the closed form beyond ``level`` (``rule``), and Monte Carlo matching it
+    within :data:`MC_TOL`."""
     exact, estimate = exact_and_mc
     return V.all_hold(
         {
             "exact": rule(exact, level, name="exact"),
-            "Monte Carlo": V.matches(estimate, exact, tol=0, name="Monte Carlo"),
+            "Monte Carlo": _within(estimate, exact, MC_TOL, "Monte Carlo"),
         }
     )

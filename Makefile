@@ -125,7 +125,7 @@ gpu-first-contact-prepare:
 strong-evals: install
 	$(BIN)/python -c "from lib import grids; grids.run_strong_evals('$(or $(PROFILE),cpu)')"
 
-# make mutation [MUTANTS="lib.store.* lib.noise.x_binomial_se*"] [JOBS=2]: mutation testing
+# make mutation [MUTANTS="lib.store.* lib.verdicts.noise.x_binomial_se*"] [JOBS=2]: mutation testing
 # of the core with mutmut ([tool.mutmut] in pyproject.toml: the modules, the tests). Slow
 # (thousands of mutants; hours on 2 cores), so not part of `make test`. MUTANTS (mutmut
 # name globs, or `$$(cat lab/mutation/sample.txt)`) picks a part. Results stay in

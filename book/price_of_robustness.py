@@ -385,7 +385,7 @@ else:
 # ## Reproduction table
 #
 # Every verdict judges an effect against its noise (2 standard errors;
-# rules in `lib/verdicts.py`, their controls in `docs/rule_controls.md`), one
+# rules in `lib/verdicts/`, their controls in `docs/rule_controls.md`), one
 # row per data set where the claim spans data sets: P1 the differences at the
 # fewest and most images, P2 the slope over eps, P3 the mean over Table 4's rows
 # (standard accuracy up {glue:text}`P3_gain_mean:.2%` ±

@@ -58,7 +58,7 @@ display(HTML(sc.counts_html(rows, beyond, book)))
 # %% [markdown]
 # A claim's verdict combines its rows: the weakest row wins, so a failure on
 # one data set is never hidden by a success on another (rules in
-# `lib/verdicts.py`; rows not run are left out). Within a chapter, a claim
+# `lib/verdicts/`; rows not run are left out). Within a chapter, a claim
 # of several parts refutes only where a part does beyond the noise of that
 # many tests (a Bonferroni correction), so many null parts do not add up to
 # a refutation.

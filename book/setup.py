@@ -32,7 +32,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from lib import chapter, data, plots, profiles, runtime
-from lib.chapters import setup
+from lib.chapters import setup, setup_facts
 from lib.data import imagenet
 
 timer = chapter.start()
@@ -262,10 +262,10 @@ if counted is not None:
 # parameter counts, its PGD, and the eps its adversarial runs train at with a
 # random start. Where that profile departs from the paper, the row says
 # "differs by design" and why, with the numbers read from its settings: a
-# departure the profile declares (`lib.chapters.setup.BY_DESIGN`) keeps the
+# departure the profile declares (`lib.chapters.setup_facts.BY_DESIGN`) keeps the
 # row `checked`; an undeclared one makes it "not reproduced". Restricted
 # ImageNet's runs need ImageNet: without it their facts are "not run".
 
 # %% tags=["hide-input"]
-rows = setup.claim_rows(model_table, profile, counted)
+rows = setup_facts.claim_rows(model_table, profile, counted)
 record = chapter.finish("setup", rows, profile=profile, seed=seed, device=device, timer=timer)

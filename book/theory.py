@@ -38,6 +38,7 @@ from lib import chapter, grids, runtime
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import theory as C
+from lib.chapters import theory_claims as TC
 from lib.chapters import theory_plots as TP
 from lib.paper import section2 as S2
 
@@ -104,7 +105,7 @@ display(
 x, y = dist.sample(min(n_test, 100_000), generator=generator)
 agree, weak_mean = C.sample_moments(x, y)
 glue_all({"T1_x1_agreement": agree, "T1_weak_mean": weak_mean, "T1_n_samples": len(y)})
-glue_all({"T1_p_tol": C.P_TOL, "T1_eta_tol": C.ETA_SCALE_TOL, "theory_z": V.Z})
+glue_all({"T1_p_tol": TC.P_TOL, "T1_eta_tol": TC.ETA_SCALE_TOL, "theory_z": V.Z})
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Not a figure of the paper: the distribution D of Section 2.1 (eq. 3) from samples. Left, the robust feature x1 per class; right, the mean of the weak features per class, clean (top) and after the shift by eps = 2 eta (bottom), with the exact densities as lines."}}
 TP.marginals(x, y, dist, eps_scale)
@@ -273,7 +274,7 @@ glue_all(
     {
         "T5_excess_std": t5[0]["hinge loss above the optimum"],
         "T5_excess_adv": t5[1]["hinge loss above the optimum"],
-        "T5_learned_excess": C.LEARNED_EXCESS,
+        "T5_learned_excess": TC.LEARNED_EXCESS,
     }
 )
 svm_table.style.format("{:.4g}")
@@ -443,8 +444,8 @@ plt.show()
 # ## Reproduction table
 
 # %%
-# Each row's verdict from the rules of lib/verdicts (lib.chapters.theory.claim_rows).
-rows = C.claim_rows(
+# Each row's verdict from the rules of lib/verdicts (lib.chapters.theory_claims.claim_rows).
+rows = TC.claim_rows(
     dist,
     n_moments=len(y),
     agree=agree,

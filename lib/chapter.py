@@ -20,11 +20,11 @@ from pathlib import Path
 
 import torch
 
-from lib import book_config, claims, plots, profiles, rules, runtime, store_format
+from lib import book_config, claims, plots, profiles, runtime, store_format, verdicts
 from lib.attacks import check_norm
 
-#: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
-VERDICTS = rules.VOCABULARY
+#: The verdict vocabulary (:data:`lib.verdicts.judgement.VOCABULARY`).
+VERDICTS = verdicts.VOCABULARY
 
 
 class Timer:
@@ -230,7 +230,7 @@ def save_results(
     The file is written atomically (a temporary file, then a rename), so a
     reader such as the scorecard never sees half a file. Returns the record
     written; its ``seconds`` is the chapter's wall time up to this call.
-    ``rules`` records the version of the verdict rules (:data:`lib.rules.RULES_VERSION`);
+    ``rules`` records the version of the verdict rules (:data:`lib.verdicts.RULES_VERSION`);
     each row keeps its ``reason`` ("" when the chapter gave none), and an inconclusive
     row its ``why_inconclusive`` when the rule gave one (the key is absent otherwise).
     """
@@ -247,14 +247,14 @@ def save_results(
         "commit": runtime.git_commit(),
         "seconds": round(float(timer.seconds), 1),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "rules": rules.RULES_VERSION,
+        "rules": verdicts.RULES_VERSION,
         "rows": [
             {k: str(row.get(k, "")) for k in ("claim", "paper", "ours", "verdict", "reason")}
             | ({"why_inconclusive": str(row["why_inconclusive"])} if _kind(row) else {})
             for row in rows
         ],
     }
-    rules.check_vocabulary(record["rows"], strict=False)
+    verdicts.check_vocabulary(record["rows"], strict=False)
     folder = claims_dir(profile, root)
     folder.mkdir(parents=True, exist_ok=True)
     # The store's atomic write: a temporary file, then a rename, with the

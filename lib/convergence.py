@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lib.noise import Estimate, binomial_se
+from lib.verdicts.noise import Estimate, binomial_se
 
 LAST_SHARE = 0.2  # the last fifth of training is where the gap must have settled
 

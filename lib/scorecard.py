@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-from lib import rules
+from lib import verdicts
 
 HEADLINE_WORDS = 25
 # Set on the elements the site test measures (tests/site/test_site.py).
@@ -52,14 +52,14 @@ def badge(verdict: str, count: int | None = None) -> str:
 
 def badges(counts: Counter | dict) -> str:
     """The non-zero counts as badges, in the vocabulary's order."""
-    shown = [badge(v, int(counts[v])) for v in rules.VOCABULARY if counts.get(v, 0)]
+    shown = [badge(v, int(counts[v])) for v in verdicts.VOCABULARY if counts.get(v, 0)]
     return " ".join(shown) or "none"
 
 
 def kind_note(verdict: str, kind: str | None) -> str:
     """Which kind of inconclusive a verdict is, as a small line under its badge ("" when
     it is not inconclusive, or its claim file predates the kinds)."""
-    if verdict != rules.INCONCLUSIVE or not kind:
+    if verdict != verdicts.INCONCLUSIVE or not kind:
         return ""
     return f'<br><small class="odds-why">{escape(kind)}</small>'
 
@@ -70,12 +70,12 @@ def by_verdict(ids: dict[str, str], kinds: dict[str, str | None] | None = None) 
     kinds = kinds or {}
 
     def named(c: str) -> str:
-        kind = kinds.get(c) if ids[c] == rules.INCONCLUSIVE else None
+        kind = kinds.get(c) if ids[c] == verdicts.INCONCLUSIVE else None
         return f"{c} ({kind})" if kind else c
 
     items = [
         f"<li>{badge(v, n)} {escape(', '.join(named(c) for c, o in ids.items() if o == v))}</li>"
-        for v in rules.VOCABULARY
+        for v in verdicts.VOCABULARY
         if (n := sum(o == v for o in ids.values()))
     ]
     return f'<ul class="odds-by-verdict">{"".join(items)}</ul>'
@@ -83,9 +83,9 @@ def by_verdict(ids: dict[str, str], kinds: dict[str, str | None] | None = None) 
 
 def kinds_line(kinds: list[str | None]) -> str:
     """The kinds of the inconclusive rows ``kinds`` (None: not recorded), counted, in
-    :data:`lib.rules.INCONCLUSIVE_KINDS`' order."""
+    :data:`lib.verdicts.judgement.INCONCLUSIVE_KINDS`' order."""
     counts = Counter(kinds)
-    shown = [f"{counts[k]} {escape(k)}" for k in rules.INCONCLUSIVE_KINDS if counts.get(k)]
+    shown = [f"{counts[k]} {escape(k)}" for k in verdicts.INCONCLUSIVE_KINDS if counts.get(k)]
     if counts.get(None):
         shown.append(f"{counts[None]} not recorded (claim files of rules version 1)")
     return ", ".join(shown) or "none"

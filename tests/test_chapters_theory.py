@@ -12,6 +12,7 @@ import torch
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import theory as C
+from lib.chapters import theory_claims as TC
 from lib.chapters import theory_plots as TP
 
 matplotlib.use("Agg")
@@ -155,9 +156,9 @@ def test_transfer_at_small_n_signs_differ_and_examples_transfer():
     assert small["weak signs differing"] > 0.1 and large["weak signs differing"] == 0
     assert small["least standard accuracy"] > 0.99
     assert 0.5 < small["transfer"] < large["transfer"] and small["transfer SE"] > 0
-    assert C.t6_part(small).verdict == V.REPRODUCED
-    assert C.t6_part(large).verdict == V.INCONCLUSIVE
-    assert C.t6_judgement([small, large]).verdict == V.INCONCLUSIVE
+    assert TC.t6_part(small).verdict == V.REPRODUCED
+    assert TC.t6_part(large).verdict == V.INCONCLUSIVE
+    assert TC.t6_judgement([small, large]).verdict == V.INCONCLUSIVE
 
 
 def test_sign_disagreement_counts_pairs():
@@ -216,17 +217,17 @@ def test_claim_rows_reproduce_at_the_exact_optima_and_fail_when_swapped(claim_in
         C.describe_svm(T.svm_weights(D4, *T.svm_optimum(D4, e)), D4, eps, train_eps=e)
         for e in (0.0, eps)
     )
-    rows = C.claim_rows(D, t5=(std, adv), **claim_inputs)
+    rows = TC.claim_rows(D, t5=(std, adv), **claim_inputs)
     assert [r["claim"] for r in rows] == ["T1", "T2", "T3", "T4", "T5", "T6"]
     assert all(r["verdict"] == V.REPRODUCED for r in rows), rows
     assert (
         "n = 100: 0.9000 ± 0.0000" in rows[-1]["ours"] and "(2 SVMs per size)" in rows[-1]["ours"]
     )
-    swapped = {r["claim"]: r["verdict"] for r in C.claim_rows(D, t5=(adv, std), **claim_inputs)}
+    swapped = {r["claim"]: r["verdict"] for r in TC.claim_rows(D, t5=(adv, std), **claim_inputs)}
     assert swapped["T5"] == V.NOT_REPRODUCED
     crossed = {
         r["claim"]: r["verdict"]
-        for r in C.claim_rows(D, t5=(std, adv), **claim_inputs | {"excess": [0.01]})
+        for r in TC.claim_rows(D, t5=(std, adv), **claim_inputs | {"excess": [0.01]})
     }
     assert crossed["T4"] == V.NOT_REPRODUCED
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lib import convergence, rules
+from lib import convergence, verdicts
 
 
 def test_a_settled_gap_has_no_drift():
@@ -15,7 +15,7 @@ def test_a_settled_gap_has_no_drift():
     d = convergence.gap_drift(std, rob, 10_000)
     assert d.steps == (80, 90, 100)  # the last fifth of 100 steps
     assert d.drift.value == pytest.approx(0) and d.spread == pytest.approx(0)
-    assert rules.signed_effect(d.drift).verdict == rules.INCONCLUSIVE  # no drift beyond noise
+    assert verdicts.signed_effect(d.drift).verdict == verdicts.INCONCLUSIVE  # no drift beyond noise
 
 
 def test_a_closing_gap_is_a_drift_beyond_noise():
@@ -23,15 +23,15 @@ def test_a_closing_gap_is_a_drift_beyond_noise():
     rob = [(s, 0.90 + s / 1000) for s in range(10, 110, 10)]  # still catching up
     d = convergence.gap_drift(std, rob, 10_000)
     assert d.drift.value == pytest.approx(-0.02)
-    assert abs(d.drift.z()) > rules.Z  # the gap moved: the price is partly unequal convergence
+    assert abs(d.drift.z()) > verdicts.Z  # the gap moved: the price is partly unequal convergence
     # on 100 test images the same drift is within noise
-    assert abs(convergence.gap_drift(std, rob, 100).drift.z()) < rules.Z
+    assert abs(convergence.gap_drift(std, rob, 100).drift.z()) < verdicts.Z
 
 
 def test_one_point_in_the_last_fifth_cannot_measure_a_drift():
     d = convergence.gap_drift([(8, 0.9)], [(8, 0.8)], 256)
     assert d.steps == (8,) and math.isnan(d.drift.se)
-    assert rules.signed_effect(d.drift).verdict == rules.INCONCLUSIVE
+    assert verdicts.signed_effect(d.drift).verdict == verdicts.INCONCLUSIVE
 
 
 def test_bad_curves_fail_with_a_message():

@@ -171,14 +171,19 @@ def _cpu_paper_text(chapter: str, claim: str) -> str:
     path = Path(__file__).parents[1] / "results" / "claims" / "cpu" / f"{chapter}.json"
     if not path.exists():
         pytest.skip(f"{path} not committed")
-    rows = [r for r in json.loads(path.read_text())["rows"] if r["claim"] == claim]
+    record = json.loads(path.read_text())
+    from lib import verdicts
+
+    if record.get("rules") != verdicts.RULES_VERSION:  # issue 39's rules v2 reworded P4
+        pytest.xfail(f"{path.name} was built by rules v{record.get('rules')}: a cold build is due")
+    rows = [r for r in record["rows"] if r["claim"] == claim]
     return rows[0]["paper"]
 
 
 def test_setup_formats_the_committed_paper_text():
     # The setup chapter formats P4 and S3's paper text from lib.paper: it must read as
     # the committed cpu claim file does.
-    from lib.chapters import setup
+    from lib.chapters import setup_facts
 
-    assert setup._p4()["paper"] == _cpu_paper_text("setup", "P4")
-    assert setup._authors_pgd_text() == _cpu_paper_text("setup", "S3")
+    assert setup_facts._p4()["paper"] == _cpu_paper_text("setup", "P4")
+    assert setup_facts._authors_pgd_text() == _cpu_paper_text("setup", "S3")

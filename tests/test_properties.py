@@ -1,7 +1,7 @@
 """Invariants that hold for every input, checked on inputs Hypothesis draws.
 
 The attack's geometry (any shape, eps and norm), the store key (equal settings,
-equal key; other settings, another key) and the standard errors of lib.noise
+equal key; other settings, another key) and the standard errors of lib.verdicts.noise
 (against simulation). Few examples each and no deadline: a few seconds in all.
 """
 
@@ -16,9 +16,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib import noise, runs
+from lib import runs
 from lib.attacks import geometry, pgd
 from lib.runs import RunConfig, run_key
+from lib.verdicts import noise
 
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NORMS = st.sampled_from(["inf", 2])

@@ -12,7 +12,7 @@
   reproduced`` for a null. Where the null is noise, the control draws it many
   times (seeded) and asks that each of the two wrong verdicts comes out at most
   :data:`NULL_RATE` of the time (one rule at Z = 2 gives 2.3% each way).
-- A setup fact (:func:`lib.rules.checked`) has no null: its negative control is
+- A setup fact (:func:`lib.verdicts.rules.checked`) has no null: its negative control is
   a fact found different, which must say ``not reproduced``.
 
 A control the current rule fails is marked ``xfail(strict=True)`` with the
@@ -41,7 +41,9 @@ from lib.chapters import benefits as B
 from lib.chapters import linear_mnist as L
 from lib.chapters import price_table4 as T4
 from lib.chapters import setup as S
+from lib.chapters import setup_facts as SF
 from lib.chapters import theory as C
+from lib.chapters import theory_claims as TC
 from lib.chapters import trade_off as X
 from lib.chapters import trade_off_trades as X3
 from lib.judging import PathReport, Rate
@@ -546,7 +548,7 @@ def test_no_masking_refutes_a_masked_model():
     assert benefits.b4_judgement(accs, flagged=True, n_images=500).verdict == V.NOT_REPRODUCED
 
 
-# -- T1-T6: lib.chapters.theory.claim_rows ------------------------------------------
+# -- T1-T6: lib.chapters.theory_claims.claim_rows ------------------------------------------
 D = T.Distribution.scaled(0.95, 1000, 3.0)  # the running example
 # Trained SVMs at their optimum (the cpu chapter's: hinge loss within 1e-4 of it)
 STD_SVM = {"standard": 0.99998, "shift adversary": 0.0001, "hinge loss above the optimum": 1e-5}
@@ -585,7 +587,7 @@ def theory_inputs(**changes) -> dict:
 
 
 def theory_verdicts(**changes) -> dict[str, str]:
-    return {r["claim"]: r["verdict"] for r in C.claim_rows(D, **theory_inputs(**changes))}
+    return {r["claim"]: r["verdict"] for r in TC.claim_rows(D, **theory_inputs(**changes))}
 
 
 def test_theory_positive_papers_values():
@@ -655,7 +657,7 @@ def test_theory_negative_t6_noise_around_half():
     # accurate SVMs whose transfer is truly 1/2 (a null for "most inputs"), 5 attackers
     def judge(rng):
         off = np.clip(0.5 + 0.05 * rng.standard_normal((5, 5)), 0, 1)
-        return C.t6_judgement(transfer(off * (1 - np.eye(5)) + np.eye(5)))
+        return TC.t6_judgement(transfer(off * (1 - np.eye(5)) + np.eye(5)))
 
     assert_null(shares(judge))
 
@@ -983,7 +985,7 @@ def setup_verdicts(params=PAPER_PARAMS, counted=None) -> dict[str, str]:
     # the cpu variants' counts in the profile's column (only shown, never judged)
     cpu = {"mnist": 857_738, "cifar10": 75_290, "restricted_imagenet": 11_181_129}
     table = pd.DataFrame({"parameters (paper)": params, "parameters (cpu)": cpu})
-    return {r["claim"]: r["verdict"] for r in S.claim_rows(table, "cpu", counted)}
+    return {r["claim"]: r["verdict"] for r in SF.claim_rows(table, "cpu", counted)}
 
 
 def ri_counted(train_images: int) -> dict:
@@ -1012,9 +1014,9 @@ def test_setup_negative_a_differing_fact(monkeypatch):
     assert setup_verdicts()["P4"] == V.NOT_REPRODUCED
     monkeypatch.undo()
     # S3: MNIST trained with 40 steps of 2.5 eps / 40 (Madry's rule) instead of 0.01 / 0.3
-    pgd = S.authors_pgd_ours
+    pgd = SF.authors_pgd_ours
     ours = pgd() | {("mnist", "train"): (40, 2.5 / 40)}
-    monkeypatch.setattr(S, "authors_pgd_ours", lambda p="paper": ours if p == "paper" else pgd(p))
+    monkeypatch.setattr(SF, "authors_pgd_ours", lambda p="paper": ours if p == "paper" else pgd(p))
     assert setup_verdicts()["S3"] == V.NOT_REPRODUCED
 
 
@@ -1037,7 +1039,7 @@ def test_setup_negative_an_eps_left_out(monkeypatch):
 
 
 def setup_rows(profile: str) -> dict[str, dict]:
-    return {r["claim"]: r for r in S.claim_rows(S.model_table(profile), profile, None)}
+    return {r["claim"]: r for r in SF.claim_rows(S.model_table(profile), profile, None)}
 
 
 def test_setup_positive_cpu_runs_differ_by_design():
@@ -1066,9 +1068,9 @@ def test_setup_positive_smoke_eps_differ_by_design():
 def test_setup_negative_an_undeclared_difference(monkeypatch):
     # the same cpu runs without their declarations: differences, not reproduced
     for claim, ds in (("S1", "mnist"), ("S3", "cifar10")):
-        monkeypatch.delitem(S.BY_DESIGN, ("cpu", claim, ds))
+        monkeypatch.delitem(SF.BY_DESIGN, ("cpu", claim, ds))
         assert setup_rows("cpu")[claim]["verdict"] == V.NOT_REPRODUCED
-    monkeypatch.delitem(S.BY_DESIGN, ("smoke", "P4", "cifar10"))
+    monkeypatch.delitem(SF.BY_DESIGN, ("smoke", "P4", "cifar10"))
     assert setup_rows("smoke")["P4"]["verdict"] == V.NOT_REPRODUCED
 
 

@@ -41,7 +41,7 @@ class Section:
     """One measured section: the table shown, judged rows, glued values, and data reused later."""
 
     table: pd.DataFrame
-    rows: dict  # row label (data set, or data set and norm) -> lib.rules.Judgement
+    rows: dict  # row label (data set, or data set and norm) -> lib.verdicts.judgement.Judgement
     glued: dict  # glue name -> Python number or text
     data: dict = dataclasses.field(default_factory=dict)
 

@@ -67,7 +67,7 @@ def overall_verdicts(rows: list[dict]) -> dict[str, str]:
 
 def overall_kinds(rows: list[dict]) -> dict[str, str | None]:
     """An inconclusive claim's kind of inconclusive: its inconclusive rows' first kind in
-    :data:`lib.rules.INCONCLUSIVE_KINDS`' order (None: not recorded, or not inconclusive)."""
+    :data:`lib.verdicts.INCONCLUSIVE_KINDS`' order (None: not recorded, or not inconclusive)."""
     return {c: j.why_inconclusive for c, j in _overall(rows).items()}
 
 

@@ -1,38 +1,5 @@
-"""Judging claims: one vocabulary of verdicts, and the rules that give them, with noise.
-
-Every verdict of a reproduction table comes from one of the small rules
-below. Each rule takes the compared numbers with their standard errors
-(:class:`Estimate`) and returns a :class:`Judgement`: the verdict, the
-numbers it compared (shown with ±), and a one-line reason. Thresholds are
-module constants, so a reader can see them and a test can sit exactly on them.
-
-The vocabulary:
-
-- ``reproduced``: the effect the paper states is there, beyond the noise.
-- ``qualitatively reproduced``: the direction holds, the paper's numbers do not.
-- ``not reproduced``: the effect goes the other way, beyond the noise (or a
-  number the paper states is not matched).
-- ``inconclusive``: the effect is within the noise, or the models cannot test it;
-  a rule says which kind when it knows (``Judgement.why_inconclusive``, one of
-  ``INCONCLUSIVE_KINDS``: within noise, below the rule's power, a bound only,
-  proxy).
-- ``not run``: the experiment did not run here (e.g. no ImageNet).
-- ``checked``: a setup fact (P4, S1-S4) computed from what ran, found as the
-  paper or the authors' code states it. Setup facts are counted apart from
-  the paper's claims; one found different is ``not reproduced``.
-
-Noise: an accuracy measured on n test images has the binomial standard error
-:func:`binomial_se`; a mean over seeds has the seed spread
-:func:`seed_spread`; independent errors add in quadrature
-(:func:`combined_se`). A difference counts only beyond ``Z`` standard errors;
-a claim of k parts refutes only where a part does beyond :func:`z_for` (k)
-(see :func:`combine`). A number matches the paper's only when its whole
-interval lies within the claim's tolerance (:func:`matches`).
-
-The module is the facade: the vocabulary, thresholds and general rules live
-in :mod:`lib.rules`, the numbers with noise in :mod:`lib.noise`; both are
-re-exported here. The claim-specific rules (P3's count and proportionality
-against the paper's Table 4, B4's masking audit) are defined below.
+"""P1-P3's rules against the paper's Table 4: pooled effects, trends, counts, ratios,
+and the training seed's spread that widens a single model's SE.
 """
 
 from __future__ import annotations
@@ -40,58 +7,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from lib.noise import (  # noqa: F401  (re-exported)
-    Estimate,
-    accuracy,
-    as_estimate,
-    binomial_se,
-    combined_se,
-    diff_se,
-    paired_diff_se,
-    seed_spread,
-    seeds_and_test_set,
-)
 from lib.paper import tables as paper_tables
-from lib.rules import (  # noqa: F401  (re-exported)
-    BOUND_ONLY,
-    CHECKED,
-    CLAIM_VERDICTS,
-    EXACT_TOL,
+from lib.verdicts.judgement import (
     INCONCLUSIVE,
-    INCONCLUSIVE_KINDS,
     MAJORITY,
-    MIN_AUDIT_IMAGES,
     MIN_RATIO_ROWS,
-    NEGLIGIBLE_SHARE,
     NOT_REPRODUCED,
     NOT_RUN,
-    PGD_GAP,
-    PROXY_ONLY,
     QUALITATIVE,
     RATIO_FACTOR,
     REPRODUCED,
-    RULES_VERSION,
-    SETUP_FACTS,
-    SETUP_VERDICTS,
-    UNDERPOWERED,
-    VOCABULARY,
-    WITHIN_NOISE,
-    Fact,
     Judgement,
     Z,
     _over,
-    all_hold,
-    at_most,
-    below,
-    check_vocabulary,
-    checked,
-    combine,
-    exceeds,
-    matches,
-    numbers_and_direction,
-    signed_effect,
-    z_for,
 )
+from lib.verdicts.noise import (
+    Estimate,
+    as_estimate,
+    combined_se,
+)
+from lib.verdicts.rules import signed_effect
 
 
 def count_rule(
@@ -236,88 +171,6 @@ def roughly_proportional(
         )
     verdict = REPRODUCED if agree > MAJORITY * measurable else NOT_REPRODUCED
     return Judgement(verdict, tuple(numbers), why)
-
-
-def no_masking(
-    *,
-    flagged: bool,
-    strong_pgd: Estimate | float,
-    worst: Estimate | float,
-    n_images: int,
-    floor: Estimate | float = 0.0,
-    z: float = Z,
-    best_gradient: Estimate | float | None = None,
-    gap_se: float | None = None,
-    falls_to_zero: bool | None = None,
-    chance: float = 0.0,
-) -> Judgement:
-    """B4 for one model: robustness not owed to masked gradients.
-
-    ``strong_pgd``, ``worst``: accuracy under the strong PGD and under the
-    worst of all attacks per image (gradient-free and transfer ones
-    included), on the same ``n_images`` images; ``best_gradient``: under the
-    strongest gradient attack (default ``strong_pgd``). The gap is
-    best_gradient - worst; its SE ``gap_se`` defaults to the paired one,
-    binomial in the gap on ``n_images`` images (an image robust to all
-    attacks is robust to the gradient attack, so the two differ only on the
-    gap's images).
-
-    - not reproduced (masking shown): ``falls_to_zero`` is False (the caller
-      found accuracy not falling toward 0 as eps grows), or a masking flag
-      is raised and the gap exceeds PGD_GAP + z gap SE;
-    - reproduced, only when all hold: no flag; the strong PGD within PGD_GAP
-      of the worst attack (same images: no noise allowance); at least
-      MIN_AUDIT_IMAGES images; and real residual robustness: the worst-case
-      accuracy above the floor, the larger of ``floor`` (e.g. the standard
-      model's under the same attacks) and ``chance`` (e.g. 0.1 for ten
-      classes), beyond z SE, so a model at chance is never reproduced;
-    - inconclusive otherwise, saying which condition failed (kind: below the
-      rule's power for too few images or a PGD too weak to tell, else within
-      noise).
-    """
-    pgd, w, fl = as_estimate(strong_pgd), as_estimate(worst), as_estimate(floor)
-    grad = pgd if best_gradient is None else as_estimate(best_gradient)
-    if chance > fl.value:
-        fl = Estimate(float(chance))
-    numbers = (("strong PGD", pgd), ("all attacks", w))
-    if best_gradient is not None:
-        numbers += (("best gradient attack", grad),)
-    gap = grad.value - w.value
-    if gap_se is None:
-        gap_se = binomial_se(min(max(gap, 0.0), 1.0), n_images) if n_images >= 1 else math.nan
-    shown = []
-    if falls_to_zero is False:
-        shown.append("accuracy does not fall toward 0 as eps grows")
-    if flagged and _over(gap, PGD_GAP + z * gap_se):
-        shown.append(
-            f"a masking flag is raised and the worst attack is {gap:.1%} below the best "
-            f"gradient attack, beyond {PGD_GAP:.0%} + {z:g} x {gap_se:.2g}"
-        )
-    if shown:
-        return Judgement(NOT_REPRODUCED, numbers, "; ".join(shown))
-    failed, kind = [], WITHIN_NOISE
-    if flagged:
-        failed.append(
-            f"a masking flag is raised, but the gap ({gap:.1%}) is not beyond "
-            f"{PGD_GAP:.0%} + {z:g} x {gap_se:.2g}"
-        )
-    pgd_gap = pgd.value - w.value
-    if _over(pgd_gap, PGD_GAP):
-        failed.append(f"strong PGD is {pgd_gap:.1%} above the worst attack (allowed {PGD_GAP:.0%})")
-        kind = UNDERPOWERED
-    if n_images < MIN_AUDIT_IMAGES:
-        failed.append(f"{n_images} images audited (need {MIN_AUDIT_IMAGES})")
-        kind = UNDERPOWERED
-    if signed_effect(w - fl, z=z).verdict != REPRODUCED:
-        failed.append(f"no residual robustness beyond {z:g} SE above {fl.value:.1%}")
-    if failed:
-        return Judgement(INCONCLUSIVE, numbers, "; ".join(failed), kind)
-    return Judgement(
-        REPRODUCED,
-        numbers,
-        f"no flag; strong PGD within {pgd_gap:.1%} of all attacks on {n_images} images; "
-        f"{w.value:.1%} robust",
-    )
 
 
 # --------------------------------------------------------------------------

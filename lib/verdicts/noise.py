@@ -5,7 +5,7 @@ An accuracy measured on n test images has the binomial standard error
 :func:`seed_spread`; independent errors add in quadrature
 (:func:`combined_se`); two models' per-image results on the same images give
 the paired error :func:`paired_diff_se`. The verdict rules
-(:mod:`lib.rules`, :mod:`lib.verdicts`) take these :class:`Estimate` values.
+(:mod:`lib.verdicts.rules`, :mod:`lib.verdicts`) take these :class:`Estimate` values.
 """
 
 from __future__ import annotations

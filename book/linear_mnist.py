@@ -288,11 +288,14 @@ plt.show()
 # images, drawn with replacement), and each number's standard error is its
 # spread over the refits (`lib.bootstrap`). With so few resamples that
 # spread is itself measured only roughly, so it is widened by a factor of
-# {glue:text}`L_boot_widening:.2f` (a $t$ quantile with
-# {glue:text}`L_boot_df` degrees of freedom in place of 2 standard errors). A
-# test accuracy adds its binomial standard error on the
-# {glue:text}`L_n_test` test images. This covers L1's accuracies and
-# $\lVert w \rVert_1$ as well as L2 and L3. A difference between the two
+# {glue:text}`L_boot_widening:.2f`: then, with no effect, a difference
+# beyond 2 of them is as rare as for an exactly known standard error
+# (Student's $t$ with {glue:text}`L_boot_df` degrees of freedom). A test
+# accuracy adds its binomial standard error on the {glue:text}`L_n_test`
+# test images. This covers L1's accuracies and $\lVert w \rVert_1$ as well
+# as L2 and L3: the standard model's $\lVert w \rVert_1$ after 100 epochs,
+# for one, is {glue:text}`L1_w_l1_standard:.2f` with a standard error of
+# {glue:text}`L1_w_l1_standard_se:.2f`. A difference between the two
 # models counts only beyond 2 standard errors, their errors taken as
 # independent. Both are refitted on the same resamples; where their errors
 # correlate positively, as fits on the same images tend to, this overstates

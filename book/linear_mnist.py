@@ -304,7 +304,7 @@ plt.show()
 # %%
 full = L.measures_frame(recipe, {k: m for k, (m, _) in fits.items()}, train_set, test_set, corr)
 boot = LS.bootstrap_fits(recipe, train_set, test_set, resamples=resamples, seed=seed)
-est = LS.estimates(full, boot, len(test_set))
+est = LS.estimates(full, boot, n_train=len(train_set), n_test=len(test_set))
 glue_all(
     LS.sparsity_glue(est)
     | {

@@ -123,7 +123,7 @@ def test_measures_and_the_bootstrap_fits():
     assert boot.groupby(["training", "model"])["||w||_1"].std().min() > 0
     again = LS.bootstrap_fits(RECIPE, TRAIN, TEST, resamples=3, seed=0)
     pd.testing.assert_frame_equal(boot, again)
-    est = LS.estimates(full, boot, n_test=len(TEST))
+    est = LS.estimates(full, boot, n_train=len(TRAIN), n_test=len(TEST))
     w = est["100 epochs", "standard"]["||w||_1"]
     assert w.value == full.loc[0, "||w||_1"]
     spread = boot[(boot["training"] == "100 epochs") & (boot["model"] == "standard")]
@@ -133,7 +133,14 @@ def test_measures_and_the_bootstrap_fits():
     assert test.value == full.loc[0, "std test"] / 100
     assert test.se == pytest.approx(math.hypot(boot_se, V.binomial_se(test.value, len(TEST))))
     train_acc = est["100 epochs", "standard"]["std train"]  # scored on its own resamples
-    assert train_acc.se == pytest.approx(bootstrap.bootstrap_se(spread["std train"] / 100))
+    floor = V.binomial_se(train_acc.value, len(TRAIN))
+    assert train_acc.se == pytest.approx(
+        max(bootstrap.bootstrap_se(spread["std train"] / 100), floor)
+    )
+    # every resample at the same training accuracy: the binomial floor, not 0
+    flat = boot.assign(**{"adv train": 0.0})
+    zero = LS.estimates(full.assign(**{"adv train": 0.0}), flat, n_train=64, n_test=40)
+    assert zero["converged", "standard"]["adv train"].se == V.binomial_se(0.0, 64) > 0
     table = LS.measures_table(est)
     assert table.shape == (4, len(L.MEASURES)) and "± 0.000" not in table.to_string()
     assert set(LS.sparsity_glue(est)) == {

@@ -48,7 +48,7 @@ def pick(frame: pd.DataFrame, trained: str, model: str) -> pd.DataFrame:
     return frame[(frame["training"] == trained) & (frame["model"] == model)]
 
 
-def estimates(full: pd.DataFrame, boot: pd.DataFrame, n_test: int) -> dict:
+def estimates(full: pd.DataFrame, boot: pd.DataFrame, *, n_train: int, n_test: int) -> dict:
     """Every measure with its SE: (recipe, model) -> column of :data:`MEASURES` -> Estimate.
 
     The value is the model fitted on all training images (``full``, from
@@ -56,7 +56,9 @@ def estimates(full: pd.DataFrame, boot: pd.DataFrame, n_test: int) -> dict:
     ``boot`` (:func:`bootstrap_fits`; :func:`lib.bootstrap.bootstrap_se`); a test
     accuracy adds, in quadrature, its binomial SE on the ``n_test`` test images, which
     the resamples share. A training accuracy's resamples are scored on themselves, so
-    their spread already holds the sampling of the images it is measured on.
+    their spread already holds the sampling of the images it is measured on: its SE is
+    that spread, floored at the binomial SE on ``n_train`` images (so that 0 or 1 on
+    every resample still has an error of order 1 / n, as :func:`lib.noise.binomial_se`).
     """
     out = {}
     for trained in TRAININGS:
@@ -70,6 +72,8 @@ def estimates(full: pd.DataFrame, boot: pd.DataFrame, n_test: int) -> dict:
                 se = bootstrap.bootstrap_se(spread[column] / scale)
                 if column.endswith("test"):
                     se = V.combined_se(se, V.binomial_se(v, n_test))
+                elif column.endswith("train"):
+                    se = max(se, V.binomial_se(v, n_train))
                 est[column] = V.Estimate(v, se)
             out[trained, name] = est
     return out

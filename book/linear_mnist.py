@@ -289,10 +289,11 @@ plt.show()
 # spread over the refits (`lib.bootstrap`). With so few resamples that
 # spread is itself measured only roughly, so it is widened by a factor of
 # {glue:text}`L_boot_widening:.2f`: then, with no effect, a difference
-# beyond 2 of them is as rare as for an exactly known standard error
-# (Student's $t$ with {glue:text}`L_boot_df` degrees of freedom). A test
-# accuracy adds its binomial standard error on the {glue:text}`L_n_test`
-# test images. This covers L1's accuracies and $\lVert w \rVert_1$ as well
+# lands beyond 2 of them no more often than it would with an exactly known
+# standard error (Student's $t$ with {glue:text}`L_boot_df` degrees of
+# freedom). A test accuracy adds its binomial standard error on the
+# {glue:text}`L_n_test` test images; a training accuracy's is at least its
+# binomial standard error on the training images. This covers L1's accuracies and $\lVert w \rVert_1$ as well
 # as L2 and L3: the standard model's $\lVert w \rVert_1$ after 100 epochs,
 # for one, is {glue:text}`L1_w_l1_standard:.2f` with a standard error of
 # {glue:text}`L1_w_l1_standard_se:.2f`. A difference between the two

@@ -6,11 +6,19 @@ Its exact l_inf worst case is known in closed form (:mod:`lib.attacks.linear`), 
 training and evaluation need no attack. Pixels are in [0, 1] and eps is the l_inf
 radius in that space. Accuracies are in percent in the score tables (as the paper's
 Table 5) and fractions everywhere else.
+
+The fits are deterministic: the weights start at 0 and every step uses the whole
+training set, so a seed changes only the order of floating-point sums. Their
+uncertainty comes from the training sample instead: every model is refitted on
+bootstrap resamples of the training images (:mod:`lib.bootstrap`), and a test
+accuracy adds the test set's binomial SE to that spread.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
@@ -23,6 +31,8 @@ ACCURACIES = paper_tables.TABLE5_COLUMNS[:4]  # Table 5's accuracy columns
 PAPER_TABLE5 = paper_tables.TABLE5  # Table 5 of the paper: accuracies in %, then ||w||_1
 TRAININGS = ("100 epochs", "converged")  # the two recipes each model is trained with
 SPARSITY = ("Hoyer", "top 10% share", "share below eps")  # the measures of L2 and L3
+MEASURES = (*ACCURACIES, "||w||_1", *SPARSITY)  # what L1-L3 judge, per model and recipe
+MODELS = ("standard", "adversarial")
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,8 @@ class Recipe:
     step ``lr`` on the cross-entropy (Appendix A.2); "converged" is Adam at 1e-3
     for ``converge_epochs``, decayed x0.1 at half and three quarters of training.
     Adversarial training minimizes the exact robust loss, margin - eps ||w||_1.
-    Everything runs in fp32, so every number is exact.
+    Everything runs in fp32. The fit is deterministic: weights start at 0 and every
+    step is full-batch, so the seed changes only the order of sums.
     """
 
     eps: float  # l_inf radius in [0, 1] pixel space
@@ -55,7 +66,7 @@ class Recipe:
 
     def fit(self, ds, *, adversarial: bool, converge: bool = False, seed: int = 0):
         """A linear model trained on ``ds`` (standard or adversarial), and its history.
-        ``seed`` seeds the initialization and the training loop."""
+        ``seed`` seeds the training loop; the initialization is 0 whatever it is."""
         recipe = dict(epochs=self.epochs, lr=self.lr, optimizer="sgd")
         if converge:
             recipe = dict(
@@ -92,6 +103,23 @@ class Recipe:
             "||w||_1": model.weight.abs().sum().item(),
             "adv train (box)": acc(train_set, self.box),
             "adv test (box)": acc(test_set, self.box),
+        }
+
+    def measures(self, model, train_set, test_set, corr: torch.Tensor) -> dict:
+        """What L1-L3 judge for one model (:data:`MEASURES`): Table 5's accuracies (in %)
+        and ||w||_1, and the sparsity of its weights, "share below eps" against the
+        feature-label correlation ``corr`` (784 values, of the training set it was fit on)."""
+        acc = lambda ds, attack=None: 100 * self.accuracy(model, ds, attack)  # noqa: E731
+        w = model.weight.detach().cpu()
+        return {
+            "std train": acc(train_set),
+            "std test": acc(test_set),
+            "adv train": acc(train_set, self.margin),
+            "adv test": acc(test_set, self.margin),
+            "||w||_1": w.abs().sum().item(),
+            "Hoyer": sparsity.hoyer(w),
+            "top 10% share": sparsity.top_share(w, 0.1),
+            "share below eps": sparsity.share_below(w, corr, self.eps),
         }
 
 
@@ -148,99 +176,49 @@ def weight_below(model, below: torch.Tensor) -> float:
     return (w[below].sum() / w.sum()).item()
 
 
-def sparsity_over_seeds(recipe: Recipe, train_set, corr, seeds) -> pd.DataFrame:
-    """L2 and L3 measured per seed: a standard and an adversarial model per seed and
-    recipe of :data:`TRAININGS`, with their :data:`SPARSITY` measures."""
-    sparse = []
-    for trained in TRAININGS:
-        for seed in seeds:
-            for name, adversarial in (("standard", False), ("adversarial", True)):
-                w = (
-                    recipe.fit(
-                        train_set,
-                        adversarial=adversarial,
-                        converge=trained == "converged",
-                        seed=seed,
-                    )[0]
-                    .weight.detach()
-                    .cpu()
-                )
-                sparse.append(
-                    {
-                        "training": trained,
-                        "model": name,
-                        "seed": seed,
-                        "Hoyer": sparsity.hoyer(w),
-                        "top 10% share": sparsity.top_share(w, 0.1),
-                        "share below eps": sparsity.share_below(w, corr, recipe.eps),
-                    }
-                )
-    return pd.DataFrame(sparse)
-
-
-def seed_mean(sparse: pd.DataFrame, trained: str, model: str, column: str) -> V.Estimate:
-    """One model's measure as mean ± its spread over seeds."""
-    t = sparse[(sparse["training"] == trained) & (sparse["model"] == model)]
-    return V.seed_spread(t[column])
-
-
-def seed_effect(sparse: pd.DataFrame, trained: str, column: str, sign: int = 1) -> V.Estimate:
-    """(adversarial - standard) x sign per seed, as mean ± its spread over seeds."""
-    t = sparse[sparse["training"] == trained]
-    adv = t[t["model"] == "adversarial"][column].to_numpy()
-    std = t[t["model"] == "standard"][column].to_numpy()
-    return V.seed_spread(sign * (adv - std))
-
-
-def sparsity_glue(sparse: pd.DataFrame) -> dict:
-    """L2's glued values: the mean Hoyer sparsity and top-10% share per model and recipe."""
-    values = {}
-    for trained, key in zip(TRAININGS, ("gd", "converged"), strict=True):
-        for model in ("standard", "adversarial"):
-            values[f"L2_hoyer_{model}_{key}"] = seed_mean(sparse, trained, model, "Hoyer").value
-            top = seed_mean(sparse, trained, model, "top 10% share")
-            values[f"L2_top_{model}_{key}"] = top.value
-    return values
-
-
-def keep_pixels(ds, keep: torch.Tensor):
-    """``ds`` with every pixel outside the 784-long 0/1 mask ``keep`` set to 0."""
-    x = ds.x.cpu()
-    masked = (x.flatten(1) * keep.to(torch.uint8)).view_as(x).to(ds.device)
-    return data.TensorData(ds.name, ds.split, masked, ds.y, ds.classes)
-
-
-def top_k_curve(recipe: Recipe, train_set, test_set, corr, top_k, seed: int) -> pd.DataFrame:
-    """Paper Fig. 5(c): standard training on the k pixels of highest |E[y x_i]| (the
-    others set to 0, so their weights stay 0), test accuracy clean and under the margin
-    adversary per k (k capped at 784). ``seed`` seeds each model."""
-    order = corr.abs().argsort(descending=True)
-    rows = []
-    for k in sorted({min(k, 784) for k in top_k}):
-        keep = torch.zeros(784)
-        keep[order[:k]] = 1
-        model, _ = recipe.fit(keep_pixels(train_set, keep), adversarial=False, seed=seed)
-        rows.append(
-            {
-                "k": k,
-                "std test": recipe.accuracy(model, test_set),
-                "adv test": recipe.accuracy(model, test_set, recipe.margin),
-            }
-        )
-    return pd.DataFrame(rows).set_index("k")
-
-
-def top_k_glue(topk: pd.DataFrame) -> dict:
-    """L4's glued values: the k of the best adversarial accuracy, its accuracies, and
-    the adversarial accuracy with all pixels."""
-    best_k = int(topk["adv test"].idxmax())
+def fit_four(recipe: Recipe, ds, seed: int) -> dict:
+    """The chapter's four models on ``ds``: (recipe of :data:`TRAININGS`, model of
+    :data:`MODELS`) -> (model, history)."""
     return {
-        "L4_best_k": best_k,
-        "L4_best_topk_adv_acc": float(topk["adv test"].max()),
-        "L4_best_topk_std_acc": float(topk.loc[best_k, "std test"]),
-        "L4_all_pixels_adv_acc": float(topk["adv test"].iloc[-1]),
-        "L4_n_k": len(topk),
+        (trained, name): recipe.fit(
+            ds, adversarial=name == "adversarial", converge=trained == "converged", seed=seed
+        )
+        for trained in TRAININGS
+        for name in MODELS
     }
+
+
+def measures_frame(recipe: Recipe, fitted: Mapping, train_set, test_set, corr) -> pd.DataFrame:
+    """:meth:`Recipe.measures` of each of ``fitted``'s models ((recipe, model) -> model),
+    one row each, with columns training, model and :data:`MEASURES`."""
+    return pd.DataFrame(
+        [
+            {"training": trained, "model": name} | recipe.measures(model, train_set, test_set, corr)
+            for (trained, name), model in fitted.items()
+        ]
+    )
+
+
+def resample(ds, index: torch.Tensor):
+    """``ds`` with its images and labels taken at ``index`` (a bootstrap resample)."""
+    index = index.to(ds.x.device)
+    return replace(ds, x=ds.x[index], y=ds.y[index])
+
+
+def by_model(est: dict, trained: str) -> dict:
+    """One recipe's estimates, keyed by model: what L1's rule takes."""
+    return {name: est[trained, name] for name in MODELS}
+
+
+def fmt(e: V.Estimate, scale: float = 1.0, digits: int = 3) -> str:
+    """``e`` as "value ± SE" with the SE to two significant digits (never "± 0.000"): an
+    SE of exactly 0 (every resample the same) is "± 0", an unknown one "± ?"."""
+    if math.isnan(e.se):
+        return f"{e.value * scale:.{digits}f} ± ?"
+    if e.se == 0:
+        return f"{e.value * scale:.{digits}f} ± 0"
+    digits = max(digits, 1 - math.floor(math.log10(e.se * scale)))
+    return e.format(scale, digits)
 
 
 def shuffle_labels(ds, seed: int):
@@ -250,32 +228,27 @@ def shuffle_labels(ds, seed: int):
     return data.TensorData(ds.name, ds.split, ds.x, y, ds.classes)
 
 
-def _table5_rule(sc: dict, n_of: dict) -> V.Judgement:
-    """L1: Table 5's numbers within 2 points (binomial SEs on each set), and its
-    direction: adversarial training lowers standard accuracy and ||w||_1 and raises
-    adversarial accuracy."""
+def _table5_rule(est: Mapping) -> V.Judgement:
+    """L1: Table 5's numbers within 2 points (plus 2 SE), and its direction: adversarial
+    training lowers standard accuracy and ||w||_1 and raises adversarial accuracy.
 
-    def acc(scores, column):
-        return V.accuracy(scores[column] / 100, n_of[column.split()[1]])
-
-    s_, a_ = sc["standard"], sc["adversarial"]
+    ``est``: model -> column -> :class:`Estimate` (accuracies as fractions), as
+    :func:`by_model` gives; the two models' errors are taken as independent (an upper
+    bound on a difference: both are fitted on, and scored on, the same images)."""
+    s_, a_ = est["standard"], est["adversarial"]
     numbers = V.all_hold(
         {
             f"{name} {col}": V.matches(
-                acc(sc[name], col), PAPER_TABLE5[name][col] / 100, tol=0.02, name=f"{name} {col}"
+                est[name][col], PAPER_TABLE5[name][col] / 100, tol=0.02, name=f"{name} {col}"
             )
-            for name in ("standard", "adversarial")
+            for name in MODELS
             for col in ACCURACIES
         }
     )
     direction = V.all_hold(
         {
-            "std down": V.signed_effect(
-                acc(s_, "std test") - acc(a_, "std test"), name="std test drop"
-            ),
-            "adv up": V.signed_effect(
-                acc(a_, "adv test") - acc(s_, "adv test"), name="adv test gain"
-            ),
+            "std down": V.signed_effect(s_["std test"] - a_["std test"], name="std test drop"),
+            "adv up": V.signed_effect(a_["adv test"] - s_["adv test"], name="adv test gain"),
             "||w|| down": V.signed_effect(s_["||w||_1"] - a_["||w||_1"], name="||w||_1 drop"),
         }
     )
@@ -291,33 +264,52 @@ def _table5_text(sc: dict) -> str:
     )
 
 
-def _sparsity_text(sparse: pd.DataFrame, trained: str, columns) -> str:
-    n_seeds = sparse["seed"].nunique()
-    return (
-        "; ".join(
-            f"{c}: {seed_mean(sparse, trained, 'standard', c).format()} (standard) vs "
-            f"{seed_mean(sparse, trained, 'adversarial', c).format()} (adversarial)"
-            for c in columns
-        )
-        + f" ({n_seeds} seeds)"
+def _estimates_text(est: Mapping) -> str:
+    """:func:`_table5_text` for our estimates, each with its SE (accuracies in %)."""
+
+    def pc(e):
+        return fmt(e, 100, 2)
+
+    return "; ".join(
+        f"{m}: {pc(t['std train'])} / {pc(t['std test'])} std, {pc(t['adv train'])} / "
+        f"{pc(t['adv test'])} adv, ||w||_1 {fmt(t['||w||_1'], 1, 2)}"
+        for m, t in ((m, est[m]) for m in MODELS)
     )
 
 
-def claim_rows(*, ours: dict, converged: dict, sparse: pd.DataFrame, topk, n_train, n_test):
+def _sparsity_text(est: dict, trained: str, columns, noise: str) -> str:
+    return (
+        "; ".join(
+            f"{c}: {fmt(est[trained, 'standard'][c])} (standard) vs "
+            f"{fmt(est[trained, 'adversarial'][c])} (adversarial)"
+            for c in columns
+        )
+        + noise
+    )
+
+
+def claim_rows(*, est: dict, topk, resamples: int, n_train: int, n_test: int):
     """The reproduction table's rows L1-L4, judged by the rules of :mod:`lib.verdicts`.
 
-    Binomial SEs on the training and test sets (``n_train``, ``n_test`` images) for
-    accuracies, the spread over seeds for sparsity; a difference counts beyond 2 SE.
-    ``ours`` and ``converged`` are :meth:`Recipe.scores` per model, ``sparse``
-    :func:`sparsity_over_seeds` and ``topk`` :func:`top_k_curve`.
+    ``est``: :func:`lib.chapters.linear_mnist_spread.estimates` (each model fitted on
+    all ``n_train`` training images,
+    its SE the spread over ``resamples`` bootstrap refits, test accuracies with their
+    binomial SE on ``n_test`` images added); ``topk``:
+    :class:`lib.chapters.linear_mnist_topk.TopK` (L4, paired on the test images). A
+    difference counts beyond 2 SE.
     """
-    n_of = {"train": n_train, "test": n_test}
+    noise = f" (SE: {resamples} bootstrap resamples of the {n_train:,} training images)"
     l2 = {
         trained: V.all_hold(
             {
-                "Hoyer": V.signed_effect(seed_effect(sparse, trained, "Hoyer"), name="Hoyer gain"),
+                "Hoyer": V.signed_effect(
+                    est[trained, "adversarial"]["Hoyer"] - est[trained, "standard"]["Hoyer"],
+                    name="Hoyer gain",
+                ),
                 "top 10%": V.signed_effect(
-                    seed_effect(sparse, trained, "top 10% share"), name="top-10% share gain"
+                    est[trained, "adversarial"]["top 10% share"]
+                    - est[trained, "standard"]["top 10% share"],
+                    name="top-10% share gain",
                 ),
             }
         )
@@ -326,50 +318,49 @@ def claim_rows(*, ours: dict, converged: dict, sparse: pd.DataFrame, topk, n_tra
     l3 = {
         trained: V.numbers_and_direction(
             V.matches(
-                seed_mean(sparse, trained, "adversarial", "share below eps"),
+                est[trained, "adversarial"]["share below eps"],
                 0.0,
                 tol=V.NEGLIGIBLE_SHARE,
                 name="robust share below eps",
             ),
             V.signed_effect(
-                seed_effect(sparse, trained, "share below eps", sign=-1),
+                est[trained, "standard"]["share below eps"]
+                - est[trained, "adversarial"]["share below eps"],
                 name="share below eps drop",
             ),
         )
         for trained in TRAININGS
     }
-    best_k = int(topk["adv test"].idxmax())
-    best = V.accuracy(float(topk["adv test"].max()), n_test)
-    robust = V.accuracy(converged["adversarial"]["adv test"] / 100, n_test)
     l4 = V.all_hold(
         {
             "std rises": V.signed_effect(
-                V.accuracy(float(topk["std test"].iloc[-1]), n_test)
-                - V.accuracy(float(topk.loc[best_k, "std test"]), n_test),
-                name="std(784) - std(best k)",
+                topk.effect("all pixels", "best k", "std test"), name="std(784) - std(best k)"
             ),
             "adv falls": V.signed_effect(
-                best - V.accuracy(float(topk["adv test"].iloc[-1]), n_test),
-                name="adv(best k) - adv(784)",
+                topk.effect("best k", "all pixels", "adv test"), name="adv(best k) - adv(784)"
             ),
             "beats adversarial training": V.signed_effect(
-                best - robust, name="adv(best k) - adv(converged adversarial)"
+                topk.effect("best k", "adversarial training", "adv test"),
+                name="adv(best k) - adv(converged adversarial)",
             ),
         }
     )
-    images = f" (adv without the box; {n_train:,} / {n_test:,} images)"
+    images = f" (adv without the box; test accuracies also on {n_test:,} test images)"
+    acc = topk.accuracy
     return [
         *[
-            _table5_rule(sc, n_of).row(
-                f"L1 ({t})", _table5_text(PAPER_TABLE5), _table5_text(sc) + images
+            _table5_rule(by_model(est, trained)).row(
+                f"L1 ({t})",
+                _table5_text(PAPER_TABLE5),
+                _estimates_text(by_model(est, trained)) + noise + images,
             )
-            for t, sc in (("100 epochs of GD", ours), ("converged", converged))
+            for trained, t in zip(TRAININGS, ("100 epochs of GD", "converged"), strict=True)
         ],
         *[
             l2[t].row(
                 f"L2 ({t})",
                 "the robust model's weights are sparse",
-                _sparsity_text(sparse, t, ("Hoyer", "top 10% share")),
+                _sparsity_text(est, t, ("Hoyer", "top 10% share"), noise),
             )
             for t in l2
         ],
@@ -377,7 +368,7 @@ def claim_rows(*, ours: dict, converged: dict, sparse: pd.DataFrame, topk, n_tra
             l3[t].row(
                 f"L3 ({t})",
                 "the robust model puts no weight below a correlation threshold set by eps",
-                _sparsity_text(sparse, t, ("share below eps",)),
+                _sparsity_text(est, t, ("share below eps",), noise),
             )
             for t in l3
         ],
@@ -385,9 +376,11 @@ def claim_rows(*, ours: dict, converged: dict, sparse: pd.DataFrame, topk, n_tra
             "L4",
             "few robust pixels: standard training is more robust than adversarial training; "
             "more pixels: standard accuracy up, robustness down",
-            f"best k = {best_k}: adv {best.format()} vs adversarial training (converged) "
-            f"{robust.format()}; all 784 pixels: adv "
-            f"{topk['adv test'].iloc[-1]:.2%}, std {topk['std test'].iloc[-1]:.2%} vs "
-            f"{topk.loc[best_k, 'std test']:.2%} at best k (adv without the box)",
+            f"best k = {topk.best_k} (chosen on {topk.n_val:,} held-out training images): adv "
+            f"{fmt(acc('best k', 'adv test'))} vs adversarial training (converged) "
+            f"{fmt(acc('adversarial training', 'adv test'))}; all 784 pixels: adv "
+            f"{fmt(acc('all pixels', 'adv test'))}, std {fmt(acc('all pixels', 'std test'))} "
+            f"vs {fmt(acc('best k', 'std test'))} at best k (test set, differences paired; "
+            f"adv without the box; training spread over {resamples} bootstrap resamples)",
         ),
     ]

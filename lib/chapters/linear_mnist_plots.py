@@ -70,20 +70,26 @@ def weight_vs_correlation(corr: torch.Tensor, named_models: dict, eps: float, ti
     return fig
 
 
-def top_k(topk, robust_scores: dict):
-    """Standard and adversarial test accuracy against k (:func:`top_k_curve`), with the
-    adversarially trained model's (``robust_scores``, in %) as dashed lines."""
+def top_k(curve, robust_scores: dict, best_k: int | None = None):
+    """Standard and adversarial test accuracy against k (:func:`top_k_curve`), the
+    adversarial accuracy on held-out training images dotted (column "adv val", if any),
+    the adversarially trained model's (``robust_scores``, in %) as dashed lines, and
+    ``best_k`` (the k chosen on the held-out images) as a grey vertical line."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(topk.index, topk["std test"], "o-", color="C0", label="standard accuracy")
-    ax.plot(topk.index, topk["adv test"], "o-", color="C3", label="adversarial accuracy")
+    ax.plot(curve.index, curve["std test"], "o-", color="C0", label="standard accuracy")
+    ax.plot(curve.index, curve["adv test"], "o-", color="C3", label="adversarial accuracy")
+    if "adv val" in curve:
+        ax.plot(curve.index, curve["adv val"], ":", color="C3", label="adversarial, held out")
     for column, color, what in (("std test", "C0", "standard"), ("adv test", "C3", "adversarial")):
         ax.axhline(
             robust_scores[column] / 100, color=color, ls="--", lw=1, label=f"adv. trained: {what}"
         )
+    if best_k is not None:
+        ax.axvline(best_k, color="0.5", lw=1, label=f"chosen k = {best_k}")
     ax.set(
         xscale="log",
         xlabel="number of most correlated pixels used (k)",
-        ylabel="test accuracy",
+        ylabel="accuracy",
         title="standard training on the top k pixels",
         ylim=(0, 1.02),
     )

@@ -129,10 +129,13 @@ converged = {
 # ({glue:text}`L1_adv_test_box_standard:.2%` on the test set). Each model
 # is shown twice: after the paper's 100 epochs of gradient descent, and
 # trained to convergence (see below). How much each number moves with the
-# sample of training images is measured further down, with L2 and L3.
+# sample of training images is measured further down, with L2 and L3. L1's
+# numbers count as matching the paper's only when our value, give or take two
+# standard errors, lies within {glue:text}`L1_table5_tol:.0%` of it; a tighter
+# tolerance could not be shown with the noise these fits carry.
 
 # %%
-glue_all(L.table5_glue(ours))
+glue_all(L.table5_glue(ours) | {"L1_table5_tol": L.TABLE5_TOL})
 # The paper's own Table 5 for the prose (in %), and its train-test gaps (points).
 glue_all(
     {

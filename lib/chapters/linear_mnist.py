@@ -228,9 +228,18 @@ def shuffle_labels(ds, seed: int):
     return data.TensorData(ds.name, ds.split, ds.x, y, ds.classes)
 
 
+#: L1's agreement with Table 5's accuracies, as an equivalence test (our value +- 2 SE
+#: inside the paper's +- this). Our widest cell, the adversarial model's adversarial test
+#: accuracy, has 2 SE of about 4.3 points (a training spread of 1.9 points over bootstrap
+#: refits and the binomial SE on 1,920 test images), so a tolerance under that could not
+#: reproduce even the paper's own numbers.
+TABLE5_TOL = 0.05
+
+
 def _table5_rule(est: Mapping) -> V.Judgement:
-    """L1: Table 5's numbers within 2 points (plus 2 SE), and its direction: adversarial
-    training lowers standard accuracy and ||w||_1 and raises adversarial accuracy.
+    """L1: Table 5's numbers within :data:`TABLE5_TOL` (an equivalence test), and its
+    direction: adversarial training lowers standard accuracy and ||w||_1 and raises
+    adversarial accuracy.
 
     ``est``: model -> column -> :class:`Estimate` (accuracies as fractions), as
     :func:`by_model` gives; the two models' errors are taken as independent (an upper
@@ -239,7 +248,7 @@ def _table5_rule(est: Mapping) -> V.Judgement:
     numbers = V.all_hold(
         {
             f"{name} {col}": V.matches(
-                est[name][col], PAPER_TABLE5[name][col] / 100, tol=0.02, name=f"{name} {col}"
+                est[name][col], PAPER_TABLE5[name][col] / 100, tol=TABLE5_TOL, name=f"{name} {col}"
             )
             for name in MODELS
             for col in ACCURACIES

@@ -37,9 +37,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, data, profiles, runtime
+from lib import chapter, data, runtime
 from lib.chapters import linear_mnist as L
 from lib.chapters import linear_mnist_plots as LP
+from lib.experiments import profiles
 
 
 def glue_all(values: dict) -> None:

@@ -33,9 +33,11 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, parallel, profiles, runs
+from lib import chapter
 from lib.chapters import one_run
-from lib.store import Store
+from lib.experiments import profiles, runs
+from lib.experiments.execute import parallel
+from lib.experiments.store import Store
 
 timer = chapter.start()
 

@@ -61,10 +61,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import bench, chapter, profiles
+from lib import bench, chapter
 from lib.bench import paper_cost
 from lib.chapters import performance as perf
 from lib.chapters import performance_trials as trials
+from lib.experiments import profiles
 
 timer = chapter.start()
 

@@ -44,12 +44,14 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, parallel, profiles, runs, runtime
+from lib import chapter, runtime
 from lib.chapters import price, price_l2, price_table4
 from lib.data import imagenet
+from lib.experiments import profiles, runs
+from lib.experiments.execute import parallel
+from lib.experiments.results import Results
+from lib.experiments.store import Store
 from lib.price import strong_breakdown, strong_cell, strong_cells
-from lib.results import Results
-from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.
 timer = chapter.start(quiet_subsets=True)

@@ -33,9 +33,10 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
-from lib import chapter, claims, profiles, runtime
+from lib import chapter, claims, runtime
 from lib import scorecard as card
 from lib.chapters import scorecard as sc
+from lib.experiments import profiles
 
 timer = chapter.start()
 

@@ -34,10 +34,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, grids, runtime
+from lib import chapter, runtime
 from lib import theory as T
 from lib.chapters import theory as C
 from lib.chapters import theory_plots as TP
+from lib.experiments import grids
 from lib.paper import section2 as S2
 
 

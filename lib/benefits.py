@@ -16,12 +16,13 @@ import time
 
 import torch
 
-from lib import grids, profiles, run_checks, saliency, verdicts
-from lib import runs as runs_lib
+from lib import saliency, verdicts
 from lib.attacks import check_norm
 from lib.data import load_split
+from lib.experiments import grids, profiles, run_checks
+from lib.experiments import runs as runs_lib
+from lib.experiments.store import Store
 from lib.judging import PathReport, Rate
-from lib.store import Store
 
 #: The judge of a panel (attacked model, attack norm): the robust model trained
 #: with the other norm, so it is neither the attacked model nor its twin.

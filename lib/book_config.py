@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from lib.profiles import check_profile
+from lib.experiments.profiles import check_profile
 
 
 class PaperOnCpuError(RuntimeError):

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from lib import book_config, claims, plots, profiles, rules, runtime, store_format
+from lib import book_config, claims, plots, rules, runtime
 from lib.attacks import check_norm
+from lib.experiments import profiles, store_format
 
 #: The verdict vocabulary (:data:`lib.rules.VOCABULARY`).
 VERDICTS = rules.VOCABULARY

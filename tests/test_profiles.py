@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lib import book_config, profiles, runtime
+from lib import book_config, runtime
 from lib.attacks import PGD, LinearWorstCase
+from lib.experiments import profiles
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"])
@@ -56,7 +57,7 @@ def test_binary_mnist_attack_is_the_exact_linear_worst_case():
 
 
 def test_every_chapter_grid_exists_at_every_profile():
-    from lib import grids
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         assert grids.price_grid(profile).profile == profile
@@ -74,7 +75,7 @@ def _budget(a) -> int:
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_evaluation_attacks_are_at_least_as_strong_as_training(profile):
     """Steps x restarts: a weakened evaluation (or audit) attack would overstate robustness."""
-    from lib import grids
+    from lib.experiments import grids
 
     evals = []
     for dataset in ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"]:
@@ -118,7 +119,7 @@ _FULL = {"mnist": 60_000, "cifar10": 50_000, "binary_mnist": None}
 def test_no_grid_names_the_full_training_set_by_its_size():
     """A full-set run is keyed once: n_train None, never 60,000 / 50,000 (issue 40, item 8:
     the paper grid trained 42 runs twice, one key each)."""
-    from lib import grids
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         for name, make in grids.GRIDS.items():
@@ -131,8 +132,8 @@ def test_no_grid_names_the_full_training_set_by_its_size():
 
 def test_trades_grid_is_the_chapters_runs():
     """make sweep GRID=trades trains the runs the trade-off chapter reads (same configs)."""
-    from lib import grids
-    from lib.runs import RunConfig
+    from lib.experiments import grids
+    from lib.experiments.runs import RunConfig
 
     for profile, betas in grids.TRADES_BETAS.items():
         chapter = [
@@ -144,7 +145,8 @@ def test_trades_grid_is_the_chapters_runs():
 
 
 def test_strong_eval_grid_covers_table4_trades_and_the_frontier():
-    from lib import grids, price
+    from lib import price
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         parts = grids.strong_evals(profile)
@@ -179,7 +181,8 @@ def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
 
 
 def test_grids_table4_cells_agree_with_the_chapters():
-    from lib import grids, price
+    from lib import price
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         grid, parts = grids.price_grid(profile), grids.price_configs(profile)

@@ -16,9 +16,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib import noise, runs
+from lib import noise
 from lib.attacks import geometry, pgd
-from lib.runs import RunConfig, run_key
+from lib.experiments import runs
+from lib.experiments.runs import RunConfig, run_key
 
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NORMS = st.sampled_from(["inf", 2])

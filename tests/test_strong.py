@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from lib import evals, runs
 from lib.attacks import PGD, strong
-from lib.runs import RunConfig
-from lib.store import Store
+from lib.experiments import evals, runs
+from lib.experiments.runs import RunConfig
+from lib.experiments.store import Store
 from lib.train import outcomes
 
 SMALL = strong.StrongBudget(

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from lib import attacks, data, evals, models, runs, train
+from lib import attacks, data, models, train
 from lib.attacks import PGD
-from lib.runs import RunConfig, train_run
-from lib.store import Store
+from lib.experiments import evals, runs
+from lib.experiments.runs import RunConfig, train_run
+from lib.experiments.store import Store
 from lib.train import evaluate
 
 
@@ -274,8 +275,9 @@ def test_train_loop_passes_bn_mode_to_the_attack(mnist_small):
 @pytest.mark.parametrize("dataset,eps", [("mnist", 0.3), ("cifar10", 8 / 255)])
 def test_paper_profile_models_train_two_steps(dataset, eps):
     """The paper's models, eps, PGD and schedule wiring, two steps on the CPU."""
-    from lib import data, profiles
-    from lib.runs import plan_of
+    from lib import data
+    from lib.experiments import profiles
+    from lib.experiments.runs import plan_of
 
     s = profiles.settings(dataset, "paper")
     plan = plan_of(RunConfig(dataset, "paper", mix="adversarial", eps_train=eps))
@@ -334,7 +336,7 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
 
 
 def test_results_query_and_summaries():
-    from lib.results import Results
+    from lib.experiments.results import Results
 
     def m(acc, n_test=100):
         return {"std_acc": acc, "n_test": n_test, "n_train": 64, "train_complete": False}
@@ -384,7 +386,7 @@ def test_eps_ramp_grows_the_training_eps(mnist_small, monkeypatch, ramp, expect)
 def test_eps_ramp_is_checked_and_left_out_of_keys_at_zero(mnist_small):
     with pytest.raises(ValueError, match="eps_ramp"):
         train.train(_tiny_cnn(), mnist_small[0], epochs=1, batch_size=32, lr=0.1, eps_ramp=2.0)
-    from lib import profiles
+    from lib.experiments import profiles
 
     assert "eps_ramp" not in runs._settings_dict(profiles.settings("mnist", "smoke"))
 

@@ -25,10 +25,12 @@ import statistics
 
 import torch
 
-from lib import models, parallel, profiles, runtime
+from lib import models, runtime
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
+from lib.experiments import profiles
+from lib.experiments.execute import parallel
 
 
 def epochs_per_s(name: str, images: int, rounds: int, worker: int = 0) -> dict:

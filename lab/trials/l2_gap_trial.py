@@ -66,8 +66,9 @@ from pathlib import Path
 import torch
 
 from lib import data as data_lib
-from lib import evals, models, profiles, runtime, store
+from lib import models, runtime
 from lib.attacks import PGD
+from lib.experiments import evals, profiles, store
 from lib.trades import TradesAttack
 from lib.train import outcomes, train
 

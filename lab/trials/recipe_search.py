@@ -21,10 +21,11 @@ import time
 
 import torch
 
-from lib import evals, models, runtime
+from lib import models, runtime
 from lib.attacks import PGD
 from lib.attacks.strong import StrongBudget
 from lib.data import load_split
+from lib.experiments import evals
 from lib.train import evaluate, train
 
 #: This search's strong evaluation: heavier than the `cpu` profile's (it ran on 500 images).

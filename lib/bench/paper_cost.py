@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lib import grids, profiles
+from lib.experiments import grids, profiles
 
 #: Seconds of one forward-backward pass of a paper-profile batch on one H100, in
 #: bf16 with the CUDA-graph attack: ASSUMED, not measured (the first-contact script

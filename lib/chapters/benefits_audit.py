@@ -12,9 +12,10 @@ import functools
 
 import pandas as pd
 
-from lib import benefits, parallel
+from lib import benefits
 from lib.attacks import audit
 from lib.chapters.benefits import DATASETS, Section
+from lib.experiments.execute import parallel
 
 #: B4's attacked models: the robust ones.
 AUDITED = tuple((d, m) for d in DATASETS for m in ("l2", "linf"))

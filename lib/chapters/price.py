@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from lib import grids, sweep
 from lib.chapter import eps_key, eps_label, norm_key, norm_label, verdict
+from lib.experiments import grids
+from lib.experiments.execute import sweep
 
 PAPER_FIGURE = {2: "Paper Fig. 1", "inf": "Paper Fig. 6"}  # standard accuracy against n
 

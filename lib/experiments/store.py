@@ -21,7 +21,7 @@ reproducible: the same weights give the same SHA-256. Files are created
 readable by the group and others (umask).
 
 The files' format (keys, atomic writes, checkpoint bytes, the record's and
-the weights' checks) is :mod:`lib.store_format`; this module locks, loads
+the weights' checks) is :mod:`lib.experiments.store_format`; this module locks, loads
 and saves. The root is ``$ODDS_STORE``, else ``runs/store`` in the project
 the user works in (:func:`lib.runtime.project_root`: the current directory's
 project).
@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover
 import torch
 
 from lib import runtime
-from lib.store_format import (
+from lib.experiments.store_format import (
     CHECKPOINT,
     RECORD,
     atomic_write_bytes,

@@ -17,12 +17,12 @@ import time
 
 import torch
 
-from lib import profiles
 from lib.attacks import check_eps, check_norm, strong
-from lib.plan_data import robust_images
-from lib.run_checks import bound_to_run, measured_on
-from lib.runs import Plan, RunConfig, plan_of, run_data, train_run
-from lib.store import Store, key_of
+from lib.experiments import profiles
+from lib.experiments.plan_data import robust_images
+from lib.experiments.run_checks import bound_to_run, measured_on
+from lib.experiments.runs import Plan, RunConfig, plan_of, run_data, train_run
+from lib.experiments.store import Store, key_of
 from lib.train import balanced_accuracy, outcomes
 
 
@@ -134,7 +134,7 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
     """Robust accuracy of ``config``'s model under the strong evaluation, computed once and stored.
 
     On the first ``n_test_robust`` test images of the profile: the profile's
-    evaluation PGD (as in :func:`lib.runs.train_run`, same seed), then the
+    evaluation PGD (as in :func:`lib.experiments.runs.train_run`, same seed), then the
     cascade of :func:`lib.attacks.strong.evaluate` with the profile's
     budget on the images it leaves robust, in fp32 (``STRONG_PRECISION``;
     the profile's PGD in the run's precision). The model is trained first if
@@ -159,8 +159,8 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         (``adv_acc``, ``pgd_acc``, ``after``...).
 
     Example:
-        >>> from lib.evals import strong_eval
-        >>> from lib.runs import RunConfig
+        >>> from lib.experiments.evals import strong_eval
+        >>> from lib.experiments.runs import RunConfig
         >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
         >>> strong_eval(cfg)["adv_acc"]
     """

@@ -102,7 +102,7 @@ class DatasetSettings:
         return table[norm].at(eps, norm)
 
     def to_dict(self) -> dict:
-        """The settings as plain data (norm keys as strings); :mod:`lib.runs` keys runs by it."""
+        """The settings as plain data (norm keys as strings): part of a run's store key."""
         d = asdict(self)
         for kind in ("train_attack", "eval_attack"):
             d[kind] = {str(k): v for k, v in d[kind].items()}
@@ -373,7 +373,7 @@ def settings(dataset: str, profile: str) -> DatasetSettings:
     return _BUILDERS[check_dataset(dataset)](check_profile(profile))
 
 
-#: The strong evaluation's budget per profile (:func:`lib.evals.strong_eval`). cpu:
+#: The strong evaluation's budget per profile (:func:`lib.experiments.evals.strong_eval`). cpu:
 #: one restart and one APGD-T target to fit the build (see below). paper:
 #: AutoAttack's standard APGD-CE (100 steps) and APGD-T (9 targets x 100 steps).
 STRONG_BUDGETS = {

@@ -44,9 +44,10 @@ import torch
 from tqdm.auto import tqdm
 
 from lib import data as data_lib
-from lib import evals, profiles, runtime
-from lib.runs import RunConfig, plan_of, run_key, schedule, train_run
-from lib.store import Store
+from lib import runtime
+from lib.experiments import evals, profiles
+from lib.experiments.runs import RunConfig, plan_of, run_key, schedule, train_run
+from lib.experiments.store import Store
 
 JOBS_ENV = "ODDS_JOBS"
 
@@ -183,7 +184,7 @@ def run_cost(config: RunConfig, device="cpu") -> float:
     n = plan.n_train or data_lib.FULL_SIZES.get(config.dataset, {}).get("train", 100_000)
     batch = s.batch_size or n
     per_epoch = math.ceil(n / batch)
-    epochs, max_steps = schedule(plan, per_epoch)  # as lib.runs.train_run trains it
+    epochs, max_steps = schedule(plan, per_epoch)  # as lib.experiments.runs.train_run trains it
     steps = max_steps if max_steps is not None else epochs * per_epoch
     attack = s.train_attack.get(config.norm)
     k = attack.steps if attack is not None and config.mix != "clean" else 0
@@ -278,7 +279,7 @@ def train_all(
 
     Returns the configs trained here (none when nothing was spawned, or when one
     run is so long that the workers would not pay (:func:`workers_pay`): the
-    caller's own :func:`lib.runs.train_run` calls then train them). A worker's
+    caller's own :func:`lib.experiments.runs.train_run` calls then train them). A worker's
     error is raised here, naming its config, after the other workers finish.
     """
     return _run_missing(
@@ -307,7 +308,7 @@ def strong_eval_all(
     jobs: int | None = None,
     progress: bool = True,
 ) -> list[tuple]:
-    """:func:`lib.evals.strong_eval` of every ``(config, eps, norm)`` not in ``store``,
+    """:func:`lib.experiments.evals.strong_eval` of every ``(config, eps, norm)`` not in ``store``,
     ``jobs`` at a time (as :func:`train_all`; a model not yet trained is trained
     by its worker). Returns the cells evaluated here."""
     return _run_missing(

@@ -1,6 +1,6 @@
-"""The Ray executor of :mod:`lib.sweep`: every grid point a Ray task.
+"""The Ray executor of :mod:`lib.experiments.execute.sweep`: every grid point a Ray task.
 
-``python -m lib.sweep --executor ray`` runs a grid on a local Ray instance,
+``python -m lib.experiments.execute.sweep --executor ray`` runs a grid on a local Ray instance,
 or with ``--address`` on an existing cluster (a multi-GPU box, Kubernetes,
 Slurm: anything ``ray start`` runs on). Each point is one task that runs the
 same papermill execution of ``book/one_run.py`` as the local executor, in a
@@ -18,7 +18,7 @@ A task whose worker dies is retried ``retries`` times by Ray; a run that
 fails inside its notebook is retried ``retries`` times on its worker, like
 the local executor, and its log comes back either way.
 
-This module imports Ray; :mod:`lib.sweep` imports it only for
+This module imports Ray; :mod:`lib.experiments.execute.sweep` imports it only for
 ``executor="ray"``.
 """
 
@@ -38,13 +38,13 @@ import ray
 
 import lib
 
-# The module, not ``from lib.sweep import runner``: lib.sweep imports this module,
-# so reading a name from lib.sweep's namespace here would be a package-level cycle.
-import lib.sweep.runner as runner
+# The module by its full name: the sweep imports this module, and no module of
+# lib.experiments.execute reaches a sibling through a package namespace.
+import lib.experiments.execute.runner as runner
 from lib import runtime
-from lib.runs import RunConfig, run_key
-from lib.store import Store
-from lib.store_format import CHECKPOINT, RECORD, atomic_write_bytes
+from lib.experiments.runs import RunConfig, run_key
+from lib.experiments.store import Store
+from lib.experiments.store_format import CHECKPOINT, RECORD, atomic_write_bytes
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and

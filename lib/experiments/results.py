@@ -1,7 +1,7 @@
 """The metrics of a grid's stored runs, queried for the chapters.
 
 :class:`Results` holds ``{RunConfig: metrics}`` (the metrics of
-:func:`lib.runs.train_run`) and answers by data set, norm, eps, mix and n,
+:func:`lib.experiments.runs.train_run`) and answers by data set, norm, eps, mix and n,
 with the mean and standard error over seeds.
 """
 
@@ -11,8 +11,8 @@ import math
 import statistics
 
 from lib.attacks import check_norm
-from lib.runs import RunConfig, train_run
-from lib.store import Store
+from lib.experiments.runs import RunConfig, train_run
+from lib.experiments.store import Store
 
 
 class Results:

@@ -1,6 +1,6 @@
 """Grids of training runs, each a papermill execution of ``book/one_run.py``.
 
-Every grid point is one :class:`lib.runs.RunConfig`. The sweep converts the
+Every grid point is one :class:`lib.experiments.runs.RunConfig`. The sweep converts the
 one-run chapter to a notebook once (jupytext), then executes it per point
 with papermill, which injects the point's parameters. Each executed notebook
 is kept under ``runs/sweep/<key>.ipynb`` as that run's log, and its results go
@@ -16,10 +16,10 @@ to the store. The sweep:
 
 Two executors run the points: ``local`` (the default: threads on this
 machine) and ``ray`` (each point a Ray task on a local Ray instance or an
-existing cluster; see :mod:`lib.sweep.ray_executor`, imported only when asked for).
+existing cluster; see :mod:`lib.experiments.execute.ray_executor`, imported only when asked for).
 Both skip, retry and report the same way.
 
-Usage: ``python -m lib.sweep --grid price --profile cpu`` (or ``make sweep
+Usage: ``python -m lib.experiments.execute.sweep --grid price --profile cpu`` (or ``make sweep
 GRID=price PROFILE=cpu``); ``--grid`` also takes a JSON file
 ``{"fixed": {...}, "vary": {"eps_train": [...], ...}}``, whose points are
 the product of the ``vary`` lists. ``--executor ray [--address HOST:PORT]``
@@ -43,11 +43,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from lib import grids, profiles
-from lib.runs import RunConfig, run_key
-from lib.store import Store
-from lib.sweep import runner
-from lib.sweep.runner import (
+from lib.experiments import grids, profiles
+from lib.experiments.execute import runner
+from lib.experiments.execute.runner import (
     CONFIG_FIELDS,
     ONE_RUN,
     RUNS_DIR,
@@ -57,8 +55,10 @@ from lib.sweep.runner import (
     parameters_of,
     short_error,
 )
+from lib.experiments.runs import RunConfig, run_key
+from lib.experiments.store import Store
 
-#: The runner's names, public here too (``lib.sweep.notebook_of`` ...).
+#: The runner's names, public here too (``lib.experiments.execute.sweep.notebook_of`` ...).
 __all__ = [
     "CONFIG_FIELDS",
     "EXECUTORS",
@@ -81,7 +81,7 @@ DEFAULT_PROFILE = "cpu"  # of a named grid, or a JSON grid that names none
 
 
 # --------------------------------------------------------------------------
-# Grids: the named ones are lib.grids.GRIDS
+# Grids: the named ones are lib.experiments.grids.GRIDS
 
 
 def unique(configs) -> list[RunConfig]:
@@ -135,7 +135,7 @@ def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
 
 
 def load_grid(grid: str, profile: str | None = None) -> list[RunConfig]:
-    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated.
+    """A named grid (see :data:`lib.experiments.grids.GRIDS`) or a JSON grid file, validated.
 
     A named grid runs at ``profile`` (default ``"cpu"``); a JSON grid at the
     profile it names, else at ``profile``, else ``"cpu"``.
@@ -196,7 +196,7 @@ def sweep(
 
     ``executor`` is ``"local"`` (threads here) or ``"ray"``; the Ray
     executor's own options (``address``, ``gpus_per_run``, ...) are passed
-    through to :func:`lib.sweep.ray_executor.run`.
+    through to :func:`lib.experiments.execute.ray_executor.run`.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
@@ -223,7 +223,9 @@ def sweep(
         return result
     notebook = notebook_of(out_dir=out_dir / ".nb")
     if executor == "ray":
-        from lib.sweep import ray_executor as sweep_ray  # Ray is imported only when asked for
+        from lib.experiments.execute import (
+            ray_executor as sweep_ray,  # Ray is imported only when asked for
+        )
 
         run = functools.partial(sweep_ray.run, **executor_options)
     else:
@@ -305,7 +307,7 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lib.sweep",
+        prog="python -m lib.experiments.execute.sweep",
         description="Run a grid of one_run executions through papermill.",
     )
     parser.add_argument(
@@ -359,7 +361,7 @@ def main(argv=None) -> int:
     try:
         configs = load_grid(args.grid, args.profile)
         if args.executor == "ray":
-            from lib.sweep import ray_executor as sweep_ray
+            from lib.experiments.execute import ray_executor as sweep_ray
 
             sweep_ray.check_options(**ray_options)
     except (ValueError, TypeError) as err:
@@ -386,3 +388,7 @@ def main(argv=None) -> int:
         return 130
     print(result.summary())
     return 1 if result.failed else 0
+
+
+if __name__ == "__main__":  # python -m lib.experiments.execute.sweep
+    sys.exit(main())

@@ -4,10 +4,11 @@
 :class:`Plan` (what will run, on which device); :func:`train_run` returns
 the stored run of a configuration or trains it with :func:`lib.train.train`;
 :func:`run_data` reads the data a run trains and is evaluated on (chosen in
-:mod:`lib.plan_data`); :mod:`lib.run_checks` decides whether a stored run may
-be served. Evaluations of a stored run at another eps or norm, and the
-strong evaluation, are :mod:`lib.evals`; :class:`lib.results.Results`
-queries the stored runs of a grid for the chapters.
+:mod:`lib.experiments.plan_data`); :mod:`lib.experiments.run_checks` decides
+whether a stored run may be served. Evaluations of a stored run at another eps
+or norm, and the strong evaluation, are :mod:`lib.experiments.evals`;
+:class:`lib.experiments.results.Results` queries the stored runs of a grid for
+the chapters.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass, replace
 import torch
 
 from lib import data as data_lib
-from lib import models, profiles, runtime
+from lib import models, runtime
 from lib.attacks import check_bn_mode, check_eps, check_norm
-from lib.plan_data import plan_split, robust_images
-from lib.run_checks import bound_to_run, measured_on, run_data_hashes, usable_run  # noqa: F401
-from lib.store import Run, Store, key_of
+from lib.experiments import profiles
+from lib.experiments.plan_data import plan_split, robust_images
+from lib.experiments.run_checks import bound_to_run, measured_on, run_data_hashes, usable_run  # noqa: F401
+from lib.experiments.store import Run, Store, key_of
 from lib.trades import TradesAttack
 from lib.train import balanced_accuracy, check_mix, outcomes, train
 
@@ -62,14 +64,14 @@ class RunConfig:
             (Default: None)
 
     Example:
-        >>> from lib.runs import RunConfig, train_run
+        >>> from lib.experiments.runs import RunConfig, train_run
         >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
         >>> model, run = train_run(cfg)
         >>> run.metrics["std_acc"], run.metrics["adv_acc"]
     """
 
     dataset: str  # a name of lib.data.DATASETS
-    profile: str = "cpu"  # a name of lib.profiles.PROFILES
+    profile: str = "cpu"  # a name of lib.experiments.profiles.PROFILES
     mix: str = "clean"  # "clean", "adversarial", "half" or "trades"
     norm: str | int = "inf"  # threat model of training and evaluation: "inf" or 2
     eps_train: float = 0.0  # training eps, [0, 1] pixel space; 0 with mix="clean"
@@ -305,7 +307,7 @@ def train_run(
         ``run.metrics`` holds ``std_acc``, ``adv_acc`` (and ``*_balanced``).
 
     Example:
-        >>> from lib.runs import RunConfig, train_run
+        >>> from lib.experiments.runs import RunConfig, train_run
         >>> model, run = train_run(RunConfig("mnist", "smoke"))
         >>> run.metrics["std_acc"]
     """
@@ -380,7 +382,7 @@ def train_run(
                 # every byte of the data it met: a stored run of other bytes is refused
                 "data_sha256": run_data_hashes(plan),
                 "precision": plan.precision,
-                # the order of floating-point sums depends on it (lib.parallel)
+                # the order of floating-point sums depends on it (lib.experiments.execute.parallel)
                 "threads": torch.get_num_threads(),
             },
         }

@@ -87,7 +87,8 @@ config = runs.RunConfig(
     eval_every=eval_every,
 )
 settings = profiles.settings(dataset, profile)
-key = runs.run_key(config, device)
+plan = runs.plan_of(config, device)  # resolved once: what trains, and its store key
+key = plan.key
 cached = Store().load(key) is not None
 
 # %% tags=["hide-input"]
@@ -97,8 +98,8 @@ cached = Store().load(key) is not None
 compare = eval_every is not None and mix != "clean"
 twin = config.standard_twin()
 if compare:
-    parallel.train_all([config, twin], device=device)
-model, run = runs.train_run(config, device=device)
+    parallel.train_all([plan, twin], device=device)
+model, run = runs.train_run(plan)
 
 # %% [markdown]
 # ## The configuration and its results

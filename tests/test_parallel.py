@@ -46,7 +46,7 @@ def test_missing_runs_are_trained_by_workers_and_then_loaded(tmp_path, monkeypat
     def no_training(*args, **kwargs):
         raise AssertionError("a stored run must not be trained again")
 
-    monkeypatch.setattr("lib.experiments.runs.train", no_training)
+    monkeypatch.setattr("lib.experiments.make_run.train", no_training)
     _, run = train_run(configs[1], store=store, progress=False)
     assert run.metrics["steps"] == 3
 

@@ -284,7 +284,7 @@ def test_a_reader_s_validation_makes_a_bad_stored_run_recomputed(tmp_path):
 @pytest.fixture
 def fake_training(monkeypatch):
     """train_run without the cost: training does nothing, evaluation counts calls."""
-    from lib.experiments import evals, runs
+    from lib.experiments import evals, make_run
 
     calls = {"train": 0, "outcomes": 0}
 
@@ -297,8 +297,8 @@ def fake_training(monkeypatch):
         n = len(data)
         return torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.long)
 
-    monkeypatch.setattr(runs, "train", fake_train)
-    monkeypatch.setattr(runs, "outcomes", fake_outcomes)
+    monkeypatch.setattr(make_run, "train", fake_train)
+    monkeypatch.setattr(make_run, "outcomes", fake_outcomes)
     monkeypatch.setattr(evals, "outcomes", fake_outcomes)
     return calls
 

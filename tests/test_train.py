@@ -293,22 +293,8 @@ def test_paper_profile_models_train_two_steps(dataset, eps):
     model = models.build(s.arch, **s.model_kwargs)
     assert models.count_parameters(model) == {"mnist": 3_274_634, "cifar10": 464_154}[dataset]
     ds = data.load(dataset, "train").subset(2 * s.batch_size, seed=0)
-    hist = train.train(
-        model,
-        ds,
-        epochs=1,
-        max_steps=2,
-        batch_size=s.batch_size,
-        lr=s.lr,
-        optimizer=s.optimizer,
-        momentum=s.momentum,
-        weight_decay=s.weight_decay,
-        lr_milestones=s.lr_milestones,
-        augment=s.augment,
-        mix="adversarial",
-        attack=attack,
-        progress=False,
-    )
+    recipe = train.Recipe.of(s, epochs=1, max_steps=2, mix="adversarial", attack=attack)
+    hist = train.train(model, ds, recipe, progress=False)
     assert hist[-1]["steps"] == 2 and np.isfinite(hist[-1]["loss"])
 
 
@@ -463,3 +449,27 @@ def test_the_whole_batch_path_counts_as_the_per_example_one(monkeypatch):
     monkeypatch.setattr(train.graphs, "graphs_by_default", lambda device: True)
     whole = train.outcomes(model, (x, y), attack, **kw)[0]
     assert torch.equal(whole, per_example) and 0 < int(whole.sum()) < 40
+
+
+def test_train_takes_one_recipe_or_its_fields(mnist_small):
+    """train(model, data, recipe) or train(model, data, **fields): the same run; both at
+    once is refused, and the signature stays short (issue 36: one settings object)."""
+    import inspect
+
+    from lib.experiments import profiles
+
+    assert len(inspect.signature(train.train).parameters) <= 8
+    kw = dict(epochs=1, batch_size=64, lr=0.05, seed=3, max_steps=3, precision="fp32")
+    a, b = _tiny_cnn(), _tiny_cnn()
+    b.load_state_dict(a.state_dict())
+    ha = train.train(a, mnist_small[0], progress=False, **kw)
+    hb = train.train(b, mnist_small[0], train.Recipe(**kw), progress=False)
+    assert ha[-1]["loss"] == hb[-1]["loss"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    with pytest.raises(TypeError, match="not both"):
+        train.train(a, mnist_small[0], train.Recipe(**kw), epochs=2)
+    with pytest.raises(ValueError, match="needs an attack"):
+        train.Recipe(epochs=1, batch_size=8, lr=0.1, mix="adversarial")
+    settings = profiles.settings("mnist", "smoke")
+    recipe = train.Recipe.of(settings, epochs=2)
+    assert (recipe.epochs, recipe.lr, recipe.optimizer) == (2, settings.lr, settings.optimizer)

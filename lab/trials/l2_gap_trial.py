@@ -70,7 +70,7 @@ from lib import models, runtime
 from lib.attacks import PGD
 from lib.experiments import evals, profiles, store
 from lib.trades import TradesAttack
-from lib.train import outcomes, train
+from lib.train import Recipe, outcomes, train
 
 WHAT = (
     "MNIST l2 2.5's robust model (the cpu recipe unless args say otherwise): standard "
@@ -207,23 +207,11 @@ def main() -> None:
     else:
         attack = APGDTraining(train_eps, args.steps, round(s.eps_ramp * total))
     start = time.perf_counter()
-    history = train(
-        model,
-        train_set,
-        epochs=s.epochs,
-        max_steps=args.max_steps,
-        batch_size=s.batch_size,
-        lr=s.lr,
-        optimizer=s.optimizer,
-        lr_milestones=s.lr_milestones,
-        eps_ramp=s.eps_ramp,
-        mix=mix,
-        beta=beta,
-        attack=attack,
-        seed=args.seed,
-        precision="auto",
-        progress=True,
+    # the profile's recipe (MNIST's: no weight decay, no augmentation, as this trial ran)
+    recipe = Recipe.of(
+        s, max_steps=args.max_steps, mix=mix, beta=beta, attack=attack, seed=args.seed
     )
+    history = train(model, train_set, recipe, progress=True)
     seconds = time.perf_counter() - start
     kw = dict(precision=runtime.resolve_precision("auto", "cpu"), batch_size=s.eval_batch_size)
     std_ok, _ = outcomes(model, test_set, **kw)

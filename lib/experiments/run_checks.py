@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from lib import data as data_lib
-from lib.experiments.store import Run, Store, key_of
+from lib.experiments.store import Run, Store
 
 #: What :func:`lib.experiments.runs.train_run` records in ``metrics``, and the type each must have
 #: (readers do arithmetic on them): accuracies in [0, 1], counts >= 0.
@@ -69,7 +69,7 @@ def bound_to_run(store: Store, plan, needs: tuple[str, ...] = ()):
         metrics = evaluation.metrics
         if not all(_is_number(metrics.get(k)) for k in needs):
             return False
-        run = store.load(key_of(plan.key_settings))
+        run = store.load(plan.key)
         if run is None or not usable_run(run, plan):
             return False  # no model to vouch for it: recomputed (the run is trained)
         measured = evaluation.record["provenance"].get("checkpoint_sha256")

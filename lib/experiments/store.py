@@ -273,6 +273,8 @@ class Store:
         settings: dict,
         compute: Callable[[], dict],
         valid: Callable[[Run], bool] | None = None,
+        *,
+        key: str | None = None,
     ) -> Run:
         """The stored run for ``settings``, or ``compute()`` saved and returned.
 
@@ -280,17 +282,18 @@ class Store:
         and optionally ``history``, ``state_dict``, ``provenance``). ``valid``:
         what the reader needs of a stored run (fields and their types, the
         checkpoint it was measured on ...); a stored run it refuses is treated
-        as missing, recomputed and replaced, never served.
+        as missing, recomputed and replaced, never served. ``key``: the key of
+        ``settings`` where the caller holds it (a run's plan), not hashed again.
         """
 
         def usable(run: Run | None) -> bool:
             return run is not None and (valid is None or bool(valid(run)))
 
-        run = self.get(settings)
+        key = key if key is not None else key_of(settings)
+        run = self.load(key)
         if usable(run):
             return run
         self.check_writable()  # before the work, not after it
-        key = key_of(settings)
         with self.lock(key):
             run = self.load(key)  # another writer may have finished it while we waited
             if usable(run):

@@ -42,7 +42,7 @@ import lib
 # lib.experiments.execute reaches a sibling through a package namespace.
 import lib.experiments.execute.runner as runner
 from lib import runtime
-from lib.experiments.runs import RunConfig, run_key
+from lib.experiments.runs import Plan, RunConfig, plan_of
 from lib.experiments.store import Store
 from lib.experiments.store_format import CHECKPOINT, RECORD, atomic_write_bytes
 
@@ -184,7 +184,7 @@ def _parameters_ran(notebook: Path) -> bool:
 
 def run_point(
     notebook_text: str,
-    config: RunConfig,
+    plan: Plan,
     retries: int,
     stored_keys: frozenset[str],
     test_kill_marker: str | None = None,
@@ -193,12 +193,15 @@ def run_point(
 
     Returns ``{"key", "skipped", "error", "files", "log"}``: ``files`` maps
     ``record.json`` and ``model.pt`` to their bytes (empty if the run failed)
-    and ``log`` holds the executed notebook's bytes. The key is computed
-    here, on the worker's device (the precision ``auto`` resolves to depends
-    on it), and a point the driver's store already holds under that key is
-    skipped.
+    and ``log`` holds the executed notebook's bytes. The driver's plan is
+    used as it is on a worker of the driver's device; a worker with another
+    device plans the point for its own (the precision ``auto`` resolves to,
+    and with it the key, depends on it), and a point the driver's store already
+    holds under that key is skipped.
     """
-    key = run_key(config)
+    if plan.device != runtime.default_device():
+        plan = plan_of(plan.config)  # this worker's device, not the driver's
+    key, config = plan.key, plan.config
     if key in stored_keys:
         return {"key": key, "skipped": True, "error": None, "files": {}, "log": None}
     root = Path(lib.__file__).resolve().parents[1]
@@ -292,7 +295,7 @@ def _ray_error(err: Exception) -> str:
 
 
 def run(
-    pending: list[tuple[str, RunConfig]],
+    pending: list[Plan],
     notebook: Path,
     *,
     store: Store,
@@ -327,20 +330,20 @@ def run(
         limit = jobs or len(queue)
         while queue or in_flight:
             while queue and len(in_flight) < limit:
-                key, config = queue.pop(0)
-                gpus = gpus_for(config, gpus_per_run, cluster_gpus)
+                plan = queue.pop(0)
+                gpus = gpus_for(plan.config, gpus_per_run, cluster_gpus)
                 ref = task.options(num_gpus=gpus, **resources).remote(
-                    text, config, retries, stored, marker
+                    text, plan, retries, stored, marker
                 )
-                in_flight[ref] = config
+                in_flight[ref] = plan
             (ref,), _ = ray.wait(list(in_flight), num_returns=1)
-            config = in_flight.pop(ref)
+            plan = in_flight.pop(ref)
             try:
                 reply = ray.get(ref)
             except ray.exceptions.RayError as err:
-                yield runner.Outcome(run_key(config), config, _ray_error(err))
+                yield runner.Outcome(plan.key, plan.config, _ray_error(err))
                 continue
-            yield _receive(reply, config, store, out_dir)
+            yield _receive(reply, plan.config, store, out_dir)
     finally:
         for ref in in_flight:  # only after an interruption
             ray.cancel(ref, force=True)

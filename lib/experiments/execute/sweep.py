@@ -55,7 +55,7 @@ from lib.experiments.execute.runner import (
     parameters_of,
     short_error,
 )
-from lib.experiments.runs import RunConfig, run_key
+from lib.experiments.runs import Plan, RunConfig, plan_of
 from lib.experiments.store import Store
 
 #: The runner's names, public here too (``lib.experiments.execute.sweep.notebook_of`` ...).
@@ -212,13 +212,12 @@ def sweep(
     out_dir.mkdir(parents=True, exist_ok=True)
     runner.sweep_hidden_notebooks(out_dir)  # left by killed runs
     result = SweepResult()
-    pending = []
-    for config in configs:
-        key = run_key(config)
-        if store.load(key) is not None:
-            result.skipped.append(key)
+    pending: list[Plan] = []  # each point planned once, here: its key travels with it
+    for plan in (plan_of(config) for config in configs):
+        if store.load(plan.key) is not None:
+            result.skipped.append(plan.key)
         else:
-            pending.append((key, config))
+            pending.append(plan)
     if not pending:
         return result
     notebook = notebook_of(out_dir=out_dir / ".nb")
@@ -258,8 +257,9 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
     jobs = jobs or max(gpus, 1)
     cancel = threading.Event()
 
-    def work(slot: int, key: str, config: RunConfig) -> Outcome:
+    def work(slot: int, plan: Plan) -> Outcome:
         device = f"cuda:{slot % gpus}" if gpus else None
+        key, config = plan.key, plan.config
         error = "interrupted"
         for _ in range(1 + retries):
             if cancel.is_set():
@@ -284,8 +284,8 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
     os.environ.update(env)
     pool, futures = ThreadPoolExecutor(max_workers=jobs), []
     try:
-        for i, (key, config) in enumerate(pending):
-            futures.append(pool.submit(work, i, key, config))
+        for i, plan in enumerate(pending):
+            futures.append(pool.submit(work, i, plan))
         for future in as_completed(futures):
             yield future.result()
     except BaseException:  # Ctrl-C, or the caller stopped early
@@ -368,7 +368,7 @@ def main(argv=None) -> int:
         parser.error(str(err))
     if args.list:
         for config in configs:
-            print(run_key(config), config)
+            print(plan_of(config).key, config)
         return 0
     at = sorted({c.profile for c in configs})
     print(f"{len(configs)} runs in grid {args.grid!r} at profile {', '.join(at)}", file=sys.stderr)

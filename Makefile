@@ -42,8 +42,8 @@ test: lint
 site-test: install
 	ODDS_SITE_TEST_REQUIRED=1 $(BIN)/pytest -q tests/site
 
-# The book's config with the profile's cell timeout (lib.book_config.CELL_TIMEOUT;
-# none at paper): _config.yml with execute.timeout replaced.
+# The book's config at PROFILE: its cell timeout (lib.book_config.CELL_TIMEOUT;
+# none at paper), and the profile set in every chapter's parameters (read_chapter).
 BOOK_CONFIG := _build/_config.yml
 
 book: install
@@ -52,7 +52,7 @@ book: install
 	  echo "lib/, requirements or PROFILE changed: re-executing every chapter"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi
 	$(BIN)/python -c "from lib import book_config; book_config.write_book_config('$(or $(PROFILE),cpu)', '$(BOOK_CONFIG)')"
-	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --config $(BOOK_CONFIG) -W -n --keep-going
+	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) -W -n --keep-going
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"
 

@@ -81,7 +81,7 @@ profile = "cpu"  # smoke | cpu | paper
 seed = 0  # unused: the page reads stored measurements
 
 # %% tags=["hide-input"]
-profile = profiles.resolve(profile)
+profile = profiles.check_profile(profile)
 results = perf.load_results()
 glue("perf_result_files", len(results), display=False)
 Markdown(perf.files_note(results))

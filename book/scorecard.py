@@ -45,7 +45,7 @@ profile = "cpu"  # smoke | cpu | paper: whose claim files to show
 seed = 0  # unused: this page computes nothing random
 
 # %% tags=["remove-input"]
-profile = profiles.resolve(profile)
+profile = profiles.check_profile(profile)
 records = chapter.load_results(profile)
 rows = chapter.scorecard_rows(records)
 beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)

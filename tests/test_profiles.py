@@ -42,11 +42,8 @@ def test_bad_names(monkeypatch):
         profiles.table2_eps("binary_mnist", 2)
     with pytest.raises(ValueError, match='kind must be "train" or "eval"'):
         profiles.settings("mnist", "cpu").attack(0.3, "inf", kind="test")
-    monkeypatch.setenv("ODDS_PROFILE", "smoke")
-    assert profiles.resolve("cpu") == "smoke"
-    monkeypatch.setenv("ODDS_PROFILE", "tiny")
     with pytest.raises(ValueError, match="unknown profile 'tiny'"):
-        profiles.resolve("cpu")
+        profiles.check_profile("tiny")
 
 
 def test_binary_mnist_attack_is_the_exact_linear_worst_case():
@@ -105,11 +102,10 @@ def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
     assert chapter.setup("paper", device="cpu") == ("paper", runtime.torch.device("cpu"))
     monkeypatch.setenv("ODDS_DEVICE", "cpu")
     assert chapter.setup("paper")[0] == "paper"
-    # make book PROFILE=paper reaches it through $ODDS_PROFILE
+    # one channel: the parameter; the environment does not override it
     monkeypatch.delenv("ODDS_DEVICE")
     monkeypatch.setenv("ODDS_PROFILE", "paper")
-    with pytest.raises(book_config.PaperOnCpuError):
-        chapter.setup("smoke")
+    assert chapter.setup("smoke")[0] == "smoke"
 
 
 #: The whole training set of each data set: a run at this n_train is the run at None.
@@ -174,10 +170,36 @@ def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
     )
     assert config["nb_execution_timeout"] == book_config.CELL_TIMEOUT[profile]
     assert book_config.CELL_TIMEOUT["paper"] == -1  # nbclient: no timeout
+    # every chapter read at the profile (the one channel: its parameters cell)
+    reader, kwargs = config["nb_custom_formats"][".py"][:2]
+    assert reader == "lib.book_config.read_chapter"
+    assert kwargs == {"fmt": "py:percent", "profile": profile}
     # nothing else changes
     original = source.read_text().splitlines()
-    changed = [a for a, b in zip(original, text.splitlines(), strict=True) if a != b]
-    assert len(changed) <= 1 and all("timeout:" in line for line in changed)
+    changed = [b for a, b in zip(original, text.splitlines(), strict=True) if a != b]
+    assert len(changed) <= 3
+    assert all(
+        "timeout:" in line or "read_chapter" in line or "profile:" in line for line in changed
+    )
+
+
+def test_a_book_build_gives_the_profile_to_the_parameters_cell():
+    """make book PROFILE=smoke: each chapter is read with a hidden injected cell after
+    its parameters cell, as papermill's ``-p profile smoke`` adds."""
+    text = (runtime.PROJECT_ROOT / "book" / "theory.py").read_text()
+    plain = book_config.read_chapter(text)
+    nb = book_config.read_chapter(text, profile="smoke")
+    assert len(nb.cells) == len(plain.cells) + 1
+    i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = nb.cells[i + 1]
+    assert injected.source == "profile = 'smoke'"
+    assert injected.metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert "profile = " in nb.cells[i].source  # the cell it overrides sets it too
+    namespace = {}
+    exec(injected.source, namespace)
+    assert namespace["profile"] == "smoke"
+    with pytest.raises(ValueError, match="unknown profile"):
+        book_config.read_chapter(text, profile="tiny")
 
 
 def test_grids_table4_cells_agree_with_the_chapters():

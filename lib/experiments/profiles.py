@@ -14,7 +14,6 @@ exists (CLAIMS S3) and says where each number comes from.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm, step_factor
@@ -36,15 +35,6 @@ def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     return profile
-
-
-def resolve(profile: str) -> str:
-    """The profile a chapter runs at: ``$ODDS_PROFILE`` when set, else ``profile``.
-
-    The environment variable lets ``make book PROFILE=smoke`` build every
-    chapter at another scale without editing the parameters cells.
-    """
-    return check_profile(os.environ.get("ODDS_PROFILE") or profile)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ key = plan.key
 cached = Store().load(key) is not None
 
 # %% tags=["hide-input"]
-# A run with a curve is compared with its standard twin (below). lib.parallel trains
+# A run with a curve is compared with its standard twin (below). lib.experiments.execute.parallel trains
 # the two in worker processes on a CPU where that pays; at `cpu` the robust run costs
 # four times its twin, so both train here, one after the other, with every thread.
 compare = eval_every is not None and mix != "clean"

@@ -328,7 +328,7 @@ show_trial("roofline-cpu")
 # %% [markdown]
 # ## Training runs side by side
 #
-# A chapter trains its missing runs in worker processes (`lib.parallel`):
+# A chapter trains its missing runs in worker processes (`lib.experiments.execute.parallel`):
 # on a CPU, two workers with half the cores' threads each. A small model's
 # step at batch 128 leaves cores idle in one process (serial Python, kernels
 # too small to split). `lab/trials/jobs_trial.py` measures the whole machine's
@@ -336,7 +336,7 @@ show_trial("roofline-cpu")
 # every core's thread against the workers at the same time. The workers
 # take the costliest runs first, and runs too unequal to share (one four
 # times the other) stay in one process with every thread
-# (`lib.parallel.workers_pay`, from the recipes alone).
+# (`lib.experiments.execute.parallel.workers_pay`, from the recipes alone).
 
 
 # %% tags=["hide-input"]

@@ -77,7 +77,7 @@ display(
         "yet and are trained now."
     )
 )
-# The missing runs train in parallel worker processes on a CPU (lib.parallel); the
+# The missing runs train in parallel worker processes on a CPU (lib.experiments.execute.parallel); the
 # cells below load them from the store.
 parallel.train_all(configs, device=device)
 # The second-seed runs stay out of `results`, whose means are over the grid's seeds.
@@ -174,7 +174,7 @@ price.p2_table(grid, results)
 
 # %% tags=["hide-input"]
 # The strong evaluations of Table 4 and of the second seed (below), in worker
-# processes on a CPU (lib.parallel); the table reads them from the store.
+# processes on a CPU (lib.experiments.execute.parallel); the table reads them from the store.
 seed_cells = strong_cells(parts["seeds"], [row[:3] for row in grid.seed_rows])
 table4_cells = strong_cells(parts["table4"], price_table4.table4_rows(grid))
 evaluated = parallel.strong_eval_all(table4_cells + seed_cells, device=device)

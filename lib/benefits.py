@@ -99,7 +99,7 @@ def audit_attack(
     linf), on the first ``n_audit`` test images: ``{"survived": per-image bool}``,
     with the input gradients' zero fraction for the training PGD (the cheapest
     task). A module-level function, so workers can run it
-    (:func:`lib.parallel.in_workers`); the model comes from the store, and so
+    (:func:`lib.experiments.execute.parallel.in_workers`); the model comes from the store, and so
     does the result once computed (a rebuild does not attack again: the audit
     is about a tenth of a cold `cpu` build). Each attack seeds its own
     randomness, so the tasks may run in any order and process."""

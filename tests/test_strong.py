@@ -1,4 +1,4 @@
-"""The strong evaluation (lib.attacks.strong, lib.runs.strong_eval)."""
+"""The strong evaluation (lib.attacks.strong, lib.experiments.evals.strong_eval)."""
 
 from __future__ import annotations
 

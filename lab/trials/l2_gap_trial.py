@@ -5,7 +5,7 @@ robust accuracy by more than 5 points; the `cpu` build's l2 2.5 model reads
 63.1% under PGD-10 and 51.4% under the strong evaluation. This trains that
 model (the `cpu` recipe: its CNN, 3 epochs of all 60,000 images, Adam, the
 eps ramp over the first 30% of steps) with a chosen training attack, then
-evaluates it as :func:`lib.evals.strong_eval` does: standard accuracy on the
+evaluates it as :func:`lib.experiments.evals.strong_eval` does: standard accuracy on the
 10,000 test images, the profile's PGD-10 on the first 1,000, and the strong
 cascade (fp32) on the images it leaves robust.
 
@@ -202,7 +202,7 @@ def main() -> None:
         attack = s.attack(train_eps, 2, kind="train")  # train() ramps a PGD's eps itself
         if args.loss != "ce":
             attack = LossPGD(**dataclasses.asdict(attack), loss=LOSSES[args.loss])
-        if args.trades is not None:  # as lib.runs does: the KL adversary, the PGD's geometry
+        if args.trades is not None:  # as make_run does: the KL adversary, the PGD's geometry
             attack, mix, beta = TradesAttack.like(attack), "trades", args.trades
     else:
         attack = APGDTraining(train_eps, args.steps, round(s.eps_ramp * total))
@@ -215,7 +215,7 @@ def main() -> None:
     seconds = time.perf_counter() - start
     kw = dict(precision=runtime.resolve_precision("auto", "cpu"), batch_size=s.eval_batch_size)
     std_ok, _ = outcomes(model, test_set, **kw)
-    m = evals.strong_metrics(  # as lib.evals.strong_eval does for a stored run
+    m = evals.strong_metrics(  # as lib.experiments.evals.strong_eval does for a stored run
         model,
         test_set.head(s.n_test_robust),
         s.attack(args.eps, 2, kind="eval"),

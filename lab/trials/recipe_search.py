@@ -2,7 +2,7 @@
 
 Trains one candidate with lib.train.train on the full training set (not via
 the store), then reports standard accuracy, robust accuracy under the
-training-style PGD, and a strong evaluation (lib.evals.strong_metrics: the
+training-style PGD, and a strong evaluation (lib.experiments.evals.strong_metrics: the
 library's cascade on the PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
 torchattacks; per-example worst case), at a budget above the `cpu` profile's.
 

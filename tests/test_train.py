@@ -321,6 +321,15 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
     assert len(store.runs()) == 3
 
 
+def test_results_carry_each_runs_key(tmp_path):
+    from lib.experiments.results import Results
+
+    config = RunConfig("mnist", "smoke", n_train=64, max_steps=2)
+    r = Results.of([config], store=Store(tmp_path), device="cpu")
+    assert r.keys == {config: runs.run_key(config, "cpu")}
+    assert r.runs[config]["steps"] == 2 and Store(tmp_path).load(r.keys[config]) is not None
+
+
 def test_results_query_and_summaries():
     from lib.experiments.results import Results
 

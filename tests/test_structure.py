@@ -130,6 +130,23 @@ def test_no_import_cycle_among_lib_modules():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_the_experiments_wing_sits_below_the_chapters():
+    """One way down (docs: DESIGN): nothing lib.experiments reaches, lazily or not,
+    is a chapter, the book's plumbing or a verdict."""
+    graph = _graph()
+    above = ("lib.chapters", "lib.chapter", "lib.book_config", "lib.book_ext", "lib.verdicts")
+    above += ("lib.rules", "lib.scorecard", "lib.plots", "lib.claims")
+    reached, stack = set(), [m for m in graph if m.startswith("lib.experiments")]
+    assert "lib.experiments.runs" in stack and "lib.experiments.execute.sweep" in stack
+    while stack:
+        for dep in graph.get(stack.pop(), ()):
+            if dep not in reached:
+                reached.add(dep)
+                stack.append(dep)
+    wrong = sorted(m for m in reached if any(m == a or m.startswith(a + ".") for a in above))
+    assert not wrong, f"lib.experiments reaches {wrong}"
+
+
 def test_no_lib_module_over_400_lines():
     long = {
         name: len(path.read_text().splitlines())

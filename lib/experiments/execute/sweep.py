@@ -47,7 +47,6 @@ from lib.experiments import grids, profiles
 from lib.experiments.execute import runner
 from lib.experiments.execute.runner import (
     CONFIG_FIELDS,
-    ONE_RUN,
     RUNS_DIR,
     Outcome,
     execute,
@@ -58,24 +57,6 @@ from lib.experiments.execute.runner import (
 from lib.experiments.runs import Plan, RunConfig, plan_of
 from lib.experiments.store import Store
 
-#: The runner's names, public here too (``lib.experiments.execute.sweep.notebook_of`` ...).
-__all__ = [
-    "CONFIG_FIELDS",
-    "EXECUTORS",
-    "ONE_RUN",
-    "RUNS_DIR",
-    "Outcome",
-    "SweepResult",
-    "execute",
-    "grid_from_spec",
-    "load_grid",
-    "main",
-    "notebook_of",
-    "parameters_of",
-    "short_error",
-    "sweep",
-    "unique",
-]
 EXECUTORS = ("local", "ray")
 DEFAULT_PROFILE = "cpu"  # of a named grid, or a JSON grid that names none
 

@@ -2,7 +2,8 @@
 
 - ``runs``: :class:`~lib.experiments.runs.RunConfig` (a run's settings), its
   :class:`~lib.experiments.runs.Plan` (resolved once against the profile and
-  the device, the store key included), the one store-key schema, ``train_run``
+  the device, the store key included), the one store-key schema, ``train_run``;
+  ``make_run``: what a planned run computes (its recipe, training, metrics)
 - ``profiles``: the smoke / cpu / paper profiles, Tables 2 and 3; ``grids``:
   what each chapter runs at each profile
 - ``store`` (``store_format``: the on-disk format): runs keyed by their settings,

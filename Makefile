@@ -42,8 +42,8 @@ test: lint
 site-test: install
 	ODDS_SITE_TEST_REQUIRED=1 $(BIN)/pytest -q tests/site
 
-# The book's config with the profile's cell timeout (lib.book_config.CELL_TIMEOUT;
-# none at paper): _config.yml with execute.timeout replaced.
+# The book's config at PROFILE: its cell timeout (lib.book_config.CELL_TIMEOUT;
+# none at paper), and the profile set in every chapter's parameters (read_chapter).
 BOOK_CONFIG := _build/_config.yml
 
 book: install
@@ -52,7 +52,7 @@ book: install
 	  echo "lib/, requirements or PROFILE changed: re-executing every chapter"; \
 	  rm -rf _build/.jupyter_cache _build/.doctrees _build/html _build/jupyter_execute; fi
 	$(BIN)/python -c "from lib import book_config; book_config.write_book_config('$(or $(PROFILE),cpu)', '$(BOOK_CONFIG)')"
-	ODDS_PROFILE=$(PROFILE) $(BIN)/jupyter-book build . --config $(BOOK_CONFIG) -W -n --keep-going
+	$(BIN)/jupyter-book build . --config $(BOOK_CONFIG) -W -n --keep-going
 	@echo "$(DEPS_HASH)" > _build/.deps-hash
 	@echo "Open _build/html/index.html"
 
@@ -75,14 +75,14 @@ notebook: install
 	$(BIN)/jupytext --to ipynb book/$(CHAPTER).py -o build/nb/$(CHAPTER).ipynb
 
 # make sweep GRID=price PROFILE=cpu JOBS=1: train a grid of runs into the store
-# ahead of `make book`; GRID is a named grid (lib/grids.py) or a JSON grid file (lib/sweep/).
+# ahead of `make book`; GRID is a named grid (lib/experiments/grids.py) or a JSON grid file (lib/experiments/execute/sweep.py).
 # EXECUTOR=ray runs it on Ray: a local instance, or the cluster at ADDRESS=host:port.
 GRID ?= price
 JOBS ?=
 EXECUTOR ?= local
 ADDRESS ?=
 sweep: install
-	$(BIN)/python -m lib.sweep --grid $(GRID) $(if $(PROFILE),--profile $(PROFILE)) $(if $(JOBS),--jobs $(JOBS)) \
+	$(BIN)/python -m lib.experiments.execute.sweep --grid $(GRID) $(if $(PROFILE),--profile $(PROFILE)) $(if $(JOBS),--jobs $(JOBS)) \
 	  --executor $(EXECUTOR) $(if $(ADDRESS),--address $(ADDRESS))
 
 # make bench [SIZE=full|quick|tiny] [BENCH_ARGS="--compile reduce-overhead ..."]:
@@ -120,12 +120,12 @@ gpu-first-contact:
 gpu-first-contact-prepare:
 	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) scripts/gpu_first_contact.py --prepare carry
 
-# The strong evaluations the chapters read (lib.grids.strong_evals: Table 4, TRADES,
+# The strong evaluations the chapters read (lib.experiments.grids.strong_evals: Table 4, TRADES,
 # the frontier), computed into the store ahead of `make book` (hours at paper).
 strong-evals: install
 	$(BIN)/python -c "from lib import grids; grids.run_strong_evals('$(or $(PROFILE),cpu)')"
 
-# make mutation [MUTANTS="lib.store.* lib.verdicts.noise.x_binomial_se*"] [JOBS=2]: mutation testing
+# make mutation [MUTANTS="lib.experiments.store.* lib.verdicts.noise.x_binomial_se*"] [JOBS=2]: mutation testing
 # of the core with mutmut ([tool.mutmut] in pyproject.toml: the modules, the tests). Slow
 # (thousands of mutants; hours on 2 cores), so not part of `make test`. MUTANTS (mutmut
 # name globs, or `$$(cat lab/mutation/sample.txt)`) picks a part. Results stay in

@@ -37,11 +37,12 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import bootstrap, chapter, data, profiles, runtime
+from lib import bootstrap, chapter, data, runtime
 from lib.chapters import linear_mnist as L
 from lib.chapters import linear_mnist_plots as LP
 from lib.chapters import linear_mnist_spread as LS
 from lib.chapters import linear_mnist_topk as LK
+from lib.experiments import profiles
 
 
 def glue_all(values: dict) -> None:

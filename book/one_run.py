@@ -33,9 +33,11 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, parallel, profiles, runs
+from lib import chapter
 from lib.chapters import one_run
-from lib.store import Store
+from lib.experiments import profiles, runs
+from lib.experiments.execute import parallel
+from lib.experiments.store import Store
 
 timer = chapter.start()
 
@@ -85,18 +87,19 @@ config = runs.RunConfig(
     eval_every=eval_every,
 )
 settings = profiles.settings(dataset, profile)
-key = runs.run_key(config, device)
+plan = runs.plan_of(config, device)  # resolved once: what trains, and its store key
+key = plan.key
 cached = Store().load(key) is not None
 
 # %% tags=["hide-input"]
-# A run with a curve is compared with its standard twin (below). lib.parallel trains
+# A run with a curve is compared with its standard twin (below). lib.experiments.execute.parallel trains
 # the two in worker processes on a CPU where that pays; at `cpu` the robust run costs
 # four times its twin, so both train here, one after the other, with every thread.
 compare = eval_every is not None and mix != "clean"
 twin = config.standard_twin()
 if compare:
-    parallel.train_all([config, twin], device=device)
-model, run = runs.train_run(config, device=device)
+    parallel.train_all([plan, twin], device=device)
+model, run = runs.train_run(plan)
 
 # %% [markdown]
 # ## The configuration and its results

@@ -61,10 +61,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import bench, chapter, profiles
+from lib import bench, chapter
 from lib.bench import paper_cost
 from lib.chapters import performance as perf
 from lib.chapters import performance_trials as trials
+from lib.experiments import profiles
 
 timer = chapter.start()
 
@@ -80,7 +81,7 @@ profile = "cpu"  # smoke | cpu | paper
 seed = 0  # unused: the page reads stored measurements
 
 # %% tags=["hide-input"]
-profile = profiles.resolve(profile)
+profile = profiles.check_profile(profile)
 results = perf.load_results()
 glue("perf_result_files", len(results), display=False)
 Markdown(perf.files_note(results))
@@ -327,7 +328,7 @@ show_trial("roofline-cpu")
 # %% [markdown]
 # ## Training runs side by side
 #
-# A chapter trains its missing runs in worker processes (`lib.parallel`):
+# A chapter trains its missing runs in worker processes (`lib.experiments.execute.parallel`):
 # on a CPU, two workers with half the cores' threads each. A small model's
 # step at batch 128 leaves cores idle in one process (serial Python, kernels
 # too small to split). `lab/trials/jobs_trial.py` measures the whole machine's
@@ -335,7 +336,7 @@ show_trial("roofline-cpu")
 # every core's thread against the workers at the same time. The workers
 # take the costliest runs first, and runs too unequal to share (one four
 # times the other) stay in one process with every thread
-# (`lib.parallel.workers_pay`, from the recipes alone).
+# (`lib.experiments.execute.parallel.workers_pay`, from the recipes alone).
 
 
 # %% tags=["hide-input"]

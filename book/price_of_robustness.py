@@ -44,12 +44,14 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from lib import chapter, parallel, profiles, runs, runtime
+from lib import chapter, runtime
 from lib.chapters import price, price_l2, price_table4
 from lib.data import imagenet
+from lib.experiments import profiles, runs
+from lib.experiments.execute import parallel
+from lib.experiments.results import Results
+from lib.experiments.store import Store
 from lib.price import strong_breakdown, strong_cell, strong_cells, strong_images
-from lib.results import Results
-from lib.store import Store
 
 # Runs from a subset of a data set are flagged on this page, from their records.
 timer = chapter.start(quiet_subsets=True)
@@ -75,7 +77,7 @@ display(
         "yet and are trained now."
     )
 )
-# The missing runs train in parallel worker processes on a CPU (lib.parallel); the
+# The missing runs train in parallel worker processes on a CPU (lib.experiments.execute.parallel); the
 # cells below load them from the store.
 parallel.train_all(configs, device=device)
 # The second-seed runs stay out of `results`, whose means are over the grid's seeds.
@@ -201,7 +203,7 @@ price.p2_table(grid, results)
 
 # %% tags=["hide-input"]
 # The strong evaluations of Table 4 and of the second seed (below), in worker
-# processes on a CPU (lib.parallel); the table reads them from the store.
+# processes on a CPU (lib.experiments.execute.parallel); the table reads them from the store.
 seed_cells = strong_cells(parts["seeds"], [row[:3] for row in grid.seed_rows])
 table4_cells = strong_cells(parts["table4"], price_table4.table4_rows(grid))
 evaluated = parallel.strong_eval_all(table4_cells + seed_cells, device=device)

@@ -33,9 +33,10 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
-from lib import chapter, claims, profiles, runtime
+from lib import chapter, claims, runtime
 from lib import scorecard as card
 from lib.chapters import scorecard as sc
+from lib.experiments import profiles
 
 timer = chapter.start()
 
@@ -44,7 +45,7 @@ profile = "cpu"  # smoke | cpu | paper: whose claim files to show
 seed = 0  # unused: this page computes nothing random
 
 # %% tags=["remove-input"]
-profile = profiles.resolve(profile)
+profile = profiles.check_profile(profile)
 records = chapter.load_results(profile)
 rows = chapter.scorecard_rows(records)
 beyond = chapter.scorecard_rows(records, ledger=claims.BEYOND)

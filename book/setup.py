@@ -31,9 +31,10 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, data, plots, profiles, runtime
+from lib import chapter, data, plots, runtime
 from lib.chapters import setup, setup_facts
 from lib.data import imagenet
+from lib.experiments import profiles
 
 timer = chapter.start()
 

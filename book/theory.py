@@ -34,12 +34,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import chapter, grids, runtime
+from lib import chapter, runtime
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import theory as C
 from lib.chapters import theory_claims as TC
 from lib.chapters import theory_plots as TP
+from lib.experiments import grids
 from lib.paper import section2 as S2
 
 

@@ -39,8 +39,8 @@ from myst_nb import glue
 from lib import chapter
 from lib.chapters import trade_off as to
 from lib.chapters import trade_off_trades as x3
+from lib.experiments.store import Store
 from lib.paper import beyond
-from lib.store import Store
 
 timer = chapter.start(quiet_subsets=True)
 

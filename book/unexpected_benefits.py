@@ -38,10 +38,11 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import benefits_ri, chapter, grids, plots, runtime
+from lib import benefits_ri, chapter, plots, runtime
 from lib.chapters import benefits as bf
 from lib.chapters import benefits_audit as b4_audit
 from lib.data import imagenet
+from lib.experiments import grids
 
 # Models and test images from a subset of a data set are flagged on this page.
 timer = chapter.start(quiet_subsets=True)

@@ -16,12 +16,13 @@ import time
 
 import torch
 
-from lib import grids, profiles, run_checks, saliency, verdicts
-from lib import runs as runs_lib
+from lib import saliency, verdicts
 from lib.attacks import check_norm
 from lib.data import load_split
+from lib.experiments import grids, profiles, run_checks
+from lib.experiments import runs as runs_lib
+from lib.experiments.store import Store
 from lib.judging import PathReport, Rate
-from lib.store import Store
 
 #: The judge of a panel (attacked model, attack norm): the robust model trained
 #: with the other norm, so it is neither the attacked model nor its twin.
@@ -98,7 +99,7 @@ def audit_attack(
     linf), on the first ``n_audit`` test images: ``{"survived": per-image bool}``,
     with the input gradients' zero fraction for the training PGD (the cheapest
     task). A module-level function, so workers can run it
-    (:func:`lib.parallel.in_workers`); the model comes from the store, and so
+    (:func:`lib.experiments.execute.parallel.in_workers`); the model comes from the store, and so
     does the result once computed (a rebuild does not attack again: the audit
     is about a tenth of a cold `cpu` build). Each attack seeds its own
     randomness, so the tasks may run in any order and process."""

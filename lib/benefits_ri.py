@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib import benefits, chapter, grids, plots, profiles, verdicts
-from lib import runs as runs_lib
+from lib import benefits, chapter, plots, verdicts
+from lib.experiments import grids, profiles
+from lib.experiments import runs as runs_lib
 from lib.judging import correct_before, judge_along_path
 
 RI = "restricted_imagenet"

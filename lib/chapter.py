@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from lib import book_config, claims, plots, profiles, runtime, store_format, verdicts
+from lib import book_config, claims, plots, runtime, verdicts
 from lib.attacks import check_norm
+from lib.experiments import profiles, store_format
 
 #: The verdict vocabulary (:data:`lib.verdicts.judgement.VOCABULARY`).
 VERDICTS = verdicts.VOCABULARY
@@ -57,14 +58,14 @@ def start(*, quiet_subsets: bool = False, keep_freed_memory: bool = True) -> Tim
 
 
 def setup(profile: str, device=None) -> tuple[str, torch.device]:
-    """The profile (``ODDS_PROFILE`` overrides the parameter) and the device to run on.
+    """The profile (the chapter's parameter, checked) and the device to run on.
 
     The ``paper`` profile on a CPU nobody asked for (``device`` or
     ``$ODDS_DEVICE``) raises :class:`lib.book_config.PaperOnCpuError`.
     """
     asked = device is not None or runtime.device_was_asked()
     device = torch.device(device) if device is not None else runtime.default_device()
-    profile = profiles.resolve(profile)
+    profile = profiles.check_profile(profile)
     book_config.check_device(profile, device, asked=asked)
     return profile, device
 

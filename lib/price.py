@@ -20,10 +20,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from lib import evals, verdicts
+from lib import verdicts
 from lib.attacks import check_norm
 from lib.attacks.strong import COMPONENTS  # re-exported for the chapter
 from lib.chapter import eps_label, norm_key
+from lib.experiments import evals
 
 MODELS = ("standard", "half", "robust")
 MIX = {"standard": "clean", "half": "half", "robust": "adversarial"}

@@ -97,7 +97,7 @@ def keep_freed_memory() -> bool:
     what the process did before); the measurements are in ``lab/``
     (``lab/trials/recipe_ratio_trial.py`` and the allocator trials).
     So every chapter (:func:`lib.chapter.start`) keeps freed memory, and so
-    do the workers of :mod:`lib.parallel` it starts (they follow their
+    do the workers of :mod:`lib.experiments.execute.parallel` it starts (they follow their
     caller), and so does ``make bench`` for both sides of every comparison;
     training and the attacks (``lib.train``, ``lib.attacks``) leave the
     allocator alone. The cost: a process's resident memory stays at its peak. Returns whether

@@ -1,8 +1,9 @@
 """One training loop for clean, adversarial and half-half batches, and evaluation.
 
-``train`` is the loop; ``evaluate`` gives standard accuracy (no attack) or
-robust accuracy (with one). This module knows no profile and no store: the
-runs of a configuration, stored, are :mod:`lib.runs`.
+``train`` is the loop, taking one frozen :class:`Recipe`; ``evaluate`` gives
+standard accuracy (no attack) or robust accuracy (with one). This module knows
+no profile and no store: the runs of a configuration, stored, are
+:mod:`lib.experiments.runs`.
 
 Both ``train`` and ``evaluate`` take any :class:`lib.data.Batches`: a
 :class:`lib.data.TensorData` held on the device, or Restricted ImageNet
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +32,16 @@ from lib.attacks.fast import restore_layout, to_channels_last
 from lib.data.torch_data import is_torch_data, model_device, to_tensor_data
 from lib.trades import TradesAttack, trades_loss
 
-__all__ = ["MIXES", "OPTIMIZERS", "balanced_accuracy", "check_mix", "evaluate", "outcomes", "train"]
+__all__ = [
+    "MIXES",
+    "OPTIMIZERS",
+    "Recipe",
+    "balanced_accuracy",
+    "check_mix",
+    "evaluate",
+    "outcomes",
+    "train",
+]
 
 MIXES = ("clean", "adversarial", "half", "trades")
 OPTIMIZERS = ("sgd", "adam")
@@ -74,48 +84,18 @@ def check_mix(mix: str) -> str:
     return mix
 
 
-def train(
-    model: torch.nn.Module,
-    data: data_lib.Batches,
-    *,
-    epochs: int,
-    batch_size: int | None,
-    lr: float,
-    optimizer: str = "sgd",
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    lr_milestones: tuple[float, ...] = (),
-    augment: bool = False,
-    mix: str = "clean",
-    attack: Attack | None = None,
-    seed: int = 0,
-    precision: str = "auto",
-    max_steps: int | None = None,
-    eval_data: data_lib.Batches | None = None,
-    bn_mode: str = "eval",
-    progress: bool = True,
-    eps_ramp: float = 0.0,
-    beta: float | None = None,
-    eval_every: int | None = None,
-) -> list[dict]:
-    """Train ``model`` in place (clean, adversarial, half-half or TRADES) and return its history.
+#: The fields of a :class:`Recipe` that a profile's settings name the same way
+#: (:class:`lib.experiments.profiles.DatasetSettings`): :meth:`Recipe.of` reads them.
+SETTINGS_FIELDS = tuple(
+    "epochs batch_size lr optimizer momentum weight_decay lr_milestones augment eps_ramp".split()
+)
 
-    Each step draws a batch (seeded by ``seed``), replaces it by ``attack``'s
-    adversarial examples as ``mix`` says, and takes one optimizer step on the
-    cross-entropy (the TRADES loss for ``mix="trades"``). The model is left in
-    eval mode, its parameters in the caller's memory layout.
 
-    Distance measure:
-        the ``attack``'s (e.g. :class:`lib.attacks.PGD`: l_inf or l2 ball in
-        [0, 1] pixel space); none for ``mix="clean"``.
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`train` trains: one frozen object, checked when it is made.
 
     Args:
-        model (nn.Module): maps inputs in [0, 1] to logits; trained in place.
-        data (Batches | DataLoader | Dataset): the training set on the model's
-            device: a :class:`lib.data.Batches` (e.g. from :func:`lib.data.load`),
-            or a torch ``DataLoader`` or ``Dataset`` of ``(x, y)``, x float in
-            [0, 1], read once into memory on the model's device (its own
-            batching, shuffling and random transforms are not used).
         epochs (int): epochs of ``data.epoch_size`` images (a pass over the data,
             or 76,800 Restricted ImageNet images at the paper's scale). Required.
         batch_size (int | None): images per step; None trains on the full batch.
@@ -143,21 +123,120 @@ def train(
             :func:`lib.runtime.resolve_precision` says which), ``"bf16"`` or
             ``"fp32"``. (Default: "auto")
         max_steps (int | None): stop after this many optimizer steps. (Default: None)
-        eval_data (Batches | DataLoader | Dataset | None): if given, standard
-            accuracy on it is recorded each epoch. (Default: None)
         bn_mode (str): the model's mode while ``attack`` runs: ``"eval"``
             (BatchNorm running statistics) or ``"train"`` (batch statistics); see
             :func:`lib.attacks.pgd`. (Default: "eval")
-        progress (bool): show a tqdm bar. (Default: True)
         eps_ramp (float): fraction of the total steps over which a PGD training
             attack's eps (and step size) grows linearly to its full value; 0
             trains at the full eps from the first step. (Default: 0.0)
         beta (float | None): TRADES' weight of the robust term; with
             ``mix="trades"`` only. (Default: None)
-        eval_every (int | None): with ``eval_data``, also record its standard
-            accuracy every this many optimizer steps and after the last one, as
-            the epoch entry's ``curve`` (``[step, accuracy]`` pairs). Evaluation
-            touches neither the weights nor any random stream. (Default: None)
+        eval_every (int | None): with :func:`train`'s ``eval_data``, also record
+            its standard accuracy every this many optimizer steps and after the
+            last one, as the epoch entry's ``curve`` (``[step, accuracy]``
+            pairs). Evaluation touches neither the weights nor any random
+            stream. (Default: None)
+
+    Example:
+        >>> from lib.attacks import PGD
+        >>> from lib.train import Recipe
+        >>> recipe = Recipe(epochs=1, batch_size=50, lr=1e-3, optimizer="adam",
+        ...                 mix="adversarial", attack=PGD(eps=0.3, norm="Linf", steps=7))
+    """
+
+    epochs: int
+    batch_size: int | None
+    lr: float
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    lr_milestones: tuple[float, ...] = ()
+    augment: bool = False
+    mix: str = "clean"
+    attack: Attack | None = None
+    seed: int = 0
+    precision: str = "auto"
+    max_steps: int | None = None
+    bn_mode: str = "eval"
+    eps_ramp: float = 0.0
+    beta: float | None = None
+    eval_every: int | None = None
+
+    def __post_init__(self):
+        mix, attack, beta, epochs = self.mix, self.attack, self.beta, self.epochs
+        check_mix(mix)
+        check_bn_mode(self.bn_mode)
+        if mix != "clean" and attack is None:
+            raise ValueError(f"mix={mix!r} needs an attack")
+        if (mix == "trades") != (beta is not None):
+            raise ValueError(
+                f"beta is TRADES' weight: give it with mix='trades' only (mix={mix!r})"
+            )
+        if mix == "trades" and not isinstance(attack, TradesAttack):
+            raise ValueError("mix='trades' needs a lib.trades.TradesAttack (the KL adversary)")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}"
+            )
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be an int >= 0 (not a bool), got {epochs!r}")
+        for name in ("batch_size", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and not is_positive_int(value):
+                raise ValueError(
+                    f"{name} must be a positive int (not a bool) or None, got {value!r}"
+                )
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.eval_every is not None and not is_positive_int(self.eval_every):
+            raise ValueError(
+                f"eval_every must be a positive int (not a bool) or None, got {self.eval_every!r}"
+            )
+        if not 0 <= self.eps_ramp <= 1:
+            raise ValueError(f"eps_ramp must be in [0, 1], got {self.eps_ramp!r}")
+
+    @classmethod
+    def of(cls, settings, **fields) -> Recipe:
+        """The recipe of a profile's ``settings`` (its :data:`SETTINGS_FIELDS`, read by
+        name), with ``fields`` (the run's mix, attack, seed ...) given or overriding."""
+        return cls(**{**{f: getattr(settings, f) for f in SETTINGS_FIELDS}, **fields})
+
+
+def train(
+    model: torch.nn.Module,
+    data: data_lib.Batches,
+    recipe: Recipe | None = None,
+    *,
+    eval_data: data_lib.Batches | None = None,
+    progress: bool = True,
+    **fields,
+) -> list[dict]:
+    """Train ``model`` in place (clean, adversarial, half-half or TRADES) and return its history.
+
+    Each step draws a batch (seeded by the recipe's ``seed``), replaces it by
+    the ``attack``'s adversarial examples as ``mix`` says, and takes one
+    optimizer step on the cross-entropy (the TRADES loss for ``mix="trades"``).
+    The model is left in eval mode, its parameters in the caller's memory layout.
+
+    Distance measure:
+        the recipe's ``attack``'s (e.g. :class:`lib.attacks.PGD`: l_inf or l2
+        ball in [0, 1] pixel space); none for ``mix="clean"``.
+
+    Args:
+        model (nn.Module): maps inputs in [0, 1] to logits; trained in place.
+        data (Batches | DataLoader | Dataset): the training set on the model's
+            device: a :class:`lib.data.Batches` (e.g. from :func:`lib.data.load`),
+            or a torch ``DataLoader`` or ``Dataset`` of ``(x, y)``, x float in
+            [0, 1], read once into memory on the model's device (its own
+            batching, shuffling and random transforms are not used).
+        recipe (Recipe | None): how to train (epochs, batch size, learning rate,
+            mix, attack, seed, precision ...: see :class:`Recipe`). Or, instead,
+            its fields as keywords: ``train(model, data, epochs=3,
+            batch_size=50, lr=1e-3)``. (Default: None: the keywords)
+        eval_data (Batches | DataLoader | Dataset | None): if given, standard
+            accuracy on it is recorded each epoch (and every ``eval_every``
+            steps). (Default: None)
+        progress (bool): show a tqdm bar. (Default: True)
 
     Shape:
         - batches of ``data``: x :math:`(N, C, H, W)` in [0, 1], y :math:`(N)`.
@@ -175,42 +254,32 @@ def train(
         >>> model = models.MnistCNN()
         >>> history = train.train(model, tr, epochs=3, batch_size=50, lr=1e-3,
         ...                       optimizer="adam", precision="fp32")
-        >>> history = train.train(model, tr, epochs=1, batch_size=50, lr=1e-3,
-        ...                       optimizer="adam", mix="adversarial",
-        ...                       attack=PGD(eps=0.3, norm="Linf", steps=7))
+        >>> robust = train.Recipe(epochs=1, batch_size=50, lr=1e-3, optimizer="adam",
+        ...                       mix="adversarial", attack=PGD(eps=0.3, norm="Linf", steps=7))
+        >>> history = train.train(model, tr, robust)
     """
-    check_mix(mix)
-    check_bn_mode(bn_mode)
-    if mix != "clean" and attack is None:
-        raise ValueError(f"mix={mix!r} needs an attack")
-    if (mix == "trades") != (beta is not None):
-        raise ValueError(f"beta is TRADES' weight: give it with mix='trades' only (mix={mix!r})")
-    if mix == "trades" and not isinstance(attack, TradesAttack):
-        raise ValueError("mix='trades' needs a lib.trades.TradesAttack (the KL adversary)")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0 (not a bool), got {epochs!r}")
-    for name, value in (("batch_size", batch_size), ("max_steps", max_steps)):
-        if value is not None and not is_positive_int(value):
-            raise ValueError(f"{name} must be a positive int (not a bool) or None, got {value!r}")
+    if recipe is None:
+        recipe = Recipe(**fields)
+    elif fields:
+        raise TypeError(f"give a recipe or its fields, not both (got {sorted(fields)} too)")
+    elif not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a lib.train.Recipe, got {type(recipe).__name__}")
+    r = recipe
     if len(data) == 0:
         raise ValueError(
             f"cannot train on an empty data set ({getattr(data, 'name', '?')} "
             f"{getattr(data, 'split', '')}): it holds no example"
         )
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if eval_every is not None and not is_positive_int(eval_every):
-        raise ValueError(
-            f"eval_every must be a positive int (not a bool) or None, got {eval_every!r}"
-        )
-    if eval_every is not None and eval_data is None:
+    if r.eval_every is not None and eval_data is None:
         raise ValueError("eval_every records accuracy on eval_data: give eval_data too")
+    # the recipe's fields, as the loop names them
+    epochs, max_steps, batch_size, lr = r.epochs, r.max_steps, r.batch_size, r.lr
+    mix, attack, beta, bn_mode = r.mix, r.attack, r.beta, r.bn_mode
+    seed, eval_every = r.seed, r.eval_every
     if is_torch_data(data):
         data = to_tensor_data(data, device=model_device(model))
     device = data.device
-    precision = runtime.resolve_precision(precision, device)
+    precision = runtime.resolve_precision(r.precision, device)
     generator = runtime.seed_everything(seed)
     # Random starts are drawn where the data lives: on a GPU a CPU draw and a
     # copy per batch would cost more than the attack's steps on small models.
@@ -237,19 +306,17 @@ def train(
     )
     layout = to_channels_last(tensors, strict=False) if fast else []
     params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if r.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=r.momentum, weight_decay=r.weight_decay)
     else:
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=r.weight_decay)
 
     steps_per_epoch = math.ceil(data.epoch_size / batch_size)
     total = (
         epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     )
-    milestones = [round(f * total) for f in lr_milestones]
-    if not 0 <= eps_ramp <= 1:
-        raise ValueError(f"eps_ramp must be in [0, 1], got {eps_ramp!r}")
-    ramp_steps = round(eps_ramp * total) if isinstance(attack, PGD) else 0
+    milestones = [round(f * total) for f in r.lr_milestones]
+    ramp_steps = round(r.eps_ramp * total) if isinstance(attack, PGD) else 0
     history, done = [], 0
     bar = tqdm(total=total, desc="train", unit="step", disable=not progress, leave=False)
     for epoch in range(epochs):
@@ -261,7 +328,7 @@ def train(
         correct = torch.zeros((), device=device)
         seen = 0
         curve = []
-        for x, y in data.batches(batch_size, shuffle=True, generator=generator, augment=augment):
+        for x, y in data.batches(batch_size, shuffle=True, generator=generator, augment=r.augment):
             if done >= total:
                 break
             current_lr = lr * 0.1 ** sum(done >= m for m in milestones)

@@ -313,7 +313,8 @@ def _slice(dataset: str, args, *, x=None, y=None) -> dict:
     import torch
 
     from lib import data as data_lib
-    from lib import models, profiles, train
+    from lib import models, train
+    from lib.experiments import profiles
 
     device = _device()
     s = profiles.settings(dataset, "smoke" if args.quick else "paper")
@@ -411,8 +412,9 @@ def stage_restricted_imagenet(args) -> dict:
     import torch
 
     from lib import data as data_lib
-    from lib import models, profiles, train
+    from lib import models, train
     from lib.attacks.cuda_graph import cuda_graphs
+    from lib.experiments import profiles
 
     device = _device()
     s = profiles.settings("restricted_imagenet", "smoke" if args.quick else "paper")
@@ -491,8 +493,9 @@ def stage_graph_memory(args) -> dict:
 def stage_strong_audit(args) -> dict:
     import torch
 
-    from lib import grids, models, profiles
+    from lib import models
     from lib.attacks import audit, strong
+    from lib.experiments import grids, profiles
 
     device = _device()
     profile = "smoke" if args.quick else "paper"
@@ -526,7 +529,8 @@ def stage_trades(args) -> dict:
     import torch
 
     from lib import data as data_lib
-    from lib import models, profiles, train
+    from lib import models, train
+    from lib.experiments import profiles
     from lib.trades import TradesAttack
 
     device = _device()

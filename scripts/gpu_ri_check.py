@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lib import data, models, profiles, runtime, train
+from lib import data, models, runtime, train
 from lib.data import imagenet
+from lib.experiments import profiles
 
 
 def make_images(args):

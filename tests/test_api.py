@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lib import chapter, runtime, train
 from lib.attacks import PGD, LinearWorstCase, check_norm, pgd, step_size
-from lib.runs import RunConfig
+from lib.experiments.runs import RunConfig
 
 LINF = ["Linf", "linf", "LINF", "inf", "l_inf", math.inf, float("inf")]
 L2 = ["L2", "l2", "2", 2, 2.0]

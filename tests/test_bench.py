@@ -9,7 +9,8 @@ import json
 import pytest
 import torch
 
-from lib import attacks, bench, profiles, runtime
+from lib import attacks, bench, runtime
+from lib.experiments import profiles
 from lib.train import evaluate
 
 

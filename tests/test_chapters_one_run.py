@@ -9,7 +9,7 @@ import matplotlib
 import pytest
 
 from lib.chapters import one_run
-from lib.runs import RunConfig
+from lib.experiments.runs import RunConfig
 
 matplotlib.use("Agg")
 

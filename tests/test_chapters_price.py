@@ -9,10 +9,12 @@ from dataclasses import replace
 import matplotlib
 import pytest
 
-from lib import grids, parallel, verdicts
+from lib import verdicts
 from lib.attacks.strong import COMPONENTS
 from lib.chapters import price, price_l2, price_table4
-from lib.results import Results
+from lib.experiments import grids
+from lib.experiments.execute import parallel
+from lib.experiments.results import Results
 
 matplotlib.use("Agg")
 

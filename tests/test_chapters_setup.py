@@ -7,8 +7,9 @@ import matplotlib
 import pytest
 import torch
 
-from lib import profiles, verdicts
+from lib import verdicts
 from lib.chapters import setup, setup_facts
+from lib.experiments import profiles
 
 matplotlib.use("Agg")
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from lib import chapter, claims, runtime, store
+from lib import chapter, claims, runtime
+from lib.experiments import store
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

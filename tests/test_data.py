@@ -266,7 +266,7 @@ def test_a_run_s_test_images_do_not_depend_on_its_seed():
     # The test subset is the profile's first-n_test draw with seed 0 for every run; the
     # training subset follows the run's seed (catches the seed applied to the test split,
     # or dropped from the training one); whole=True gives the whole split.
-    from lib.runs import RunConfig, run_data
+    from lib.experiments.runs import RunConfig, run_data
 
     a, b = (RunConfig("mnist", "smoke", seed=s, precision="fp32") for s in (0, 1))
     test_a, test_b = run_data(a, "test", device="cpu"), run_data(b, "test", device="cpu")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from lib import grids, runtime
+from lib import runtime
 from lib.bench import paper_cost
+from lib.experiments import grids
 
 SCRIPT = runtime.PROJECT_ROOT / "scripts" / "gpu_first_contact.py"
 

@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from lib import data, grids, models, profiles, runs, sweep, train
+from lib import data, models, train
 from lib.data import imagenet
-from lib.store import Store
+from lib.experiments import grids, profiles, runs
+from lib.experiments.execute import sweep
+from lib.experiments.store import Store
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ import numpy as np
 import pytest
 import torch
 
-from lib import runs
 from lib.data import TensorData
-from lib.evals import robust_eval_key
-from lib.runs import RunConfig, run_key
+from lib.experiments import runs
+from lib.experiments.evals import robust_eval_key
+from lib.experiments.runs import RunConfig, run_key
 
 
 def key(config: RunConfig, eps: float | None = None, norm=None) -> str:
@@ -134,7 +134,7 @@ def test_the_arch_version_changes_that_model_s_keys_only(fixed_data, monkeypatch
 
 
 def test_the_strong_eval_key_changes_with_its_version(fixed_data, monkeypatch):
-    from lib import evals
+    from lib.experiments import evals
 
     config = _c("mnist", "cpu", "adversarial", eps_train=0.3)
     before = evals.strong_eval_key(config, device="cpu")
@@ -211,7 +211,7 @@ def test_fingerprints_tell_a_subset_from_the_whole():
 
 def test_the_profile_variant_named_is_the_same_run():
     # Restricted ImageNet's variant, when it names the profile's own, keys the same run.
-    from lib import profiles
+    from lib.experiments import profiles
 
     own = profiles.settings("restricted_imagenet", "smoke").data.get("variant")
     if own is None:

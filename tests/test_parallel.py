@@ -1,4 +1,4 @@
-"""lib.parallel: a chapter's missing runs trained in worker processes on the CPU."""
+"""lib.experiments.execute.parallel: a chapter's missing runs trained in CPU worker processes."""
 
 import concurrent.futures
 import math
@@ -7,9 +7,11 @@ import warnings
 
 import pytest
 
-from lib import evals, parallel, runtime
-from lib.runs import RunConfig, run_key, train_run
-from lib.store import Store
+from lib import runtime
+from lib.experiments import evals
+from lib.experiments.execute import parallel
+from lib.experiments.runs import RunConfig, run_key, train_run
+from lib.experiments.store import Store
 
 
 def test_jobs_come_from_the_environment_or_the_cores(monkeypatch):
@@ -44,7 +46,7 @@ def test_missing_runs_are_trained_by_workers_and_then_loaded(tmp_path, monkeypat
     def no_training(*args, **kwargs):
         raise AssertionError("a stored run must not be trained again")
 
-    monkeypatch.setattr("lib.runs.train", no_training)
+    monkeypatch.setattr("lib.experiments.make_run.train", no_training)
     _, run = train_run(configs[1], store=store, progress=False)
     assert run.metrics["steps"] == 3
 
@@ -137,7 +139,7 @@ def test_run_cost_follows_the_recipe():
     std = RunConfig("mnist", "cpu")
     robust = RunConfig("mnist", "cpu", "adversarial", eps_train=0.3)
     half = RunConfig("mnist", "cpu", "half", eps_train=0.3)
-    k = 5  # the cpu MNIST training attack's PGD steps (lib.profiles)
+    k = 5  # the cpu MNIST training attack's PGD steps (lib.experiments.profiles)
     assert cost(robust) / cost(std) == pytest.approx(1 + k)
     assert cost(half) / cost(std) == pytest.approx(1 + k / 2)
     assert cost(RunConfig("mnist", "cpu", n_train=10_000)) < cost(std)  # fewer images

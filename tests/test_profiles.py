@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lib import book_config, profiles, runtime
+from lib import book_config, runtime
 from lib.attacks import PGD, LinearWorstCase
+from lib.experiments import profiles
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"])
@@ -41,11 +42,8 @@ def test_bad_names(monkeypatch):
         profiles.table2_eps("binary_mnist", 2)
     with pytest.raises(ValueError, match='kind must be "train" or "eval"'):
         profiles.settings("mnist", "cpu").attack(0.3, "inf", kind="test")
-    monkeypatch.setenv("ODDS_PROFILE", "smoke")
-    assert profiles.resolve("cpu") == "smoke"
-    monkeypatch.setenv("ODDS_PROFILE", "tiny")
     with pytest.raises(ValueError, match="unknown profile 'tiny'"):
-        profiles.resolve("cpu")
+        profiles.check_profile("tiny")
 
 
 def test_binary_mnist_attack_is_the_exact_linear_worst_case():
@@ -56,7 +54,7 @@ def test_binary_mnist_attack_is_the_exact_linear_worst_case():
 
 
 def test_every_chapter_grid_exists_at_every_profile():
-    from lib import grids
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         assert grids.price_grid(profile).profile == profile
@@ -74,7 +72,7 @@ def _budget(a) -> int:
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_evaluation_attacks_are_at_least_as_strong_as_training(profile):
     """Steps x restarts: a weakened evaluation (or audit) attack would overstate robustness."""
-    from lib import grids
+    from lib.experiments import grids
 
     evals = []
     for dataset in ["mnist", "binary_mnist", "cifar10", "restricted_imagenet"]:
@@ -104,11 +102,10 @@ def test_paper_profile_is_refused_on_a_cpu_fallback(monkeypatch):
     assert chapter.setup("paper", device="cpu") == ("paper", runtime.torch.device("cpu"))
     monkeypatch.setenv("ODDS_DEVICE", "cpu")
     assert chapter.setup("paper")[0] == "paper"
-    # make book PROFILE=paper reaches it through $ODDS_PROFILE
+    # one channel: the parameter; the environment does not override it
     monkeypatch.delenv("ODDS_DEVICE")
     monkeypatch.setenv("ODDS_PROFILE", "paper")
-    with pytest.raises(book_config.PaperOnCpuError):
-        chapter.setup("smoke")
+    assert chapter.setup("smoke")[0] == "smoke"
 
 
 #: The whole training set of each data set: a run at this n_train is the run at None.
@@ -118,7 +115,7 @@ _FULL = {"mnist": 60_000, "cifar10": 50_000, "binary_mnist": None}
 def test_no_grid_names_the_full_training_set_by_its_size():
     """A full-set run is keyed once: n_train None, never 60,000 / 50,000 (issue 40, item 8:
     the paper grid trained 42 runs twice, one key each)."""
-    from lib import grids
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         for name, make in grids.GRIDS.items():
@@ -131,8 +128,8 @@ def test_no_grid_names_the_full_training_set_by_its_size():
 
 def test_trades_grid_is_the_chapters_runs():
     """make sweep GRID=trades trains the runs the trade-off chapter reads (same configs)."""
-    from lib import grids
-    from lib.runs import RunConfig
+    from lib.experiments import grids
+    from lib.experiments.runs import RunConfig
 
     for profile, betas in grids.TRADES_BETAS.items():
         chapter = [
@@ -144,7 +141,8 @@ def test_trades_grid_is_the_chapters_runs():
 
 
 def test_strong_eval_grid_covers_table4_trades_and_the_frontier():
-    from lib import grids, price
+    from lib import price
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         parts = grids.strong_evals(profile)
@@ -172,14 +170,41 @@ def test_book_config_sets_the_profiles_cell_timeout(tmp_path, profile):
     )
     assert config["nb_execution_timeout"] == book_config.CELL_TIMEOUT[profile]
     assert book_config.CELL_TIMEOUT["paper"] == -1  # nbclient: no timeout
+    # every chapter read at the profile (the one channel: its parameters cell)
+    reader, kwargs = config["nb_custom_formats"][".py"][:2]
+    assert reader == "lib.book_config.read_chapter"
+    assert kwargs == {"fmt": "py:percent", "profile": profile}
     # nothing else changes
     original = source.read_text().splitlines()
-    changed = [a for a, b in zip(original, text.splitlines(), strict=True) if a != b]
-    assert len(changed) <= 1 and all("timeout:" in line for line in changed)
+    changed = [b for a, b in zip(original, text.splitlines(), strict=True) if a != b]
+    assert len(changed) <= 3
+    assert all(
+        "timeout:" in line or "read_chapter" in line or "profile:" in line for line in changed
+    )
+
+
+def test_a_book_build_gives_the_profile_to_the_parameters_cell():
+    """make book PROFILE=smoke: each chapter is read with a hidden injected cell after
+    its parameters cell, as papermill's ``-p profile smoke`` adds."""
+    text = (runtime.PROJECT_ROOT / "book" / "theory.py").read_text()
+    plain = book_config.read_chapter(text)
+    nb = book_config.read_chapter(text, profile="smoke")
+    assert len(nb.cells) == len(plain.cells) + 1
+    i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = nb.cells[i + 1]
+    assert injected.source == "profile = 'smoke'"
+    assert injected.metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert "profile = " in nb.cells[i].source  # the cell it overrides sets it too
+    namespace = {}
+    exec(injected.source, namespace)
+    assert namespace["profile"] == "smoke"
+    with pytest.raises(ValueError, match="unknown profile"):
+        book_config.read_chapter(text, profile="tiny")
 
 
 def test_grids_table4_cells_agree_with_the_chapters():
-    from lib import grids, price
+    from lib import price
+    from lib.experiments import grids
 
     for profile in profiles.PROFILES:
         grid, parts = grids.price_grid(profile), grids.price_configs(profile)

@@ -16,9 +16,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib import runs
 from lib.attacks import geometry, pgd
-from lib.runs import RunConfig, run_key
+from lib.experiments import runs
+from lib.experiments.runs import RunConfig, run_key
 from lib.verdicts import noise
 
 FEW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

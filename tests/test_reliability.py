@@ -229,7 +229,7 @@ def test_a_run_whose_weights_become_nan_stops():
 
 
 def test_non_finite_weights_are_never_stored(tmp_path):
-    from lib.store import Store
+    from lib.experiments.store import Store
 
     s = Store(tmp_path)
     for bad in (float("nan"), float("inf")):
@@ -245,8 +245,8 @@ def test_non_finite_weights_are_never_stored(tmp_path):
 def test_records_with_wrong_inner_types_are_missing_runs(tmp_path):
     import json
 
-    from lib import store as store_lib
-    from lib.store import Store
+    from lib.experiments import store as store_lib
+    from lib.experiments.store import Store
 
     s = Store(tmp_path)
     run = s.save({"k": 5}, metrics={"acc": 1.0}, state_dict={"w": torch.ones(2)})
@@ -263,7 +263,7 @@ def test_records_with_wrong_inner_types_are_missing_runs(tmp_path):
 
 
 def test_a_reader_s_validation_makes_a_bad_stored_run_recomputed(tmp_path):
-    from lib.store import Store
+    from lib.experiments.store import Store
 
     s = Store(tmp_path)
     s.save({"k": 6}, metrics={"acc": "high"})  # the wrong type for its reader
@@ -284,7 +284,7 @@ def test_a_reader_s_validation_makes_a_bad_stored_run_recomputed(tmp_path):
 @pytest.fixture
 def fake_training(monkeypatch):
     """train_run without the cost: training does nothing, evaluation counts calls."""
-    from lib import evals, runs
+    from lib.experiments import evals, make_run
 
     calls = {"train": 0, "outcomes": 0}
 
@@ -297,21 +297,21 @@ def fake_training(monkeypatch):
         n = len(data)
         return torch.ones(n, dtype=torch.bool), torch.zeros(n, dtype=torch.long)
 
-    monkeypatch.setattr(runs, "train", fake_train)
-    monkeypatch.setattr(runs, "outcomes", fake_outcomes)
+    monkeypatch.setattr(make_run, "train", fake_train)
+    monkeypatch.setattr(make_run, "outcomes", fake_outcomes)
     monkeypatch.setattr(evals, "outcomes", fake_outcomes)
     return calls
 
 
 def _smoke():
-    from lib.runs import RunConfig
+    from lib.experiments.runs import RunConfig
 
     return RunConfig("mnist", "smoke", precision="fp32")
 
 
 def test_a_stored_run_with_a_null_checkpoint_is_retrained(tmp_path, fake_training):
-    from lib import runs
-    from lib.store import Store
+    from lib.experiments import runs
+    from lib.experiments.store import Store
 
     s, config = Store(tmp_path), _smoke()
     plan = runs.plan_of(config, "cpu")
@@ -333,8 +333,8 @@ def test_a_stored_run_with_a_null_checkpoint_is_retrained(tmp_path, fake_trainin
     ],
 )
 def test_a_stored_run_with_metrics_of_the_wrong_type_is_retrained(tmp_path, fake_training, metrics):
-    from lib import runs
-    from lib.store import Store
+    from lib.experiments import runs
+    from lib.experiments.store import Store
 
     s, config = Store(tmp_path), _smoke()
     plan = runs.plan_of(config, "cpu")
@@ -348,8 +348,8 @@ def test_a_stored_run_with_metrics_of_the_wrong_type_is_retrained(tmp_path, fake
 
 
 def test_a_stored_evaluation_is_refused_after_its_run_is_retrained(tmp_path, fake_training):
-    from lib import evals, runs
-    from lib.store import Store
+    from lib.experiments import evals, runs
+    from lib.experiments.store import Store
 
     s, config = Store(tmp_path), _smoke()
     evals.robust_eval(config, 0.1, norm="inf", store=s, device="cpu", progress=False)
@@ -436,14 +436,14 @@ def test_the_data_hash_is_cached_by_file_size_and_mtime(tmp_path, monkeypatch):
 
 
 def test_a_stored_run_of_other_data_bytes_is_retrained(tmp_path, fake_training, monkeypatch):
-    from lib import run_checks, runs
-    from lib.store import Store
+    from lib.experiments import run_checks, runs
+    from lib.experiments.store import Store
 
     s, config = Store(tmp_path / "store"), _smoke()
     runs.train_run(config, store=s, device="cpu", progress=False)
     runs.train_run(config, store=s, device="cpu", progress=False)
     assert fake_training["train"] == 1
-    # usable_run looks the hashes up in lib.run_checks, where it lives
+    # usable_run looks the hashes up in lib.experiments.run_checks, where it lives
     monkeypatch.setattr(run_checks, "run_data_hashes", lambda plan: {"train": "x", "test": "y"})
     runs.train_run(config, store=s, device="cpu", progress=False)
     assert fake_training["train"] == 2
@@ -502,7 +502,7 @@ def test_an_empty_npz_split_is_refused(tmp_path):
     ],
 )
 def test_sizes_must_be_positive_ints(kwargs):
-    from lib.runs import RunConfig
+    from lib.experiments.runs import RunConfig
 
     with pytest.raises(ValueError, match="positive int") as err:
         RunConfig("mnist", "smoke", **kwargs)
@@ -511,7 +511,7 @@ def test_sizes_must_be_positive_ints(kwargs):
 
 @pytest.mark.parametrize("eps", [True, False])
 def test_a_bool_is_not_an_eps(eps):
-    from lib.runs import RunConfig
+    from lib.experiments.runs import RunConfig
 
     with pytest.raises(ValueError, match="eps"):
         RunConfig("mnist", "smoke", "adversarial", eps_train=eps)
@@ -570,8 +570,8 @@ def test_subset_sizes_refuse_bools(mnist_small):
 
 
 def test_equal_eps_make_equal_keys(monkeypatch):
-    from lib import runs
-    from lib.runs import RunConfig, run_key
+    from lib.experiments import runs
+    from lib.experiments.runs import RunConfig, run_key
 
     monkeypatch.setattr(runs.data_lib, "fingerprints", lambda d, **_: {"train": "a", "test": "b"})
     a = RunConfig("mnist", "cpu", "adversarial", norm=2, eps_train=2, precision="fp32")
@@ -591,9 +591,9 @@ def test_local_sweep_kernels_import_this_project_s_lib(tmp_path, monkeypatch):
     from pathlib import Path
 
     import lib
-    from lib import sweep
-    from lib.runs import RunConfig
-    from lib.store import Store
+    from lib.experiments.execute import sweep
+    from lib.experiments.runs import RunConfig
+    from lib.experiments.store import Store
 
     root = str(Path(lib.__file__).resolve().parents[1])
     monkeypatch.setenv("PYTHONPATH", "/somewhere/else")

@@ -34,7 +34,6 @@ import pytest
 import torch
 
 from lib import benefits, bootstrap, price
-from lib import profiles as P
 from lib import theory as T
 from lib import verdicts as V
 from lib.chapters import benefits as B
@@ -47,9 +46,10 @@ from lib.chapters import theory as C
 from lib.chapters import theory_claims as TC
 from lib.chapters import trade_off as X
 from lib.chapters import trade_off_trades as X3
+from lib.experiments import profiles as P
+from lib.experiments.results import Results
+from lib.experiments.runs import RunConfig
 from lib.judging import PathReport, Rate
-from lib.results import Results
-from lib.runs import RunConfig
 
 N_TEST = 10_000  # MNIST and CIFAR-10 test sets (Table 4's cells)
 N_BINARY_TRAIN, N_BINARY_TEST = 11_686, 1_920  # MNIST 5 vs 7 (Table 5)

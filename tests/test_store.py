@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from lib import store as store_lib
-from lib.store import Store, key_of
+from lib.experiments import store as store_lib
+from lib.experiments.store import Store, key_of
 
 
 def _child_env() -> dict:
     """The environment of a child process: this lib first, then the caller's path (a
     mutation run's mutated copy needs mutmut's own modules too)."""
-    path = [str(Path(store_lib.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    path = [str(Path(store_lib.__file__).parents[2]), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
 
 
@@ -195,7 +195,7 @@ def test_temporary_files_of_a_locked_key_are_kept(tmp_path):
     run = s.save({"k": 9}, metrics={})
     live = run.path / ".model.pt.live.tmp"
     code = (
-        "import sys, time; from lib.store import Store; "
+        "import sys, time; from lib.experiments.store import Store; "
         f"s = Store({str(tmp_path)!r}); "
         f"ctx = s.lock({run.key!r}); ctx.__enter__(); print('locked', flush=True); time.sleep(30)"
     )
@@ -224,7 +224,7 @@ if os.geteuid() == 0:
         caps[i] &= ~((1 << 1) | (1 << 2))
     assert libc.capset(header, caps) == 0, ctypes.get_errno()
     assert not os.access(sys.argv[1], os.W_OK), "still writable after dropping DAC_OVERRIDE"
-from lib.store import Store
+from lib.experiments.store import Store
 calls = []
 try:
     Store(sys.argv[1]).get_or_run({"k": 10}, lambda: calls.append(1) or {"metrics": {}})
@@ -267,7 +267,7 @@ def test_a_read_only_store_fails_before_computing_even_as_root(tmp_path, monkeyp
 
 _WRITER = """
 import sys, time
-from lib.store import Store
+from lib.experiments.store import Store
 root, tag, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
 def compute():

@@ -1,13 +1,13 @@
-"""The strong evaluation (lib.attacks.strong, lib.runs.strong_eval)."""
+"""The strong evaluation (lib.attacks.strong, lib.experiments.evals.strong_eval)."""
 
 from __future__ import annotations
 
 import torch
 
-from lib import evals, runs
 from lib.attacks import PGD, strong
-from lib.runs import RunConfig
-from lib.store import Store
+from lib.experiments import evals, runs
+from lib.experiments.runs import RunConfig
+from lib.experiments.store import Store
 from lib.train import outcomes
 
 SMALL = strong.StrongBudget(

@@ -11,8 +11,8 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from lib import grids
-from lib.runs import RunConfig
+from lib.experiments import grids
+from lib.experiments.runs import RunConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib"
@@ -104,7 +104,9 @@ def _find_cycle(graph) -> list[str] | None:
 def test_the_walker_sees_lazy_imports():
     graph = _graph()
     assert "lib.data.imagenet" in graph["lib.data"]  # the loader's dispatch
-    assert "lib.sweep.ray_executor" in graph["lib.sweep"]  # imported inside a function
+    assert (
+        "lib.experiments.execute.ray_executor" in graph["lib.experiments.execute.sweep"]
+    )  # imported inside a function
     assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
@@ -126,6 +128,23 @@ def test_the_walker_sees_package_level_imports(tmp_path):
 def test_no_import_cycle_among_lib_modules():
     cycle = _find_cycle(_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_experiments_wing_sits_below_the_chapters():
+    """One way down (docs: DESIGN): nothing lib.experiments reaches, lazily or not,
+    is a chapter, the book's plumbing or a verdict."""
+    graph = _graph()
+    above = ("lib.chapters", "lib.chapter", "lib.book_config", "lib.book_ext", "lib.verdicts")
+    above += ("lib.scorecard", "lib.plots", "lib.claims")  # lib.verdicts: every rule
+    reached, stack = set(), [m for m in graph if m.startswith("lib.experiments")]
+    assert "lib.experiments.runs" in stack and "lib.experiments.execute.sweep" in stack
+    while stack:
+        for dep in graph.get(stack.pop(), ()):
+            if dep not in reached:
+                reached.add(dep)
+                stack.append(dep)
+    wrong = sorted(m for m in reached if any(m == a or m.startswith(a + ".") for a in above))
+    assert not wrong, f"lib.experiments reaches {wrong}"
 
 
 def test_no_lib_module_over_400_lines():

@@ -12,9 +12,10 @@ import sys
 import pytest
 import torch
 
-from lib import grids, sweep
-from lib.runs import RunConfig, run_key
-from lib.store import LOCKS, Store
+from lib.experiments import grids
+from lib.experiments.execute import sweep
+from lib.experiments.runs import RunConfig, run_key
+from lib.experiments.store import LOCKS, Store
 
 GRID = {
     "fixed": {"dataset": "mnist", "profile": "smoke", "mix": "adversarial"},
@@ -113,7 +114,7 @@ def test_sweep_runs_resumes_and_survives_a_failure(local_grid):
 
 
 def test_importing_the_sweep_does_not_import_ray():
-    code = "import sys, lib.sweep; sys.exit('ray' in sys.modules)"
+    code = "import sys, lib.experiments.execute.sweep; sys.exit('ray' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
@@ -131,7 +132,7 @@ def test_bad_executor_options_fail_at_once(tmp_path, capsys):
 
 
 def test_gpus_per_run():
-    from lib.sweep import ray_executor as sweep_ray
+    from lib.experiments.execute import ray_executor as sweep_ray
 
     paper_cifar = RunConfig("cifar10", "paper")
     paper_mnist = RunConfig("mnist", "paper")
@@ -147,7 +148,7 @@ def local_ray():
     """A local Ray instance with 2 CPUs and a small object store, for this module."""
     import ray
 
-    from lib.sweep import ray_executor as sweep_ray
+    from lib.experiments.execute import ray_executor as sweep_ray
 
     # log_to_driver=False: the workers' output is not echoed into later tests' stdout
     sweep_ray.connect(None, num_cpus=2, object_store_memory=150 * 2**20, log_to_driver=False)
@@ -280,9 +281,17 @@ def test_ctrl_c_stops_a_local_sweep_leaving_only_complete_runs(tmp_path):
     grid.write_text(json.dumps(GRID))
     out.mkdir()
     (out / ".stale-key.abc123.ipynb").write_text("{}")  # a killed run's, earlier
-    root = Path(sweep.__file__).resolve().parents[2]
+    root = Path(sweep.__file__).resolve().parents[3]
     env = dict(os.environ, ODDS_STORE=str(store_dir), PYTHONPATH=str(root))
-    cmd = [sys.executable, "-m", "lib.sweep", "--grid", str(grid), "--jobs", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lib.experiments.execute.sweep",
+        "--grid",
+        str(grid),
+        "--jobs",
+        "1",
+    ]
     proc = subprocess.Popen(
         [*cmd, "--out-dir", str(out)],
         cwd=root,

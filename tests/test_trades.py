@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lib import models, runs, trades, train
+from lib import models, trades, train
 from lib.attacks import PGD
-from lib.runs import RunConfig
+from lib.experiments import runs
+from lib.experiments.runs import RunConfig
 from lib.train import evaluate
 
 

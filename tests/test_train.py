@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from lib import attacks, data, evals, models, runs, train
+from lib import attacks, data, models, train
 from lib.attacks import PGD
-from lib.runs import RunConfig, train_run
-from lib.store import Store
+from lib.experiments import evals, runs
+from lib.experiments.runs import RunConfig, train_run
+from lib.experiments.store import Store
 from lib.train import evaluate
 
 
@@ -274,8 +275,9 @@ def test_train_loop_passes_bn_mode_to_the_attack(mnist_small):
 @pytest.mark.parametrize("dataset,eps", [("mnist", 0.3), ("cifar10", 8 / 255)])
 def test_paper_profile_models_train_two_steps(dataset, eps):
     """The paper's models, eps, PGD and schedule wiring, two steps on the CPU."""
-    from lib import data, profiles
-    from lib.runs import plan_of
+    from lib import data
+    from lib.experiments import profiles
+    from lib.experiments.runs import plan_of
 
     s = profiles.settings(dataset, "paper")
     plan = plan_of(RunConfig(dataset, "paper", mix="adversarial", eps_train=eps))
@@ -291,22 +293,8 @@ def test_paper_profile_models_train_two_steps(dataset, eps):
     model = models.build(s.arch, **s.model_kwargs)
     assert models.count_parameters(model) == {"mnist": 3_274_634, "cifar10": 464_154}[dataset]
     ds = data.load(dataset, "train").subset(2 * s.batch_size, seed=0)
-    hist = train.train(
-        model,
-        ds,
-        epochs=1,
-        max_steps=2,
-        batch_size=s.batch_size,
-        lr=s.lr,
-        optimizer=s.optimizer,
-        momentum=s.momentum,
-        weight_decay=s.weight_decay,
-        lr_milestones=s.lr_milestones,
-        augment=s.augment,
-        mix="adversarial",
-        attack=attack,
-        progress=False,
-    )
+    recipe = train.Recipe.of(s, epochs=1, max_steps=2, mix="adversarial", attack=attack)
+    hist = train.train(model, ds, recipe, progress=False)
     assert hist[-1]["steps"] == 2 and np.isfinite(hist[-1]["loss"])
 
 
@@ -333,8 +321,17 @@ def test_robust_eval_uses_the_norm_asked_for(tmp_path):
     assert len(store.runs()) == 3
 
 
+def test_results_carry_each_runs_key(tmp_path):
+    from lib.experiments.results import Results
+
+    config = RunConfig("mnist", "smoke", n_train=64, max_steps=2)
+    r = Results.of([config], store=Store(tmp_path), device="cpu")
+    assert r.keys == {config: runs.run_key(config, "cpu")}
+    assert r.runs[config]["steps"] == 2 and Store(tmp_path).load(r.keys[config]) is not None
+
+
 def test_results_query_and_summaries():
-    from lib.results import Results
+    from lib.experiments.results import Results
 
     def m(acc, n_test=100):
         return {"std_acc": acc, "n_test": n_test, "n_train": 64, "train_complete": False}
@@ -384,7 +381,7 @@ def test_eps_ramp_grows_the_training_eps(mnist_small, monkeypatch, ramp, expect)
 def test_eps_ramp_is_checked_and_left_out_of_keys_at_zero(mnist_small):
     with pytest.raises(ValueError, match="eps_ramp"):
         train.train(_tiny_cnn(), mnist_small[0], epochs=1, batch_size=32, lr=0.1, eps_ramp=2.0)
-    from lib import profiles
+    from lib.experiments import profiles
 
     assert "eps_ramp" not in runs._settings_dict(profiles.settings("mnist", "smoke"))
 
@@ -461,3 +458,27 @@ def test_the_whole_batch_path_counts_as_the_per_example_one(monkeypatch):
     monkeypatch.setattr(train.graphs, "graphs_by_default", lambda device: True)
     whole = train.outcomes(model, (x, y), attack, **kw)[0]
     assert torch.equal(whole, per_example) and 0 < int(whole.sum()) < 40
+
+
+def test_train_takes_one_recipe_or_its_fields(mnist_small):
+    """train(model, data, recipe) or train(model, data, **fields): the same run; both at
+    once is refused, and the signature stays short (issue 36: one settings object)."""
+    import inspect
+
+    from lib.experiments import profiles
+
+    assert len(inspect.signature(train.train).parameters) <= 8
+    kw = dict(epochs=1, batch_size=64, lr=0.05, seed=3, max_steps=3, precision="fp32")
+    a, b = _tiny_cnn(), _tiny_cnn()
+    b.load_state_dict(a.state_dict())
+    ha = train.train(a, mnist_small[0], progress=False, **kw)
+    hb = train.train(b, mnist_small[0], train.Recipe(**kw), progress=False)
+    assert ha[-1]["loss"] == hb[-1]["loss"]
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    with pytest.raises(TypeError, match="not both"):
+        train.train(a, mnist_small[0], train.Recipe(**kw), epochs=2)
+    with pytest.raises(ValueError, match="needs an attack"):
+        train.Recipe(epochs=1, batch_size=8, lr=0.1, mix="adversarial")
+    settings = profiles.settings("mnist", "smoke")
+    recipe = train.Recipe.of(settings, epochs=2)
+    assert (recipe.epochs, recipe.lr, recipe.optimizer) == (2, settings.lr, settings.optimizer)

@@ -24,11 +24,12 @@ import copy
 
 import torch
 
-from lib import attacks, models, profiles, runtime
+from lib import attacks, models, runtime
 from lib import train as train_lib
 from lib.bench import measure
 from lib.bench.sections import _random_data
 from lib.bench.settings import CPU_DATASET, MODELS
+from lib.experiments import profiles
 
 
 def trial(name: str, images: int, rounds: int, mode: str) -> dict:

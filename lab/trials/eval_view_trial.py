@@ -21,10 +21,11 @@ import json
 
 import torch
 
-from lib import profiles, runs, runtime
+from lib import runtime
 from lib.attacks import strong
 from lib.attacks.fast import eval_view
 from lib.attacks.pgd import pgd, step_size
+from lib.experiments import profiles, runs
 
 MODELS = (
     ("mnist", "inf", 0.3),

@@ -28,10 +28,11 @@ import functools
 
 import torch
 
-from lib import attacks, models, profiles, runtime
+from lib import attacks, models, runtime
 from lib.attacks import fast
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
+from lib.experiments import profiles
 
 
 def with_plain_conv(model: models.MnistCNN) -> models.MnistCNN:

@@ -1,4 +1,4 @@
-"""Do two one-thread training processes beat one two-thread process? (lib.parallel)
+"""Do two one-thread training processes beat one two-thread process? (execute.parallel)
 
 For each `cpu`-profile recipe (the MNIST CNN and the CIFAR-10 ResNet at their
 `cpu` widths, their own training attack, batch and optimizer), on random
@@ -6,7 +6,7 @@ data of the model's shape, adversarial images per second of the whole
 machine:
 
 - ``one process``: ``lib.train.train`` here, with every core's thread;
-- ``N workers``: N spawned workers (``lib.parallel.in_workers``), each with
+- ``N workers``: N spawned workers (``lib.experiments.execute.parallel.in_workers``), each with
   ``cores // N`` threads, training at the same time.
 
 Each variant warms up with one epoch and then times ``--rounds`` epochs of
@@ -25,10 +25,12 @@ import statistics
 
 import torch
 
-from lib import models, parallel, profiles, runtime
+from lib import models, runtime
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
+from lib.experiments import profiles
+from lib.experiments.execute import parallel
 
 
 def epochs_per_s(name: str, images: int, rounds: int, worker: int = 0) -> dict:
@@ -79,7 +81,7 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", default=None, help="write the rows with their provenance here")
     args = p.parse_args()
-    # As a chapter does; the workers follow this process (lib.parallel), so both
+    # As a chapter does; the workers follow this process (lib.experiments.execute.parallel), so both
     # sides of the ratio run with freed memory kept, as in the build.
     runtime.keep_freed_memory()
     provenance = {**measure.provenance("cpu"), "cores": parallel.cpu_cores(), "args": vars(args)}

@@ -5,7 +5,7 @@ robust accuracy by more than 5 points; the `cpu` build's l2 2.5 model reads
 63.1% under PGD-10 and 51.4% under the strong evaluation. This trains that
 model (the `cpu` recipe: its CNN, 3 epochs of all 60,000 images, Adam, the
 eps ramp over the first 30% of steps) with a chosen training attack, then
-evaluates it as :func:`lib.evals.strong_eval` does: standard accuracy on the
+evaluates it as :func:`lib.experiments.evals.strong_eval` does: standard accuracy on the
 10,000 test images, the profile's PGD-10 on the first 1,000, and the strong
 cascade (fp32) on the images it leaves robust.
 
@@ -66,10 +66,11 @@ from pathlib import Path
 import torch
 
 from lib import data as data_lib
-from lib import evals, models, profiles, runtime, store
+from lib import models, runtime
 from lib.attacks import PGD
+from lib.experiments import evals, profiles, store
 from lib.trades import TradesAttack
-from lib.train import outcomes, train
+from lib.train import Recipe, outcomes, train
 
 WHAT = (
     "MNIST l2 2.5's robust model (the cpu recipe unless args say otherwise): standard "
@@ -201,32 +202,20 @@ def main() -> None:
         attack = s.attack(train_eps, 2, kind="train")  # train() ramps a PGD's eps itself
         if args.loss != "ce":
             attack = LossPGD(**dataclasses.asdict(attack), loss=LOSSES[args.loss])
-        if args.trades is not None:  # as lib.runs does: the KL adversary, the PGD's geometry
+        if args.trades is not None:  # as make_run does: the KL adversary, the PGD's geometry
             attack, mix, beta = TradesAttack.like(attack), "trades", args.trades
     else:
         attack = APGDTraining(train_eps, args.steps, round(s.eps_ramp * total))
     start = time.perf_counter()
-    history = train(
-        model,
-        train_set,
-        epochs=s.epochs,
-        max_steps=args.max_steps,
-        batch_size=s.batch_size,
-        lr=s.lr,
-        optimizer=s.optimizer,
-        lr_milestones=s.lr_milestones,
-        eps_ramp=s.eps_ramp,
-        mix=mix,
-        beta=beta,
-        attack=attack,
-        seed=args.seed,
-        precision="auto",
-        progress=True,
+    # the profile's recipe (MNIST's: no weight decay, no augmentation, as this trial ran)
+    recipe = Recipe.of(
+        s, max_steps=args.max_steps, mix=mix, beta=beta, attack=attack, seed=args.seed
     )
+    history = train(model, train_set, recipe, progress=True)
     seconds = time.perf_counter() - start
     kw = dict(precision=runtime.resolve_precision("auto", "cpu"), batch_size=s.eval_batch_size)
     std_ok, _ = outcomes(model, test_set, **kw)
-    m = evals.strong_metrics(  # as lib.evals.strong_eval does for a stored run
+    m = evals.strong_metrics(  # as lib.experiments.evals.strong_eval does for a stored run
         model,
         test_set.head(s.n_test_robust),
         s.attack(args.eps, 2, kind="eval"),

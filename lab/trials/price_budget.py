@@ -1,9 +1,9 @@
 """How long will the price chapter take in a cold `cpu` build? (issue 39's budget)
 
 An estimate, not a measurement: every run of the chapter's `cpu` grid costed by
-``lib.parallel.run_cost`` and every Table 4 strong evaluation by
-``lib.parallel.strong_cost`` (one unit ~0.25 ms on one thread, `lab/builds.md`),
-packed on two workers (``lib.parallel.makespan``), training then strong evaluations,
+``parallel.run_cost`` and every Table 4 strong evaluation by ``parallel.strong_cost``
+(``lib.experiments.execute.parallel``; one unit ~0.25 ms on one thread, `lab/builds.md`),
+packed on two workers (``parallel.makespan``), training then strong evaluations,
 as the chapter runs them. The grid of another commit (``--base``, read with ``git
 show``) is costed the same way, and its estimate is scaled to ``--minutes``, the
 price chapter's measured time in that commit's cold build (the 31ae218 build: 83.6
@@ -22,7 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lib import grids, parallel
+from lib.experiments import grids
+from lib.experiments.execute import parallel
 
 UNIT_MINUTES = 0.25e-3 / 60  # one run_cost unit on one thread
 

@@ -2,7 +2,7 @@
 
 Trains one candidate with lib.train.train on the full training set (not via
 the store), then reports standard accuracy, robust accuracy under the
-training-style PGD, and a strong evaluation (lib.evals.strong_metrics: the
+training-style PGD, and a strong evaluation (lib.experiments.evals.strong_metrics: the
 library's cascade on the PGD-20 survivors: PGD with many steps and restarts, APGD-CE and APGD-T from
 torchattacks; per-example worst case), at a budget above the `cpu` profile's.
 
@@ -21,10 +21,11 @@ import time
 
 import torch
 
-from lib import evals, models, runtime
+from lib import models, runtime
 from lib.attacks import PGD
 from lib.attacks.strong import StrongBudget
 from lib.data import load_split
+from lib.experiments import evals
 from lib.train import evaluate, train
 
 #: This search's strong evaluation: heavier than the `cpu` profile's (it ran on 500 images).

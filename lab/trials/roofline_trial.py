@@ -33,10 +33,11 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lib import models, profiles, runtime
+from lib import models, runtime
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
+from lib.experiments import profiles
 
 
 def gemm_flops_per_s(n: int, calls: int = 5) -> float:

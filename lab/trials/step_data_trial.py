@@ -30,10 +30,11 @@ import functools
 import torch
 
 from lib import data as data_lib
-from lib import models, profiles, runtime
+from lib import models, runtime
 from lib.bench import measure
 from lib.bench.sections import _random_data, _train_epoch
 from lib.bench.settings import CPU_DATASET, MODELS
+from lib.experiments import profiles
 
 VARIANTS = ("random, bench", "real, bench", "real, recipe", "real, recipe, l2", "random, recipe")
 

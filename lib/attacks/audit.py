@@ -110,7 +110,7 @@ ATTACKS = ("training PGD", "strong PGD", "APGD-CE", "APGD-T", "FAB-T", "Square")
 
 #: Relative cost of each attack of the suite at the `cpu` budget (one MNIST
 #: model, one thread: strong PGD ~120 s, FAB-T and Square ~85-130 s, APGD-T
-#: ~55 s, APGD-CE ~18 s), for scheduling (:func:`lib.parallel.in_workers`).
+#: ~55 s, APGD-CE ~18 s), for scheduling (:func:`lib.experiments.execute.parallel.in_workers`).
 COSTS = {
     "training PGD": 0.02,
     "strong PGD": 1.0,

@@ -29,7 +29,7 @@ def check_norm(norm) -> str | int:
     """The canonical norm, ``"inf"`` or ``2``, of any accepted spelling.
 
     The one normaliser of every entry point that takes a norm (attacks,
-    :class:`~lib.runs.RunConfig`, profiles, evaluations), so a norm reaches
+    :class:`~lib.experiments.runs.RunConfig`, profiles, evaluations), so a norm reaches
     keys and comparisons in one spelling whatever the caller wrote.
 
     Args:
@@ -100,7 +100,7 @@ def check_attack(eps, norm, steps, step_size, restarts):
 @runtime_checkable
 class Attack(Protocol):
     """What an attack is: the contract of :class:`PGD`, :class:`LinearWorstCase` and any
-    other attack that ``lib.train`` and ``lib.runs`` use.
+    other attack that ``lib.train`` and ``lib.experiments.runs`` use.
 
     A callable ``attack(model, x, y, *, precision, generator, bn_mode) -> x_adv``
     (an attack that needs none of the keywords ignores them) with a

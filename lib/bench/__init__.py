@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 from lib import data as data_lib
-from lib import runtime, store_format
+from lib import runtime
 from lib.bench.measure import (
     floor_pgd,
     interleaved,
@@ -54,6 +54,7 @@ from lib.bench.settings import (
     settings_for,
 )
 from lib.bench.throughput import bench_train_throughput, torchattacks_train_epoch
+from lib.experiments import store_format
 
 __all__ = [
     "MODELS",

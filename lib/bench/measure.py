@@ -200,7 +200,7 @@ def run_trial(models, measure_one, provenance: dict, out: str | None) -> list[di
     """A trial script's loop: ``measure_one(model)`` per model, each row printed as
     JSON and, with ``out``, written with ``provenance`` after every model (to a
     temporary file, then renamed), so a killed trial keeps what it measured."""
-    from lib.store_format import atomic_write_json
+    from lib.experiments.store_format import atomic_write_json
 
     rows = []
     for name in models:

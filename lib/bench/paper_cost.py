@@ -3,7 +3,7 @@
 A run's cost is its optimizer steps times the forward-backward passes of one
 step times the seconds of one pass at the recipe's batch; a strong
 evaluation's, its attack passes on the test set's batches. The counts come
-from the grids (:mod:`lib.grids`) and the profiles (:mod:`lib.profiles`), so
+from the grids (:mod:`lib.experiments.grids`) and the profiles (:mod:`lib.experiments.profiles`), so
 they are exact; the seconds per pass are the uncertain part:
 :data:`ESTIMATED_PASS_SECONDS` until ``scripts/gpu_first_contact.py`` measures
 them (its last stage calls :func:`chapter_hours` with what it measured, and
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from lib import grids, profiles
+from lib.experiments import grids, profiles
 
 #: Seconds of one forward-backward pass of a paper-profile batch on one H100, in
 #: bf16 with the CUDA-graph attack: ASSUMED, not measured (the first-contact script

@@ -9,11 +9,12 @@ from dataclasses import replace
 
 import torch
 
-from lib import attacks, models, profiles, runtime
+from lib import attacks, models, runtime
 from lib import data as data_lib
 from lib import train as train_lib
 from lib.bench.measure import floor_pgd, interleaved, peak_rss_mb, torchattacks_pgd
 from lib.bench.settings import BENCH_MODEL, MODELS, TINY_KWARGS, BenchSettings, build_model
+from lib.experiments import profiles
 
 # --------------------------------------------------------------------------
 # Sections

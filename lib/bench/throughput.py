@@ -10,11 +10,12 @@ import functools
 import torch
 import torch.nn.functional as F
 
-from lib import models, profiles
+from lib import models
 from lib.bench.measure import interleaved, peak_rss_mb, torchattacks_pgd
 from lib.bench.sections import _random_data, _train_epoch, training_setups
 from lib.bench.settings import CPU_DATASET, MODELS, TINY_KWARGS, BenchSettings
 from lib.data.core import FULL_SIZES
+from lib.experiments import profiles
 
 
 def torchattacks_train_epoch(initial, data, batch_size: int, *, eps, steps, step_size) -> None:

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib import benefits, chapter, parallel, profiles, saliency
-from lib import runs as runs_lib
+from lib import benefits, chapter, saliency
 from lib import verdicts as V
 from lib.data import load_split
+from lib.experiments import profiles
+from lib.experiments import runs as runs_lib
+from lib.experiments.execute import parallel
 from lib.judging import correct_before, judge_agreement, judge_along_path
 from lib.paper import code as paper_code
 

@@ -12,16 +12,17 @@ import functools
 
 import pandas as pd
 
-from lib import benefits, parallel
+from lib import benefits
 from lib.attacks import audit
 from lib.chapters.benefits import DATASETS, Section
+from lib.experiments.execute import parallel
 
 #: B4's attacked models: the robust ones.
 AUDITED = tuple((d, m) for d in DATASETS for m in ("l2", "linf"))
 
 
 def audit_budget(sizes) -> audit.AuditBudget:
-    """B4's attack budget from the profile's :class:`lib.grids.BenefitsSizes`."""
+    """B4's attack budget from the profile's :class:`lib.experiments.grids.BenefitsSizes`."""
     aa = sizes.autoattack
     return audit.AuditBudget(
         sizes.strong_steps, sizes.strong_restarts, aa["steps"], aa["targets"], aa["queries"]
@@ -30,8 +31,8 @@ def audit_budget(sizes) -> audit.AuditBudget:
 
 def run_audit(*, profile: str, seed: int, n_audit: int, budget, device) -> dict:
     """B4's attacks, one task per robust model and attack in worker processes on a CPU
-    (:func:`lib.parallel.in_workers`), the costliest first; each attack seeds its own
-    randomness. Per model: :func:`lib.benefits.audit_results`' (accuracies, flags)."""
+    (:func:`lib.experiments.execute.parallel.in_workers`), the costliest first; each attack
+    seeds its own randomness. Per model: :func:`lib.benefits.audit_results`' (accuracies, flags)."""
     tasks = benefits.audit_tasks(AUDITED)
     attack = functools.partial(
         benefits.audit_attack,

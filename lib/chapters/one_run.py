@@ -1,6 +1,6 @@
 """The one-run chapter's summary, glued values, convergence verdict and figures.
 
-``book/one_run.py`` trains (or loads) one :class:`lib.runs.RunConfig` and,
+``book/one_run.py`` trains (or loads) one :class:`lib.experiments.runs.RunConfig` and,
 when it records a curve, its standard twin; this module turns the run's
 record into what the page shows. Accuracies are fractions in [0, 1]; gaps
 are the twin's standard accuracy minus this run's; eps is in [0, 1] pixel
@@ -36,7 +36,7 @@ def _data_set(config, settings, m: dict) -> str:
 
 def summary(config, settings, key: str, cached: bool, run) -> pd.Series:
     """The run at a glance: its store key, data, model, training, attacks, accuracies,
-    precision, device and training time (``run``: a :class:`lib.runs.Run`)."""
+    precision, device and training time (``run``: a :class:`lib.experiments.runs.Run`)."""
     m = run.metrics
     balanced = (  # runs stored before class-balanced accuracy was recorded lack it
         f"{m['std_acc_balanced']:.2%} / {m['adv_acc_balanced']:.2%}"

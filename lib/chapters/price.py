@@ -3,7 +3,7 @@ P1 (standard accuracy against the number of training images, the paper's Fig. 1,
 and 1c, 6c) and P2 (against the training eps, Fig. 7).
 
 ``book/price_of_robustness.py`` carries the argument; this module computes what it
-shows from the grid's runs (a :class:`lib.results.Results`, so that fake records do
+shows from the grid's runs (a :class:`lib.experiments.results.Results`, so that fake records do
 too). Accuracies are fractions in [0, 1]; eps is in [0, 1] pixel space. Glued values
 come back as ``{name: value}`` of plain Python numbers. Table 4, its companions and
 the reproduction-table rows are :mod:`lib.chapters.price_table4`; the committed MNIST
@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from lib import grids, sweep
 from lib.chapter import eps_key, eps_label, norm_key, norm_label, verdict
+from lib.experiments import grids
+from lib.experiments.execute import sweep
 
 PAPER_FIGURE = {2: "Paper Fig. 1", "inf": "Paper Fig. 6"}  # standard accuracy against n
 
@@ -56,7 +57,7 @@ def subset_warnings(results, datasets) -> list[str]:
 
 
 def std_acc(results, *args, **kwargs) -> tuple[float, float]:
-    """Standard accuracy of one configuration (:meth:`lib.results.Results.metrics`'s
+    """Standard accuracy of one configuration (:meth:`lib.experiments.results.Results.metrics`'s
     arguments): the mean over seeds and its spread."""
     return results.mean_spread("std_acc", *args, **kwargs)
 

@@ -9,7 +9,8 @@ and glued values give accuracies in % and gaps in points.
 
 from __future__ import annotations
 
-from lib import profiles, verdicts
+from lib import verdicts
+from lib.experiments import profiles
 
 _CHANGED = ("attack", "train_steps", "step_factor", "epochs", "hidden", "train_eps", "trades")
 

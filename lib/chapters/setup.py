@@ -1,11 +1,10 @@
 """The setup chapter's tables, glued values and claim rows (the paper's Appendix A).
 
-``book/setup.py`` carries the argument; this module reads every setting from
-the library the other chapters run with (:mod:`lib.profiles`,
-:mod:`lib.models`, :mod:`lib.data`), so the tables show the settings those
-chapters use. Glued values come back as ``{name: value}`` of plain Python
-numbers; eps is in [0, 1] pixel space. The claim rows are setup facts
-(``checked``): each computed value beside the reference's (:data:`LEDGER`).
+``book/setup.py`` carries the argument; this module reads every setting from the
+library the other chapters run with (:mod:`lib.experiments.profiles`, :mod:`lib.models`,
+:mod:`lib.data`), so the tables show the settings those chapters use. Glued values come
+back as ``{name: value}`` of plain Python numbers; eps is in [0, 1] pixel space. The
+claim rows are setup facts (``checked``): each value beside the reference's (:data:`LEDGER`).
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ import warnings
 import pandas as pd
 import torch
 
-from lib import data, models, profiles
+from lib import data, models
 from lib.chapter import norm_label
 from lib.data import imagenet
+from lib.experiments import profiles
 from lib.paper import code as paper_code
 from lib.paper import tables as paper_tables
 

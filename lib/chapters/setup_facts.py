@@ -12,10 +12,11 @@ import math
 
 import pandas as pd
 
-from lib import claims, data, profiles
+from lib import claims, data
 from lib import verdicts as V
 from lib.chapter import norm_label
 from lib.chapters.setup import AUTHORS_PGD, LEDGER, RI
+from lib.experiments import profiles
 from lib.paper import tables as paper_tables
 from lib.paper.claims import eps_text
 
@@ -187,8 +188,9 @@ def _s2(counted: dict | None) -> dict:
 
 def trained_eps(profile: str) -> dict:
     """``{(data set, norm): training eps}`` of every adversarial run the profile's grids
-    declare (:data:`lib.grids.GRIDS`; binary MNIST: the linear chapter's Table 2 eps)."""
-    from lib import grids  # grids imports the run machinery; only the table needs it
+    declare (:data:`lib.experiments.grids.GRIDS`; binary MNIST: the linear chapter's
+    Table 2 eps)."""
+    from lib.experiments import grids  # grids imports the run machinery; only the table needs it
 
     out: dict = {("binary_mnist", "inf"): {profiles.TABLE2_EPS[("binary_mnist", "inf")]}}
     for make in grids.GRIDS.values():

@@ -14,9 +14,10 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from lib import chapter, data, grids, separation, theory, verdicts
-from lib import runs as runs_lib
+from lib import chapter, data, separation, theory, verdicts
 from lib.chapters import trade_off_trades as x3
+from lib.experiments import grids
+from lib.experiments import runs as runs_lib
 from lib.paper import beyond, section2
 from lib.paper import tables as paper_tables
 

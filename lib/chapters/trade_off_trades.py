@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from lib import chapter, evals, grids, parallel, verdicts
-from lib import runs as runs_lib
+from lib import chapter, verdicts
+from lib.experiments import evals, grids
+from lib.experiments import runs as runs_lib
+from lib.experiments.execute import parallel
 from lib.paper import beyond
 from lib.paper import tables as paper_tables
 

@@ -213,7 +213,7 @@ def content_hashes(dataset: str, **options) -> dict | None:
     and modification time of the files it is read from, so it is computed
     once per file state (about a second for CIFAR-10). None for Restricted
     ImageNet (image folders). Stored runs record it and are refused when it
-    changed (:func:`lib.runs.train_run`); keys keep the sampled
+    changed (:func:`lib.experiments.runs.train_run`); keys keep the sampled
     :func:`fingerprints`, so stored runs keep their keys.
     """
     check_dataset(dataset)

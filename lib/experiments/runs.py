@@ -1,31 +1,35 @@
 """One configuration, end to end, through the store.
 
 :class:`RunConfig` names a run; the profile's settings resolve it into a
-:class:`Plan` (what will run, on which device); :func:`train_run` returns
-the stored run of a configuration or trains it with :func:`lib.train.train`;
+:class:`Plan` (what will run, on which device, and its store key: made once
+and carried); :func:`train_run` returns the stored run of a configuration or
+makes it (:func:`lib.experiments.make_run.make_run`: :func:`lib.train.train`
+with the profile's recipe, then the metrics);
 :func:`run_data` reads the data a run trains and is evaluated on (chosen in
-:mod:`lib.plan_data`); :mod:`lib.run_checks` decides whether a stored run may
-be served. Evaluations of a stored run at another eps or norm, and the
-strong evaluation, are :mod:`lib.evals`; :class:`lib.results.Results`
-queries the stored runs of a grid for the chapters.
+:mod:`lib.experiments.plan_data`); :mod:`lib.experiments.run_checks` decides
+whether a stored run may be served. Evaluations of a stored run at another eps
+or norm, and the strong evaluation, are :mod:`lib.experiments.evals`;
+:class:`lib.experiments.results.Results` queries the stored runs of a grid for
+the chapters.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import torch
 
 from lib import data as data_lib
-from lib import models, profiles, runtime
+from lib import models, runtime
 from lib.attacks import check_bn_mode, check_eps, check_norm
-from lib.plan_data import plan_split, robust_images
-from lib.run_checks import bound_to_run, measured_on, run_data_hashes, usable_run  # noqa: F401
-from lib.store import Run, Store, key_of
-from lib.trades import TradesAttack
-from lib.train import balanced_accuracy, check_mix, outcomes, train
+from lib.experiments import profiles
+from lib.experiments.make_run import make_run
+from lib.experiments.plan_data import plan_split
+from lib.experiments.run_checks import usable_run
+from lib.experiments.store import Run, Store, key_of
+from lib.train import check_mix
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,14 @@ class RunConfig:
             (Default: None)
 
     Example:
-        >>> from lib.runs import RunConfig, train_run
+        >>> from lib.experiments.runs import RunConfig, train_run
         >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
         >>> model, run = train_run(cfg)
         >>> run.metrics["std_acc"], run.metrics["adv_acc"]
     """
 
     dataset: str  # a name of lib.data.DATASETS
-    profile: str = "cpu"  # a name of lib.profiles.PROFILES
+    profile: str = "cpu"  # a name of lib.experiments.profiles.PROFILES
     mix: str = "clean"  # "clean", "adversarial", "half" or "trades"
     norm: str | int = "inf"  # threat model of training and evaluation: "inf" or 2
     eps_train: float = 0.0  # training eps, [0, 1] pixel space; 0 with mix="clean"
@@ -139,9 +143,15 @@ class RunConfig:
         return replace(self, mix="clean", eps_train=0.0, beta=None, bn_mode="eval")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan:
-    """A RunConfig resolved against its profile and device: what will run, and its key."""
+    """A RunConfig resolved against its profile and device: what will run, and its key.
+
+    Made once per run (:func:`plan_of`) and carried: to worker processes, the
+    sweep's executors and the evaluations, which read :attr:`key` instead of
+    deriving it again. The key is computed on first use and kept (it hashes the
+    data's fingerprint), and travels with the plan when it is pickled.
+    """
 
     config: RunConfig
     settings: profiles.DatasetSettings
@@ -160,9 +170,18 @@ class Plan:
             options["variant"] = self.config.variant
         return options
 
-    @property
+    def __repr__(self) -> str:  # the config names it: the rest follows from it
+        return f"Plan({self.config!r}, device={str(self.device)!r})"
+
+    @cached_property
     def key_settings(self) -> dict:
+        """What keys the store: the schema below (:func:`_key_settings`)."""
         return _key_settings(self)
+
+    @cached_property
+    def key(self) -> str:
+        """The run's store key: the hash of :attr:`key_settings`."""
+        return key_of(self.key_settings)
 
 
 # --------------------------------------------------------------------------
@@ -230,8 +249,16 @@ def _key_settings(plan: Plan) -> dict:
     }
 
 
-def plan_of(config: RunConfig, device=None) -> Plan:
-    """``config`` resolved against its profile and device: what will run, and its key."""
+def plan_of(config: RunConfig | Plan, device=None) -> Plan:
+    """``config`` resolved against its profile and device: what will run, and its key.
+
+    A :class:`Plan` is returned as it is (it was made for its device; naming
+    another device is an error), so a caller handed a plan never plans again.
+    """
+    if isinstance(config, Plan):
+        if device is not None and torch.device(device) != config.device:
+            raise ValueError(f"a plan made for {config.device} cannot run on {device}")
+        return config
     device = torch.device(device) if device is not None else runtime.default_device()
     settings = profiles.settings(config.dataset, config.profile)
     eps_eval = config.eps_eval
@@ -249,25 +276,14 @@ def plan_of(config: RunConfig, device=None) -> Plan:
     )
 
 
-def schedule(plan: Plan, per_epoch: int) -> tuple[int, int | None]:
-    """``(epochs, max_steps)`` of ``plan`` at ``per_epoch`` steps an epoch: the
-    profile's epochs, or its steps; a small training set gets the profile's
-    ``min_steps`` at least (more passes over it)."""
-    epochs, max_steps = plan.epochs, plan.steps
-    if max_steps is None and epochs * per_epoch < plan.settings.min_steps:
-        max_steps = plan.settings.min_steps
-    if max_steps is not None:
-        epochs = math.ceil(max_steps / per_epoch)
-    return epochs, max_steps
-
-
 def run_key(config: RunConfig, device=None) -> str:
-    """The store key of ``config`` on ``device``, without training anything."""
-    return key_of(plan_of(config, device).key_settings)
+    """The store key of ``config`` on ``device``, without training anything (a
+    caller that holds the run's :class:`Plan` reads ``plan.key``)."""
+    return plan_of(config, device).key
 
 
 def run_data(
-    config: RunConfig,
+    config: RunConfig | Plan,
     split: str,
     *,
     device: torch.device | str | None = None,
@@ -282,7 +298,7 @@ def run_data(
 
 
 def train_run(
-    config: RunConfig,
+    config: RunConfig | Plan,
     *,
     store: Store | None = None,
     device: torch.device | str | None = None,
@@ -295,7 +311,8 @@ def train_run(
     profile's evaluation attack (stronger than the training one) at ``eps_eval``.
 
     Args:
-        config (RunConfig): what to train. Required.
+        config (RunConfig | Plan): what to train (a plan: as planned, key
+            included). Required.
         store (Store | None): where runs are kept. (Default: None: ``Store()``)
         device (torch.device | str | None): (Default: None: CUDA when there is one)
         progress (bool): show a progress bar while training. (Default: True)
@@ -305,87 +322,18 @@ def train_run(
         ``run.metrics`` holds ``std_acc``, ``adv_acc`` (and ``*_balanced``).
 
     Example:
-        >>> from lib.runs import RunConfig, train_run
+        >>> from lib.experiments.runs import RunConfig, train_run
         >>> model, run = train_run(RunConfig("mnist", "smoke"))
         >>> run.metrics["std_acc"]
     """
     store = store or Store()
-    plan = plan_of(config, device)
-    settings, device = plan.settings, plan.device
-
-    def compute() -> dict:
-        train_set, test_set = plan_split(plan, "train"), plan_split(plan, "test")
-        per_epoch = math.ceil(train_set.epoch_size / (settings.batch_size or len(train_set)))
-        epochs, max_steps = schedule(plan, per_epoch)
-        runtime.seed_everything(config.seed)
-        model = models.build(settings.arch, **settings.model_kwargs).to(device)
-        attack = None
-        if config.mix != "clean":
-            attack = settings.attack(config.eps_train, config.norm, kind="train")
-            if config.mix == "trades":  # the KL adversary with the training PGD's geometry
-                attack = TradesAttack.like(attack)
-        start = time.perf_counter()
-        history = train(
-            model,
-            train_set,
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=settings.batch_size,
-            lr=settings.lr,
-            optimizer=settings.optimizer,
-            momentum=settings.momentum,
-            weight_decay=settings.weight_decay,
-            lr_milestones=settings.lr_milestones,
-            augment=settings.augment,
-            mix=config.mix,
-            attack=attack,
-            seed=config.seed,
-            precision=plan.precision,
-            bn_mode=config.bn_mode,
-            progress=progress,
-            eps_ramp=settings.eps_ramp,
-            beta=config.beta,
-            eval_every=config.eval_every,
-            eval_data=test_set if config.eval_every else None,
-        )
-        train_seconds = time.perf_counter() - start
-        eval_attack = settings.attack(plan.eps_eval, config.norm, kind="eval")
-        g = torch.Generator().manual_seed(config.seed)
-        kw = dict(precision=plan.precision, batch_size=settings.eval_batch_size)
-        std_ok, std_y = outcomes(model, test_set, **kw)
-        robust_set = robust_images(test_set, settings.n_test_robust)
-        adv_ok, adv_y = outcomes(model, robust_set, eval_attack, generator=g, **kw)
-        metrics = {
-            "std_acc": int(std_ok.sum()) / len(std_ok),
-            "adv_acc": int(adv_ok.sum()) / len(adv_ok),
-            "std_acc_balanced": balanced_accuracy(std_ok, std_y),
-            "adv_acc_balanced": balanced_accuracy(adv_ok, adv_y),
-            "eps_eval": plan.eps_eval,
-            "train_attack": attack.describe() if attack is not None else None,
-            "eval_attack": eval_attack.describe(),
-            "n_train": len(train_set),
-            "n_test": len(test_set),
-            "n_test_robust": len(robust_set),
-            "train_complete": train_set.complete,
-            "test_complete": test_set.complete,
-            "steps": history[-1]["steps"] if history else 0,
-            "train_seconds": train_seconds,
-        }
-        return {
-            "metrics": metrics,
-            "history": history,
-            "state_dict": model.state_dict(),
-            "provenance": {
-                "device": runtime.device_name(device),
-                # every byte of the data it met: a stored run of other bytes is refused
-                "data_sha256": run_data_hashes(plan),
-                "precision": plan.precision,
-                # the order of floating-point sums depends on it (lib.parallel)
-                "threads": torch.get_num_threads(),
-            },
-        }
-
-    run = store.get_or_run(plan.key_settings, compute, valid=lambda r: usable_run(r, plan))
-    model = models.build(settings.arch, **settings.model_kwargs)
+    plan = plan_of(config, device)  # a plan handed in is used as it is, key included
+    run = store.get_or_run(
+        plan.key_settings,
+        lambda: make_run(plan, progress=progress),
+        valid=lambda r: usable_run(r, plan),
+        key=plan.key,
+    )
+    model = models.build(plan.settings.arch, **plan.settings.model_kwargs)
     model.load_state_dict(run.state_dict())
-    return model.to(device).eval(), run
+    return model.to(plan.device).eval(), run

@@ -1,7 +1,7 @@
 """The metrics of a grid's stored runs, queried for the chapters.
 
 :class:`Results` holds ``{RunConfig: metrics}`` (the metrics of
-:func:`lib.runs.train_run`) and answers by data set, norm, eps, mix and n,
+:func:`lib.experiments.runs.train_run`) and answers by data set, norm, eps, mix and n,
 with the mean and standard error over seeds.
 """
 
@@ -11,8 +11,8 @@ import math
 import statistics
 
 from lib.attacks import check_norm
-from lib.runs import RunConfig, train_run
-from lib.store import Store
+from lib.experiments.runs import RunConfig, train_run
+from lib.experiments.store import Store
 
 
 class Results:
@@ -24,16 +24,18 @@ class Results:
     over the seeds.
     """
 
-    def __init__(self, runs: dict[RunConfig, dict]):
+    def __init__(self, runs: dict[RunConfig, dict], keys: dict[RunConfig, str] | None = None):
         self.runs = dict(runs)
+        #: Each run's store key as its plan made it (:meth:`of`), for a reader that
+        #: goes back to the store: carried, not derived again.
+        self.keys = dict(keys or {})
 
     @classmethod
     def of(cls, configs, *, device=None, store: Store | None = None, progress=None) -> Results:
         """Train or load every config (``progress`` wraps the iteration, e.g. tqdm)."""
         it = (progress or (lambda x: x))(list(configs))
-        return cls(
-            {c: train_run(c, store=store, device=device, progress=False)[1].metrics for c in it}
-        )
+        stored = {c: train_run(c, store=store, device=device, progress=False)[1] for c in it}
+        return cls({c: r.metrics for c, r in stored.items()}, {c: r.key for c, r in stored.items()})
 
     def metrics(self, dataset, norm="inf", eps=0.0, mix=None, n=None, bn_mode="eval") -> list:
         """Metrics of every seed of one configuration (a clean run when eps is 0)."""

@@ -3,7 +3,7 @@
 The price-of-robustness grid (Fig 1, 6, 7, Table 4), the Restricted ImageNet
 grid (Fig 1c / 6c; the benefits chapter's models), the theory chapter's
 sample sizes and the benefits chapter's sizes, as named frozen dataclasses;
-and the grids as lists of :class:`lib.runs.RunConfig` (:data:`GRIDS`), which
+and the grids as lists of :class:`lib.experiments.runs.RunConfig` (:data:`GRIDS`), which
 ``make sweep`` trains and the chapters read back.
 """
 
@@ -13,8 +13,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from lib import profiles
-from lib.runs import RunConfig
+from lib.experiments import profiles
+from lib.experiments.runs import RunConfig
 
 # --------------------------------------------------------------------------
 # Sizes of the chapters that train nothing of their own grid
@@ -340,7 +340,7 @@ def unique_cells(cells) -> list[tuple]:
 def run_strong_evals(profile: str, device=None, jobs: int | None = None) -> int:
     """Compute every strong evaluation of :func:`strong_evals` not yet stored (models
     not yet trained are trained first); returns how many cells there are."""
-    from lib import parallel
+    from lib.experiments.execute import parallel
 
     cells = unique_cells(c for part in strong_evals(profile).values() for c in part)
     cells = [(c, eps, 2 if norm == "2" else norm) for c, eps, norm in cells]

@@ -44,9 +44,11 @@ import torch
 from tqdm.auto import tqdm
 
 from lib import data as data_lib
-from lib import evals, profiles, runtime
-from lib.runs import RunConfig, plan_of, run_key, schedule, train_run
-from lib.store import Store
+from lib import runtime
+from lib.experiments import evals, profiles
+from lib.experiments.make_run import schedule
+from lib.experiments.runs import Plan, RunConfig, plan_of, train_run
+from lib.experiments.store import Store
 
 JOBS_ENV = "ODDS_JOBS"
 
@@ -107,13 +109,13 @@ def _picklable_filters() -> list:
     return out
 
 
-def _train_one(config: RunConfig, root: str) -> None:
-    train_run(config, store=Store(root), device="cpu", progress=False)
+def _train_one(plan: Plan, root: str) -> None:
+    train_run(plan, store=Store(root), progress=False)
 
 
 def _strong_one(cell: tuple, root: str) -> None:
-    config, eps, norm = cell
-    evals.strong_eval(config, eps, norm=norm, store=Store(root), device="cpu", progress=False)
+    plan, eps, norm = cell
+    evals.strong_eval(plan, eps, norm=norm, store=Store(root), progress=False)
 
 
 def in_workers(
@@ -160,8 +162,9 @@ def in_workers(
         bar.close()
     if failures:
         i, err = min(failures, key=lambda e: e[0])
+        task = getattr(tasks[i], "config", tasks[i])  # a run's plan is named by its config
         raise RuntimeError(
-            f"{len(failures)} of {len(tasks)} {desc} failed; the first: {tasks[i]} "
+            f"{len(failures)} of {len(tasks)} {desc} failed; the first: {task} "
             f"({type(err).__name__}: {err})"
         ) from err
     return results
@@ -171,7 +174,7 @@ def _arch_cost(arch: str) -> float:
     return _ARCH_COST.get(arch, max(_ARCH_COST.values()))
 
 
-def run_cost(config: RunConfig, device="cpu") -> float:
+def run_cost(config: RunConfig | Plan, device="cpu") -> float:
     """Relative cost of training ``config``: images seen x forward-backward passes
     per image x the architecture's cost, plus the curve's evaluations. Only ratios
     between runs are used (to start the costliest first), so an estimate off
@@ -179,11 +182,11 @@ def run_cost(config: RunConfig, device="cpu") -> float:
     image costs k + 1 passes (k + 2 for TRADES: the clean and the adversarial
     forward), half of that attack for the half-half mix."""
     plan = plan_of(config, device)
-    s = plan.settings
+    config, s = plan.config, plan.settings
     n = plan.n_train or data_lib.FULL_SIZES.get(config.dataset, {}).get("train", 100_000)
     batch = s.batch_size or n
     per_epoch = math.ceil(n / batch)
-    epochs, max_steps = schedule(plan, per_epoch)  # as lib.runs.train_run trains it
+    epochs, max_steps = schedule(plan, per_epoch)  # as lib.experiments.runs.train_run trains it
     steps = max_steps if max_steps is not None else epochs * per_epoch
     attack = s.train_attack.get(config.norm)
     k = attack.steps if attack is not None and config.mix != "clean" else 0
@@ -200,8 +203,8 @@ def strong_cost(cell: tuple, device="cpu") -> float:
     """Relative cost of a strong evaluation ``(config, eps, norm)``: its attack
     steps on its images; a standard model's falls at the first attacks' early
     steps (each attack stops on images already broken), so it counts a fifth."""
-    config, _, _ = cell
-    plan = plan_of(config, device)
+    plan = plan_of(cell[0], device)
+    config = plan.config
     budget = profiles.strong_budget(config.profile)
     steps = (
         budget.pgd_steps * budget.pgd_restarts
@@ -242,6 +245,11 @@ def _missing(items, key, store: Store) -> list:
     return out
 
 
+def _planned_cell(cell: tuple, device) -> tuple:
+    config, eps, norm = cell
+    return plan_of(config, device), eps, norm
+
+
 def _device_jobs(device, jobs):
     device = torch.device(device) if device is not None else runtime.default_device()
     jobs = jobs if jobs is not None else jobs_for(device)
@@ -250,20 +258,26 @@ def _device_jobs(device, jobs):
     return device, jobs
 
 
-def _run_missing(items, key, cost, fn, *, device, store, jobs, desc, progress) -> list:
-    """``fn(item, root=...)`` in workers for every item whose ``key(item)`` is not in
-    the store; [] (nothing run) where workers would not pay (see the module doc)."""
+def _run_missing(items, plan, key, cost, fn, *, device, store, jobs, desc, progress) -> list:
+    """``fn(plan(item), root=...)`` in workers for every item whose ``key`` is not in
+    the store; [] (nothing run) where workers would not pay (see the module doc).
+
+    Each item is planned once here (``plan(item, device)``: its run's Plan, key
+    included); its key, its cost and its worker all read that plan.
+    """
     device, jobs = _device_jobs(device, jobs)
     store = store or Store()
-    missing = _missing(items, lambda item: key(item, device), store)
+    planned = [(item, plan(item, device)) for item in items]
+    missing = _missing(planned, lambda pair: key(pair[1]), store)
     if device.type != "cpu":
         return []
-    costs = [cost(item, device) for item in missing]
+    tasks = [task for _, task in missing]
+    costs = [cost(task, device) for task in tasks]
     if not workers_pay(costs, min(jobs, len(missing))):
         return []
     fn = functools.partial(fn, root=str(store.root))
-    in_workers(fn, missing, device=device, jobs=jobs, desc=desc, progress=progress, costs=costs)
-    return missing
+    in_workers(fn, tasks, device=device, jobs=jobs, desc=desc, progress=progress, costs=costs)
+    return [item for item, _ in missing]
 
 
 def train_all(
@@ -278,12 +292,13 @@ def train_all(
 
     Returns the configs trained here (none when nothing was spawned, or when one
     run is so long that the workers would not pay (:func:`workers_pay`): the
-    caller's own :func:`lib.runs.train_run` calls then train them). A worker's
+    caller's own :func:`lib.experiments.runs.train_run` calls then train them). A worker's
     error is raised here, naming its config, after the other workers finish.
     """
     return _run_missing(
         configs,
-        run_key,
+        plan_of,
+        lambda plan: plan.key,
         run_cost,
         _train_one,
         device=device,
@@ -294,9 +309,9 @@ def train_all(
     )
 
 
-def _strong_key(cell: tuple, device) -> str:
-    config, eps, norm = cell
-    return evals.strong_eval_key(config, eps, norm=norm, device=device)
+def _strong_key(cell: tuple) -> str:
+    plan, eps, norm = cell
+    return evals.strong_eval_key(plan, eps, norm=norm)
 
 
 def strong_eval_all(
@@ -307,11 +322,12 @@ def strong_eval_all(
     jobs: int | None = None,
     progress: bool = True,
 ) -> list[tuple]:
-    """:func:`lib.evals.strong_eval` of every ``(config, eps, norm)`` not in ``store``,
+    """:func:`lib.experiments.evals.strong_eval` of every ``(config, eps, norm)`` not in ``store``,
     ``jobs`` at a time (as :func:`train_all`; a model not yet trained is trained
     by its worker). Returns the cells evaluated here."""
     return _run_missing(
         cells,
+        _planned_cell,
         _strong_key,
         strong_cost,
         _strong_one,

@@ -1,6 +1,6 @@
 """Grids of training runs, each a papermill execution of ``book/one_run.py``.
 
-Every grid point is one :class:`lib.runs.RunConfig`. The sweep converts the
+Every grid point is one :class:`lib.experiments.runs.RunConfig`. The sweep converts the
 one-run chapter to a notebook once (jupytext), then executes it per point
 with papermill, which injects the point's parameters. Each executed notebook
 is kept under ``runs/sweep/<key>.ipynb`` as that run's log, and its results go
@@ -16,10 +16,10 @@ to the store. The sweep:
 
 Two executors run the points: ``local`` (the default: threads on this
 machine) and ``ray`` (each point a Ray task on a local Ray instance or an
-existing cluster; see :mod:`lib.sweep.ray_executor`, imported only when asked for).
+existing cluster; see :mod:`lib.experiments.execute.ray_executor`, imported only when asked for).
 Both skip, retry and report the same way.
 
-Usage: ``python -m lib.sweep --grid price --profile cpu`` (or ``make sweep
+Usage: ``python -m lib.experiments.execute.sweep --grid price --profile cpu`` (or ``make sweep
 GRID=price PROFILE=cpu``); ``--grid`` also takes a JSON file
 ``{"fixed": {...}, "vary": {"eps_train": [...], ...}}``, whose points are
 the product of the ``vary`` lists. ``--executor ray [--address HOST:PORT]``
@@ -43,13 +43,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from lib import grids, profiles
-from lib.runs import RunConfig, run_key
-from lib.store import Store
-from lib.sweep import runner
-from lib.sweep.runner import (
+from lib.experiments import grids, profiles
+from lib.experiments.execute import runner
+from lib.experiments.execute.runner import (
     CONFIG_FIELDS,
-    ONE_RUN,
     RUNS_DIR,
     Outcome,
     execute,
@@ -57,31 +54,15 @@ from lib.sweep.runner import (
     parameters_of,
     short_error,
 )
+from lib.experiments.runs import Plan, RunConfig, plan_of
+from lib.experiments.store import Store
 
-#: The runner's names, public here too (``lib.sweep.notebook_of`` ...).
-__all__ = [
-    "CONFIG_FIELDS",
-    "EXECUTORS",
-    "ONE_RUN",
-    "RUNS_DIR",
-    "Outcome",
-    "SweepResult",
-    "execute",
-    "grid_from_spec",
-    "load_grid",
-    "main",
-    "notebook_of",
-    "parameters_of",
-    "short_error",
-    "sweep",
-    "unique",
-]
 EXECUTORS = ("local", "ray")
 DEFAULT_PROFILE = "cpu"  # of a named grid, or a JSON grid that names none
 
 
 # --------------------------------------------------------------------------
-# Grids: the named ones are lib.grids.GRIDS
+# Grids: the named ones are lib.experiments.grids.GRIDS
 
 
 def unique(configs) -> list[RunConfig]:
@@ -135,7 +116,7 @@ def grid_from_spec(spec: dict, profile: str | None = None) -> list[RunConfig]:
 
 
 def load_grid(grid: str, profile: str | None = None) -> list[RunConfig]:
-    """A named grid (see :data:`lib.grids.GRIDS`) or a JSON grid file, validated.
+    """A named grid (see :data:`lib.experiments.grids.GRIDS`) or a JSON grid file, validated.
 
     A named grid runs at ``profile`` (default ``"cpu"``); a JSON grid at the
     profile it names, else at ``profile``, else ``"cpu"``.
@@ -196,7 +177,7 @@ def sweep(
 
     ``executor`` is ``"local"`` (threads here) or ``"ray"``; the Ray
     executor's own options (``address``, ``gpus_per_run``, ...) are passed
-    through to :func:`lib.sweep.ray_executor.run`.
+    through to :func:`lib.experiments.execute.ray_executor.run`.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
@@ -212,18 +193,19 @@ def sweep(
     out_dir.mkdir(parents=True, exist_ok=True)
     runner.sweep_hidden_notebooks(out_dir)  # left by killed runs
     result = SweepResult()
-    pending = []
-    for config in configs:
-        key = run_key(config)
-        if store.load(key) is not None:
-            result.skipped.append(key)
+    pending: list[Plan] = []  # each point planned once, here: its key travels with it
+    for plan in (plan_of(config) for config in configs):
+        if store.load(plan.key) is not None:
+            result.skipped.append(plan.key)
         else:
-            pending.append((key, config))
+            pending.append(plan)
     if not pending:
         return result
     notebook = notebook_of(out_dir=out_dir / ".nb")
     if executor == "ray":
-        from lib.sweep import ray_executor as sweep_ray  # Ray is imported only when asked for
+        from lib.experiments.execute import (
+            ray_executor as sweep_ray,  # Ray is imported only when asked for
+        )
 
         run = functools.partial(sweep_ray.run, **executor_options)
     else:
@@ -256,8 +238,9 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
     jobs = jobs or max(gpus, 1)
     cancel = threading.Event()
 
-    def work(slot: int, key: str, config: RunConfig) -> Outcome:
+    def work(slot: int, plan: Plan) -> Outcome:
         device = f"cuda:{slot % gpus}" if gpus else None
+        key, config = plan.key, plan.config
         error = "interrupted"
         for _ in range(1 + retries):
             if cancel.is_set():
@@ -282,8 +265,8 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
     os.environ.update(env)
     pool, futures = ThreadPoolExecutor(max_workers=jobs), []
     try:
-        for i, (key, config) in enumerate(pending):
-            futures.append(pool.submit(work, i, key, config))
+        for i, plan in enumerate(pending):
+            futures.append(pool.submit(work, i, plan))
         for future in as_completed(futures):
             yield future.result()
     except BaseException:  # Ctrl-C, or the caller stopped early
@@ -305,7 +288,7 @@ def _run_local(pending, notebook: Path, *, store: Store, out_dir: Path, jobs, re
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lib.sweep",
+        prog="python -m lib.experiments.execute.sweep",
         description="Run a grid of one_run executions through papermill.",
     )
     parser.add_argument(
@@ -359,14 +342,14 @@ def main(argv=None) -> int:
     try:
         configs = load_grid(args.grid, args.profile)
         if args.executor == "ray":
-            from lib.sweep import ray_executor as sweep_ray
+            from lib.experiments.execute import ray_executor as sweep_ray
 
             sweep_ray.check_options(**ray_options)
     except (ValueError, TypeError) as err:
         parser.error(str(err))
     if args.list:
         for config in configs:
-            print(run_key(config), config)
+            print(plan_of(config).key, config)
         return 0
     at = sorted({c.profile for c in configs})
     print(f"{len(configs)} runs in grid {args.grid!r} at profile {', '.join(at)}", file=sys.stderr)
@@ -386,3 +369,7 @@ def main(argv=None) -> int:
         return 130
     print(result.summary())
     return 1 if result.failed else 0
+
+
+if __name__ == "__main__":  # python -m lib.experiments.execute.sweep
+    sys.exit(main())

@@ -1,6 +1,6 @@
-"""The Ray executor of :mod:`lib.sweep`: every grid point a Ray task.
+"""The Ray executor of :mod:`lib.experiments.execute.sweep`: every grid point a Ray task.
 
-``python -m lib.sweep --executor ray`` runs a grid on a local Ray instance,
+``python -m lib.experiments.execute.sweep --executor ray`` runs a grid on a local Ray instance,
 or with ``--address`` on an existing cluster (a multi-GPU box, Kubernetes,
 Slurm: anything ``ray start`` runs on). Each point is one task that runs the
 same papermill execution of ``book/one_run.py`` as the local executor, in a
@@ -18,7 +18,7 @@ A task whose worker dies is retried ``retries`` times by Ray; a run that
 fails inside its notebook is retried ``retries`` times on its worker, like
 the local executor, and its log comes back either way.
 
-This module imports Ray; :mod:`lib.sweep` imports it only for
+This module imports Ray; :mod:`lib.experiments.execute.sweep` imports it only for
 ``executor="ray"``.
 """
 
@@ -38,13 +38,13 @@ import ray
 
 import lib
 
-# The module, not ``from lib.sweep import runner``: lib.sweep imports this module,
-# so reading a name from lib.sweep's namespace here would be a package-level cycle.
-import lib.sweep.runner as runner
+# The module by its full name: the sweep imports this module, and no module of
+# lib.experiments.execute reaches a sibling through a package namespace.
+import lib.experiments.execute.runner as runner
 from lib import runtime
-from lib.runs import RunConfig, run_key
-from lib.store import Store
-from lib.store_format import CHECKPOINT, RECORD, atomic_write_bytes
+from lib.experiments.runs import Plan, RunConfig, plan_of
+from lib.experiments.store import Store
+from lib.experiments.store_format import CHECKPOINT, RECORD, atomic_write_bytes
 
 #: GPUs a run asks for on a cluster with GPUs, unless ``gpus_per_run`` says
 #: otherwise: a whole GPU for the paper profile's ResNets (CIFAR-10 and
@@ -184,7 +184,7 @@ def _parameters_ran(notebook: Path) -> bool:
 
 def run_point(
     notebook_text: str,
-    config: RunConfig,
+    plan: Plan,
     retries: int,
     stored_keys: frozenset[str],
     test_kill_marker: str | None = None,
@@ -193,12 +193,15 @@ def run_point(
 
     Returns ``{"key", "skipped", "error", "files", "log"}``: ``files`` maps
     ``record.json`` and ``model.pt`` to their bytes (empty if the run failed)
-    and ``log`` holds the executed notebook's bytes. The key is computed
-    here, on the worker's device (the precision ``auto`` resolves to depends
-    on it), and a point the driver's store already holds under that key is
-    skipped.
+    and ``log`` holds the executed notebook's bytes. The driver's plan is
+    used as it is on a worker of the driver's device; a worker with another
+    device plans the point for its own (the precision ``auto`` resolves to,
+    and with it the key, depends on it), and a point the driver's store already
+    holds under that key is skipped.
     """
-    key = run_key(config)
+    if plan.device != runtime.default_device():
+        plan = plan_of(plan.config)  # this worker's device, not the driver's
+    key, config = plan.key, plan.config
     if key in stored_keys:
         return {"key": key, "skipped": True, "error": None, "files": {}, "log": None}
     root = Path(lib.__file__).resolve().parents[1]
@@ -292,7 +295,7 @@ def _ray_error(err: Exception) -> str:
 
 
 def run(
-    pending: list[tuple[str, RunConfig]],
+    pending: list[Plan],
     notebook: Path,
     *,
     store: Store,
@@ -327,20 +330,20 @@ def run(
         limit = jobs or len(queue)
         while queue or in_flight:
             while queue and len(in_flight) < limit:
-                key, config = queue.pop(0)
-                gpus = gpus_for(config, gpus_per_run, cluster_gpus)
+                plan = queue.pop(0)
+                gpus = gpus_for(plan.config, gpus_per_run, cluster_gpus)
                 ref = task.options(num_gpus=gpus, **resources).remote(
-                    text, config, retries, stored, marker
+                    text, plan, retries, stored, marker
                 )
-                in_flight[ref] = config
+                in_flight[ref] = plan
             (ref,), _ = ray.wait(list(in_flight), num_returns=1)
-            config = in_flight.pop(ref)
+            plan = in_flight.pop(ref)
             try:
                 reply = ray.get(ref)
             except ray.exceptions.RayError as err:
-                yield runner.Outcome(run_key(config), config, _ray_error(err))
+                yield runner.Outcome(plan.key, plan.config, _ray_error(err))
                 continue
-            yield _receive(reply, config, store, out_dir)
+            yield _receive(reply, plan.config, store, out_dir)
     finally:
         for ref in in_flight:  # only after an interruption
             ray.cancel(ref, force=True)

@@ -1,13 +1,13 @@
 """The checks that decide whether a stored run, or a stored evaluation of it, may be served.
 
-:func:`usable_run`: a stored run of a :class:`lib.runs.Plan` is served as its
+:func:`usable_run`: a stored run of a :class:`lib.experiments.runs.Plan` is served as its
 model only with a checkpoint, the metrics its readers use (with their types)
 and, when it recorded them, the same bytes of data (:func:`run_data_hashes`).
 :func:`measured_on` and :func:`bound_to_run`: a stored evaluation names the
 checkpoint it measured and is served only while the run's stored checkpoint is
 that one. What fails a check is recomputed, never served. (The ``plan``
-arguments are :class:`lib.runs.Plan`; not imported, as :mod:`lib.runs` imports
-this module.)
+arguments are :class:`lib.experiments.runs.Plan`; not imported, as
+:mod:`lib.experiments.runs` imports this module.)
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 
 from lib import data as data_lib
-from lib.store import Run, Store, key_of
+from lib.experiments.store import Run, Store
 
-#: What :func:`lib.runs.train_run` records in ``metrics``, and the type each must have
+#: What :func:`lib.experiments.runs.train_run` records in ``metrics``, and the type each must have
 #: (readers do arithmetic on them): accuracies in [0, 1], counts >= 0.
 _ACCURACIES = ("std_acc", "adv_acc")
 _COUNTS = ("n_train", "n_test")
@@ -69,7 +69,7 @@ def bound_to_run(store: Store, plan, needs: tuple[str, ...] = ()):
         metrics = evaluation.metrics
         if not all(_is_number(metrics.get(k)) for k in needs):
             return False
-        run = store.load(key_of(plan.key_settings))
+        run = store.load(plan.key)
         if run is None or not usable_run(run, plan):
             return False  # no model to vouch for it: recomputed (the run is trained)
         measured = evaluation.record["provenance"].get("checkpoint_sha256")

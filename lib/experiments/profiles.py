@@ -14,7 +14,6 @@ exists (CLAIMS S3) and says where each number comes from.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 from lib.attacks import PGD, LinearWorstCase, check_eps, check_norm, step_factor
@@ -36,15 +35,6 @@ def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
     return profile
-
-
-def resolve(profile: str) -> str:
-    """The profile a chapter runs at: ``$ODDS_PROFILE`` when set, else ``profile``.
-
-    The environment variable lets ``make book PROFILE=smoke`` build every
-    chapter at another scale without editing the parameters cells.
-    """
-    return check_profile(os.environ.get("ODDS_PROFILE") or profile)
 
 
 @dataclass(frozen=True)
@@ -102,7 +92,7 @@ class DatasetSettings:
         return table[norm].at(eps, norm)
 
     def to_dict(self) -> dict:
-        """The settings as plain data (norm keys as strings); :mod:`lib.runs` keys runs by it."""
+        """The settings as plain data (norm keys as strings): part of a run's store key."""
         d = asdict(self)
         for kind in ("train_attack", "eval_attack"):
             d[kind] = {str(k): v for k, v in d[kind].items()}
@@ -373,7 +363,7 @@ def settings(dataset: str, profile: str) -> DatasetSettings:
     return _BUILDERS[check_dataset(dataset)](check_profile(profile))
 
 
-#: The strong evaluation's budget per profile (:func:`lib.evals.strong_eval`). cpu:
+#: The strong evaluation's budget per profile (:func:`lib.experiments.evals.strong_eval`). cpu:
 #: one restart and one APGD-T target to fit the build (see below). paper:
 #: AutoAttack's standard APGD-CE (100 steps) and APGD-T (9 targets x 100 steps).
 STRONG_BUDGETS = {

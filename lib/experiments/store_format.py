@@ -5,9 +5,9 @@ A run's folder is named by its key (:func:`key_of`: a hash of its settings'
 rename (:func:`atomic_write_bytes`), so a reader sees a whole file or none;
 checkpoints are serialized to the same bytes for the same weights
 (:func:`checkpoint_bytes`). A record is served only in the shape
-:meth:`lib.store.Store.save` writes, for the key of its folder
+:meth:`lib.experiments.store.Store.save` writes, for the key of its folder
 (:func:`valid_record`), and weights holding NaN or infinity are never written
-(:func:`check_finite`). :mod:`lib.store` does the locking, loading and saving.
+(:func:`check_finite`). :mod:`lib.experiments.store` does the locking, loading and saving.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def checkpoint_bytes(state_dict: dict) -> bytes:
 
 
 def valid_record(record, key: str) -> bool:
-    """Whether ``record`` has the shape :meth:`lib.store.Store.save` writes, for ``key``.
+    """Whether ``record`` has the shape :meth:`lib.experiments.store.Store.save` writes.
 
     Its ``key`` must be ``key`` and its settings must hash to it, so a record
     copied into another run's folder is not served for that run.

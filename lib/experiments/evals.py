@@ -17,36 +17,41 @@ import time
 
 import torch
 
-from lib import profiles
 from lib.attacks import check_eps, check_norm, strong
-from lib.plan_data import robust_images
-from lib.run_checks import bound_to_run, measured_on
-from lib.runs import Plan, RunConfig, plan_of, run_data, train_run
-from lib.store import Store, key_of
+from lib.experiments import profiles
+from lib.experiments.plan_data import plan_split, robust_images
+from lib.experiments.run_checks import bound_to_run, measured_on
+from lib.experiments.runs import Plan, RunConfig, plan_of, train_run
+from lib.experiments.store import Store, key_of
 from lib.train import balanced_accuracy, outcomes
 
 
-def _robust_eval_settings(config: RunConfig, plan: Plan, attack) -> dict:
+def _robust_eval_settings(plan: Plan, attack) -> dict:
     return {
-        "robust_eval_of": key_of(plan.key_settings),
+        "robust_eval_of": plan.key,  # the run's key, as planned
         # the attack's exact fields: its description rounds eps to 4 digits
         "attack": {"kind": type(attack).__name__, **dataclasses.asdict(attack)},
         "n_test": plan.settings.n_test,
         "n_test_robust": plan.settings.n_test_robust,
-        "seed": config.seed,
+        "seed": plan.config.seed,
     }
 
 
-def robust_eval_key(config: RunConfig, eps: float, *, norm=None, device=None) -> str:
-    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
+def _robust_eval_plan(config: RunConfig | Plan, eps: float, norm, device):
+    """(the run's plan, the evaluation attack, the evaluation's key settings)."""
     plan = plan_of(config, device)
-    norm = check_norm(norm) if norm is not None else config.norm
+    norm = check_norm(norm) if norm is not None else plan.config.norm
     attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
-    return key_of(_robust_eval_settings(config, plan, attack))
+    return plan, attack, _robust_eval_settings(plan, attack)
+
+
+def robust_eval_key(config: RunConfig | Plan, eps: float, *, norm=None, device=None) -> str:
+    """The store key of :func:`robust_eval` of ``config`` at ``eps``, without running it."""
+    return key_of(_robust_eval_plan(config, eps, norm, device)[-1])
 
 
 def robust_eval(
-    config: RunConfig,
+    config: RunConfig | Plan,
     eps: float,
     *,
     norm=None,
@@ -62,17 +67,12 @@ def robust_eval(
     is trained first if it is not in the store.
     """
     store = store or Store()
-    plan = plan_of(config, device)
-    norm = check_norm(norm) if norm is not None else config.norm
-    attack = plan.settings.attack(check_eps(eps), norm, kind="eval")
-    key = _robust_eval_settings(config, plan, attack)
+    plan, attack, key = _robust_eval_plan(config, eps, norm, device)
 
     def compute() -> dict:
-        model, run = train_run(config, store=store, device=plan.device, progress=progress)
-        test_set = robust_images(
-            run_data(config, "test", device=plan.device), plan.settings.n_test_robust
-        )
-        g = torch.Generator().manual_seed(config.seed)
+        model, run = train_run(plan, store=store, progress=progress)
+        test_set = robust_images(plan_split(plan, "test"), plan.settings.n_test_robust)
+        g = torch.Generator().manual_seed(plan.config.seed)
         ok, y = outcomes(
             model,
             test_set,
@@ -111,30 +111,30 @@ STRONG_VERSION = 3
 STRONG_PRECISION = "fp32"
 
 
-def _strong_eval_settings(config: RunConfig, plan: Plan, eps, norm):
+def _strong_eval_settings(plan: Plan, eps, norm):
     """(eps, norm, the profile's evaluation PGD, the strong budget, the store's key settings)."""
     eps = plan.eps_eval if eps is None else check_eps(eps)
-    norm = check_norm(norm) if norm is not None else config.norm
+    norm = check_norm(norm) if norm is not None else plan.config.norm
     attack = plan.settings.attack(eps, norm, kind="eval")
-    budget = profiles.strong_budget(config.profile)
+    budget = profiles.strong_budget(plan.config.profile)
     key = {
-        **_robust_eval_settings(config, plan, attack),
+        **_robust_eval_settings(plan, attack),
         "strong": budget.to_dict(),
         "strong_version": STRONG_VERSION,
     }
     return eps, norm, attack, budget, key
 
 
-def strong_eval_key(config: RunConfig, eps=None, *, norm=None, device=None) -> str:
+def strong_eval_key(config: RunConfig | Plan, eps=None, *, norm=None, device=None) -> str:
     """The store key of :func:`strong_eval` of ``config``, without running it."""
-    return key_of(_strong_eval_settings(config, plan_of(config, device), eps, norm)[-1])
+    return key_of(_strong_eval_settings(plan_of(config, device), eps, norm)[-1])
 
 
 def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=None, progress=True):
     """Robust accuracy of ``config``'s model under the strong evaluation, computed once and stored.
 
     On the first ``n_test_robust`` test images of the profile: the profile's
-    evaluation PGD (as in :func:`lib.runs.train_run`, same seed), then the
+    evaluation PGD (as in :func:`lib.experiments.runs.train_run`, same seed), then the
     cascade of :func:`lib.attacks.strong.evaluate` with the profile's
     budget on the images it leaves robust, in fp32 (``STRONG_PRECISION``;
     the profile's PGD in the run's precision). The model is trained first if
@@ -144,7 +144,8 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         the run's norm (l_inf or l2) in [0, 1] pixel space, unless ``norm`` says otherwise.
 
     Args:
-        config (RunConfig): the run whose model is attacked. Required.
+        config (RunConfig | Plan): the run whose model is attacked (a plan:
+            as planned, its key included). Required.
         eps (float | None): radius in [0, 1] pixel space. (Default: None: the
             run's ``eps_eval``)
         norm (str | int | None): ``"Linf"`` or ``"L2"`` (any spelling of
@@ -159,19 +160,17 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
         (``adv_acc``, ``pgd_acc``, ``after``...).
 
     Example:
-        >>> from lib.evals import strong_eval
-        >>> from lib.runs import RunConfig
+        >>> from lib.experiments.evals import strong_eval
+        >>> from lib.experiments.runs import RunConfig
         >>> cfg = RunConfig("mnist", "smoke", "adversarial", norm="Linf", eps_train=0.3)
         >>> strong_eval(cfg)["adv_acc"]
     """
     store, plan = store or Store(), plan_of(config, device)
-    eps, norm, attack, budget, key = _strong_eval_settings(config, plan, eps, norm)
+    eps, norm, attack, budget, key = _strong_eval_settings(plan, eps, norm)
 
     def compute() -> dict:
-        model, run = train_run(config, store=store, device=plan.device, progress=progress)
-        test_set = robust_images(
-            run_data(config, "test", device=plan.device), plan.settings.n_test_robust
-        )
+        model, run = train_run(plan, store=store, progress=progress)
+        test_set = robust_images(plan_split(plan, "test"), plan.settings.n_test_robust)
         m = strong_metrics(
             model,
             test_set,
@@ -179,7 +178,7 @@ def strong_eval(config: RunConfig, eps=None, *, norm=None, store=None, device=No
             eps=eps,
             norm=norm,
             budget=budget,
-            seed=config.seed,
+            seed=plan.config.seed,
             precision=plan.precision,
             batch_size=plan.settings.eval_batch_size,
         )

@@ -3,9 +3,9 @@
 A run trains on the seeded subset of ``n_train`` training images, and is
 evaluated on the profile's first ``n_test`` test images (seed 0: the same for
 every run), robust accuracy on the first ``n_test_robust`` of those.
-:func:`lib.runs.run_data` reads them for a :class:`lib.runs.RunConfig`. (The
-``plan`` arguments are :class:`lib.runs.Plan`; not imported, as
-:mod:`lib.runs` imports this module.)
+:func:`lib.experiments.runs.run_data` reads them for a :class:`lib.experiments.runs.RunConfig`. (The
+``plan`` arguments are :class:`lib.experiments.runs.Plan`; not imported, as
+:mod:`lib.experiments.runs` imports this module.)
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A grid point runs as a papermill execution of ``book/one_run.py`` with the
 point's parameters; the executed notebook is the run's log. Public, so the
-executors (:mod:`lib.sweep`, :mod:`lib.sweep.ray_executor`) use no private name
-of each other.
+executors (:mod:`lib.experiments.execute.sweep`,
+:mod:`lib.experiments.execute.ray_executor`) use no private name of each other.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from lib import runtime
-from lib.runs import RunConfig
+from lib.experiments.runs import RunConfig
 
 try:
     import fcntl

@@ -21,7 +21,7 @@ reproducible: the same weights give the same SHA-256. Files are created
 readable by the group and others (umask).
 
 The files' format (keys, atomic writes, checkpoint bytes, the record's and
-the weights' checks) is :mod:`lib.store_format`; this module locks, loads
+the weights' checks) is :mod:`lib.experiments.store_format`; this module locks, loads
 and saves. The root is ``$ODDS_STORE``, else ``runs/store`` in the project
 the user works in (:func:`lib.runtime.project_root`: the current directory's
 project).
@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover
 import torch
 
 from lib import runtime
-from lib.store_format import (
+from lib.experiments.store_format import (
     CHECKPOINT,
     RECORD,
     atomic_write_bytes,
@@ -273,6 +273,8 @@ class Store:
         settings: dict,
         compute: Callable[[], dict],
         valid: Callable[[Run], bool] | None = None,
+        *,
+        key: str | None = None,
     ) -> Run:
         """The stored run for ``settings``, or ``compute()`` saved and returned.
 
@@ -280,17 +282,18 @@ class Store:
         and optionally ``history``, ``state_dict``, ``provenance``). ``valid``:
         what the reader needs of a stored run (fields and their types, the
         checkpoint it was measured on ...); a stored run it refuses is treated
-        as missing, recomputed and replaced, never served.
+        as missing, recomputed and replaced, never served. ``key``: the key of
+        ``settings`` where the caller holds it (a run's plan), not hashed again.
         """
 
         def usable(run: Run | None) -> bool:
             return run is not None and (valid is None or bool(valid(run)))
 
-        run = self.get(settings)
+        key = key if key is not None else key_of(settings)
+        run = self.load(key)
         if usable(run):
             return run
         self.check_writable()  # before the work, not after it
-        key = key_of(settings)
         with self.lock(key):
             run = self.load(key)  # another writer may have finished it while we waited
             if usable(run):

@@ -347,26 +347,50 @@ def b1_tests(models_given) -> dict[str, tuple]:
     return {k: t for k, t in B1_TESTS.items() if {t[0], t[1]} <= set(models_given)}
 
 
-def b1_judgement(scores: dict[str, dict[str, torch.Tensor]], *, tests: int | None = None):
+FLOORS = {"edge alignment": ALIGN_FLOOR, "sparsity": SPARSITY_FLOOR}
+
+
+def null_floors(null_scores) -> dict[str, float]:
+    """B1's floors raised to the null's spread: per score, the larger of its constant floor
+    (:data:`FLOORS`) and the largest difference in mean score between any two of
+    ``null_scores`` (:func:`gradient_scores` of untrained networks of the same
+    architecture, different seeds). A difference between trained models no larger than
+    untrained networks differ by is not counted."""
+    out = {}
+    for score, floor in FLOORS.items():
+        means = [float(s[score].double().mean()) for s in null_scores]
+        spread = max((abs(a - b) for a in means for b in means), default=0.0)
+        out[score] = max(floor, spread)
+    return out
+
+
+def b1_judgement(
+    scores: dict[str, dict[str, torch.Tensor]],
+    *,
+    tests: int | None = None,
+    floors: dict[str, float] | None = None,
+):
     """B1 on one data set: both robust models' gradients align with the image's edges more
     than the standard model's and than a random-init network's (``scores["random"]``,
     when given), and the l_inf model's are sparser than the l2 model's; each a paired
-    difference on the same images beyond its effect-size floor and z SE, where z is
+    difference on the same images beyond its effect-size floor (``floors`` per score,
+    default :data:`FLOORS`; the chapter: :func:`null_floors`) and z SE, where z is
     :func:`bonferroni_z` over ``tests`` tests (default: this data set's; the chapter
     passes the claim's total over its data sets). ``scores[model]`` is
     :func:`gradient_scores` of that model. Fewer than :data:`MIN_ITEMS` images:
     inconclusive."""
     chosen = b1_tests(scores)
+    floors = {**FLOORS, **(floors or {})}
     k = tests or len(chosen)
     z = bonferroni_z(k)
     parts = {
         name: beyond_floor(
             paired(scores[m][score], scores[ref][score]),
-            floor,
+            floors[score],
             name=f"{score.replace('edge ', '')} {m} - {ref}",
             z=z,
         )
-        for name, (m, ref, score, floor) in chosen.items()
+        for name, (m, ref, score, _) in chosen.items()
     }
     j = verdicts.all_hold(parts)
     n = len(scores["standard"]["edge alignment"])

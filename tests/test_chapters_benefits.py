@@ -87,7 +87,8 @@ def _randoms():
 
 def test_b1_section_glues_each_model_the_null_and_the_control(fakes):
     nets, tests = fakes
-    b1 = bf.b1_section(nets, tests, 6, _randoms())
+    randoms = _randoms()
+    b1 = bf.b1_section(nets, tests, 6, randoms)
     for d in bf.DATASETS:
         x, y = bf.first(tests[d], 6)
         for m in bf.MODELS:
@@ -95,34 +96,32 @@ def test_b1_section_glues_each_model_the_null_and_the_control(fakes):
             assert b1.glued[f"B1_{d}_{m}_sparsity"] == pytest.approx(
                 saliency.sparsity(g).double().mean().item()
             )
-        g = saliency.input_gradient(_randoms()[d][0], x, y)
+        g = saliency.input_gradient(randoms[d][0], x, y)
         assert b1.glued[f"B1_{d}_random_sparsity"] == pytest.approx(
             saliency.sparsity(g).double().mean().item()
         )
         assert 0 < b1.glued[f"B1_{d}_control_edge_alignment"] <= 1
         assert math.isnan(b1.table.loc[(d, bf.CONTROL), "sparsity"])  # the control has none
+        # the floor: at least the constant, and at least the untrained networks' spread
+        means = [
+            benefits.gradient_scores(net, x, y)["edge alignment"].mean().item()
+            for net in randoms[d]
+        ]
+        floor = b1.glued[f"B1_{d}_align_floor"]
+        assert floor >= benefits.ALIGN_FLOOR and floor >= max(means) - min(means) - 1e-9
         # 6 images: below the rule's power, whatever the scores
         assert b1.rows[d].verdict == verdicts.INCONCLUSIVE and "6 images" in b1.rows[d].reason
-        assert b1.data["null"][d].verdict == verdicts.INCONCLUSIVE
     assert b1.glued["B1_tests"] == 10 and b1.glued["B1_z"] > 2.5
     assert "random-init" in bf.b1_summary(b1.table, 6)
 
 
-def test_b1_section_is_inconclusive_when_the_null_is_not(fakes, monkeypatch):
-    nets, tests = fakes
-    from lib import benefits
+def test_null_floors_take_the_untrained_networks_spread():
+    def sc(al, sp):
+        return {"edge alignment": torch.full((4,), al), "sparsity": torch.full((4,), sp)}
 
-    calls = []
-
-    def judge(scores, tests):
-        calls.append(scores)
-        # the null (first call per data set) says reproduced, the models reproduced
-        return verdicts.Judgement(verdicts.REPRODUCED, (), "fake")
-
-    monkeypatch.setattr(benefits, "b1_judgement", judge)
-    b1 = bf.b1_section(nets, tests, 6, _randoms())
-    assert all(r.verdict == verdicts.INCONCLUSIVE for r in b1.rows.values())
-    assert "random-init networks" in b1.rows["mnist"].reason
+    floors = benefits.null_floors([sc(0.1, 0.3), sc(0.3, 0.31), sc(0.15, 0.3)])
+    assert floors["edge alignment"] == pytest.approx(0.2)
+    assert floors["sparsity"] == benefits.SPARSITY_FLOOR  # a spread of 0.01 is below it
 
 
 def test_large_eps_batches_agree_with_one_batch(fakes):

@@ -91,6 +91,7 @@ def b4_section(
     glued["B4_max_gap"] = float(gaps.max())
     glued["B4_max_gap_model"] = " ".join(gaps.idxmax())
     glued["B4_tests"] = tests
+    glued["B4_models"] = len(audited)
     glued["B4_z"] = benefits.bonferroni_z(tests)
     glued["B4_fall_share"] = benefits.FALL_SHARE
     return Section(table, rows, glued, {"flags": flags, "gaps": gaps})

@@ -76,6 +76,14 @@ def test_models_table_and_subset_note():
     assert note.startswith(":::{warning}\ncifar10:") and "12 test images" in note
 
 
+def test_steps_text_says_each_data_sets_steps():
+    runs = {("mnist", m): _run() for m in bf.MODELS} | {("cifar10", m): _run() for m in bf.MODELS}
+    for (d, m), run in runs.items():
+        run.metrics["steps"] = 1407 if d == "mnist" else (1173 if m != "linf" else 1200)
+    assert bf.steps_text(runs) == "1,407 (mnist) and 1,173 to 1,200 (cifar10)"
+    assert bf.paper_steps_text() == "100,000 (mnist) and 80,000 (cifar10)"
+
+
 def test_panel_names():
     names = [bf.panel_name(m, n) for m, n in bf.PANELS]
     assert names == ["standard_linf", "linf", "standard_l2", "l2"]

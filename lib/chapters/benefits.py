@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib import benefits, chapter, parallel, saliency
+from lib import benefits, chapter, parallel, profiles, saliency
 from lib import benefits_proxy as proxy
 from lib import runs as runs_lib
 from lib import verdicts as V
@@ -114,6 +114,11 @@ def steps_text(runs: dict) -> str:
         span = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,} to {steps[-1]:,}"
         parts.append(f"{span} ({d})")
     return " and ".join(parts) or "an unrecorded number of"
+
+
+def paper_steps_text() -> str:
+    """The `paper` profile's optimizer steps per data set, in words (lib.profiles)."""
+    return " and ".join(f"{profiles.settings(d, 'paper').steps:,} ({d})" for d in DATASETS)
 
 
 def subset_note(runs: dict, tests: dict) -> str | None:

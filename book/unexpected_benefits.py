@@ -43,6 +43,7 @@ from lib import benefits_proxy as proxy
 from lib.attacks.audit import SQUARE_MARGIN
 from lib.chapters import benefits as bf
 from lib.chapters import benefits_audit as b4_audit
+from lib.chapters import benefits_judges as bj
 from lib.data import imagenet
 from lib.paper.tables import TABLE3_EPS
 from lib.verdicts import MIN_AUDIT_IMAGES
@@ -239,8 +240,8 @@ examples["cifar10"] = show_large_eps("cifar10")
 # at most qualitatively reproduced.
 
 # %%
-pixel = bf.pixel_judges(profile, seed, device)
-b2 = bf.b2_section(nets, tests, n_transfer, steps=large_steps, pixel=pixel)
+pixel = bj.pixel_judges(profile, seed, device)
+b2 = bj.b2_section(nets, tests, n_transfer, steps=large_steps, pixel=pixel)
 glue_all(b2.glued)
 b2.table
 
@@ -278,7 +279,7 @@ show_paths("cifar10")
 # changes of each attacked model along its own path are shown too.
 
 # %%
-b3 = bf.b3_section(nets, tests, b2, pixel=pixel)
+b3 = bj.b3_section(nets, tests, b2, pixel=pixel)
 glue_all(b3.glued)
 changes = [c for c in b3.table.columns if c.endswith("changes per path")]
 b3.table.style.format({c: "{:.2f}" for c in changes})

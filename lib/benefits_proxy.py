@@ -9,7 +9,7 @@ for how an image looks, so:
   are judged on the *same* images (:func:`symmetric_items`: every model and the
   judge right before, both attacks moved the class); the effect is a paired
   difference;
-- **powered**: a row with fewer than :data:`lib.benefits.MIN_ITEMS` images is
+- **powered**: a row with fewer than :data:`lib.rules.MIN_ITEMS` images is
   inconclusive;
 - **validated**: the judge must pass two negative controls before it counts
   (:class:`Controls`): it keeps its class on random noise of the same norm as
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lib import benefits, verdicts
+from lib import benefits_rules as rules
+from lib import verdicts
 from lib.attacks import check_norm
 from lib.judging import Rate, class_changes, correct_before
 
@@ -131,12 +132,12 @@ def proxy_judgement(
     if n < 2:
         e = verdicts.Estimate(float("nan"), float("nan"))
         return verdicts.Judgement(verdicts.INCONCLUSIVE, ((name, e),), f"{n} images")
-    j = verdicts.signed_effect(benefits.paired(robust, standard), name=name, z=z)
-    if n < benefits.MIN_ITEMS:
+    j = verdicts.signed_effect(rules.paired(robust, standard), name=name, z=z)
+    if n < rules.MIN_ITEMS:
         return verdicts.Judgement(
             verdicts.INCONCLUSIVE,
             j.numbers,
-            f"{n} images (a verdict needs {benefits.MIN_ITEMS}); {j.reason}",
+            f"{n} images (a verdict needs {rules.MIN_ITEMS}); {j.reason}",
         )
     if controls is None or not controls.passed(z):
         said = "no controls" if controls is None else str(controls)

@@ -13,6 +13,7 @@ from lib import benefits, saliency, verdicts
 from lib.benefits_proxy import NearestNeighbour
 from lib.chapters import benefits as bf
 from lib.chapters import benefits_audit as b4_audit
+from lib.chapters import benefits_judges as bj
 
 SHAPE = {"mnist": (1, 8, 8), "cifar10": (3, 8, 8)}
 
@@ -150,7 +151,7 @@ def _pixel():
 
 def test_b2_b3_sections(fakes):
     nets, tests = fakes
-    b2 = bf.b2_section(nets, tests, 8, steps=3, pixel=_pixel())
+    b2 = bj.b2_section(nets, tests, 8, steps=3, pixel=_pixel())
     assert set(b2.rows) == {"mnist l_inf", "mnist l2", "cifar10 l_inf", "cifar10 l2"}
     # two judges on MNIST (the other norm's model, 1-NN), one on CIFAR-10
     assert len(b2.data["items"]) == 6 and b2.glued["B2_tests"] == 6
@@ -162,7 +163,7 @@ def test_b2_b3_sections(fakes):
     # 8 images: no row has the power for a verdict
     assert all(r.verdict == verdicts.INCONCLUSIVE for r in b2.rows.values())
     assert set(b2.data["large_correct"]) == {(d, m) for d in bf.DATASETS for m in ("l2", "linf")}
-    b3 = bf.b3_section(nets, tests, b2, pixel=_pixel())
+    b3 = bj.b3_section(nets, tests, b2, pixel=_pixel())
     assert set(b3.rows) == set(b2.rows) and len(b3.table) == 6
     for (d, norm, judge), s in b2.data["items"].items():
         label = f"{d} {'l_inf' if norm == 'inf' else 'l2'}"
@@ -249,7 +250,7 @@ def test_reproduction_rows_and_s4():
     ).T
     judged = pd.DataFrame(
         {
-            ("mnist l2", bf.MODEL_JUDGE): {
+            ("mnist l2", bj.MODEL_JUDGE): {
                 "robust: x": "3 of 4 (75%)",
                 "standard: x": "1 of 4 (25%)",
                 "judge validated": False,

@@ -63,6 +63,27 @@ def large_eps(dataset: str, norm) -> float:
     return LARGE_EPS.get(key, profiles.TABLE3_EPS[key])
 
 
+#: B4's "accuracy falls toward 0 as eps grows" is checked at Figure 3's large eps,
+#: except where that eps still lets a classifier be robust: on MNIST l_inf, 0.5, at
+#: which every image can reach the same flat grey image, so no classifier keeps its
+#: accuracy against an attack that finds it.
+FALL_EPS = {("mnist", "inf"): 0.5}
+
+
+def fall_eps(dataset: str, norm) -> float:
+    """The eps of B4's fall check: :data:`FALL_EPS`, else :func:`large_eps`."""
+    key = (dataset, check_norm(norm))
+    return FALL_EPS.get(key, large_eps(dataset, norm))
+
+
+def fall_attack(dataset: str, norm, *, steps: int) -> PGD:
+    """B4's fall check: Figure 3's untargeted PGD (``steps`` steps of 2.5 eps / steps,
+    no random start) at :func:`fall_eps`."""
+    norm = check_norm(norm)
+    eps = fall_eps(dataset, norm)
+    return PGD.relative(eps, norm, steps, step_factor(steps), random_start=False)
+
+
 def large_eps_attack(dataset: str, norm, *, steps: int) -> PGD:
     """Untargeted PGD for Figure 3 at :func:`large_eps`: ``steps`` steps of 2.5 eps / steps
     from x itself (no random start), as :func:`lib.profiles.large_eps_attack` but for

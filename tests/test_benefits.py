@@ -95,6 +95,17 @@ def test_large_eps_goes_beyond_the_training_eps_on_mnist_linf():
     assert attack.eps == 0.4 and not attack.random_start and attack.steps == 100
 
 
+def test_fall_check_takes_a_radius_no_classifier_survives_on_mnist_linf():
+    # at l_inf 0.5 every MNIST image can reach the same flat grey image
+    assert benefits.fall_eps("mnist", "inf") == 0.5
+    assert benefits.fall_eps("cifar10", "inf") == benefits.large_eps("cifar10", "inf")
+    attack = benefits.fall_attack("mnist", "inf", steps=100)
+    assert attack.eps == 0.5 and not attack.random_start
+    x = torch.rand(4, 1, 6, 6)
+    grey = torch.full_like(x, 0.5)
+    assert (grey - x).abs().amax() <= benefits.fall_eps("mnist", "inf")
+
+
 class Quantised(torch.nn.Module):
     """A linear model on its input rounded to 0 or 1: every input gradient is exactly 0,
     so gradient attacks see nothing, yet the model is not robust (masked gradients)."""

@@ -68,7 +68,8 @@ def b2_section(nets: dict, tests: dict, n: int, *, steps: int, pixel: dict | Non
     perturbation's norm, the standard model's examples). ``pixel``: the pixel-space
     judges (:func:`pixel_judges`). ``data``: the examples (``large``), new classes
     (``new``), each row's images (``items``), controls, and each robust model's
-    correctness under its large-eps attack (``large_correct``, for B4)."""
+    correctness under its large-eps attack, at B4's fall eps where it differs
+    (:func:`lib.benefits.fall_eps`; ``large_correct``, for B4)."""
     pixel = pixel or {}
     large, new, items, controls, hits, large_correct = {}, {}, {}, {}, {}, {}
     for dataset in DATASETS:
@@ -83,7 +84,11 @@ def b2_section(nets: dict, tests: dict, n: int, *, steps: int, pixel: dict | Non
         for r, norm in ROBUST:
             xr, xs = large[dataset, r, norm], large[dataset, "standard", norm]
             nr, ns = new[dataset, r, norm], new[dataset, "standard", norm]
-            large_correct[dataset, r] = ((clean[r] == y) & (nr == y)).cpu()
+            fell = nr
+            if benefits.fall_eps(dataset, norm) != benefits.large_eps(dataset, norm):
+                attack = benefits.fall_attack(dataset, norm, steps=steps)
+                fell = _predict(nets[dataset, r], attack(nets[dataset, r], x, y, precision="fp32"))
+            large_correct[dataset, r] = ((clean[r] == y) & (fell == y)).cpu()
             noise = proxy.same_norm_noise(x, xr, norm)
             for name, judge in judges_of(nets, dataset, norm, pixel).items():
                 jc, jr, js, jn = (_predict(judge, v) for v in (x, xr, xs, noise))

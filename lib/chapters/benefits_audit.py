@@ -49,13 +49,19 @@ def run_audit(*, profile: str, seed: int, n_audit: int, budget, device) -> dict:
     return benefits.audit_results(tasks, outputs)
 
 
-def b4_section(audited: dict, *, profile: str, n_audit: int) -> Section:
+def b4_section(
+    audited: dict, *, profile: str, n_audit: int, large_correct: dict | None = None
+) -> Section:
     """B4 from :func:`run_audit`'s results: robust accuracy (fraction) under each attack and
     all of them, per model, with its eps; the masking flags (``data["flags"]``); the drop
-    from the training PGD to all attacks (``data["gaps"]``); a verdict per model
-    (:func:`lib.benefits.b4_judgement`)."""
-    table, flags, glued = {}, {}, {}
-    for (dataset, model), (accs, model_flags) in audited.items():
+    from the training PGD to all attacks (``data["gaps"]``, a fact); a verdict per model
+    (:func:`lib.benefits.b4_judgement`, z over the claim's tests on every model).
+    ``large_correct[(dataset, model)]``: per image, the model right under its large-eps
+    attack (B2's first images), compared with the training PGD on the same images."""
+    large_correct = large_correct or {}
+    table, flags, glued, rows = {}, {}, {}, {}
+    tests = benefits.B4_TESTS * len(audited)
+    for (dataset, model), (accs, model_flags, survived) in audited.items():
         flags[dataset, model] = model_flags
         eps = benefits.train_eps(dataset, benefits.NORM[model], profile)
         table[dataset, model] = {**accs, "eps": eps}
@@ -64,20 +70,31 @@ def b4_section(audited: dict, *, profile: str, n_audit: int) -> Section:
             glued[f"B4_{dataset}_{model}_{key}_acc"] = acc
         glued[f"B4_{dataset}_{model}_gap"] = accs["training PGD"] - accs["all"]
         glued[f"B4_{dataset}_{model}_zero_grad"] = model_flags["zero-gradient fraction"]
+        large = large_correct.get((dataset, model))
+        at_train = None
+        if large is not None:
+            m = min(len(large), len(survived["training PGD"]))
+            large, at_train = large[:m], survived["training PGD"][:m].cpu()
+            table[dataset, model]["large eps"] = float(large.float().mean())
+        rows[f"{dataset} {model}"] = benefits.b4_judgement(
+            survived,
+            zero_fraction=model_flags["zero-gradient fraction"],
+            large=large,
+            at_train=at_train,
+            tests=tests,
+        )
     table = pd.DataFrame(table).T
     table.index.names = ["data set", "model"]
     flags = pd.DataFrame(flags).T
     flags["masking flagged"] = [audit.masked(f) for f in flags.to_dict("records")]
-    rows = {
-        f"{d} {m}": benefits.b4_judgement(
-            table.loc[(d, m)], flagged=bool(flags.loc[(d, m), "masking flagged"]), n_images=n_audit
-        )
-        for d, m in AUDITED
-    }
     gaps = table["training PGD"] - table["all"]
     glued["B4_masking_flags"] = int(flags["masking flagged"].sum())
     glued["B4_max_gap"] = float(gaps.max())
     glued["B4_max_gap_model"] = " ".join(gaps.idxmax())
+    glued["B4_tests"] = tests
+    glued["B4_models"] = len(audited)
+    glued["B4_z"] = benefits.bonferroni_z(tests)
+    glued["B4_fall_share"] = benefits.FALL_SHARE
     return Section(table, rows, glued, {"flags": flags, "gaps": gaps})
 
 
@@ -85,5 +102,7 @@ def budget_note(profile: str, aa: dict) -> str:
     """The AutoAttack budget at ``profile``, in a sentence."""
     return (
         f"AutoAttack budget at profile `{profile}`: APGD-CE, APGD-T and FAB-T {aa['steps']} steps "
-        f"(the targeted ones {aa['targets']} target classes each), Square {aa['queries']} queries."
+        f"(the targeted ones {aa['targets']} target classes each), Square {aa['queries']} queries "
+        "(AutoAttack's own budget is 5,000); the transfer attack: the strong PGD's steps, one "
+        "start, on the standard model."
     )

@@ -87,7 +87,7 @@ def fall_attack(dataset: str, norm, *, steps: int) -> PGD:
 
 def large_eps_attack(dataset: str, norm, *, steps: int) -> PGD:
     """Untargeted PGD for Figure 3 at :func:`large_eps`: ``steps`` steps of 2.5 eps / steps
-    from x itself (no random start), as :func:`lib.profiles.large_eps_attack` but for
+    from x itself (no random start), as :func:`lib.experiments.profiles.large_eps_attack` but for
     the eps. Untargeted: it ascends the loss at the label it is given."""
     norm = check_norm(norm)
     if not isinstance(steps, int) or steps < 1:

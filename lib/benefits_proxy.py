@@ -131,13 +131,16 @@ def proxy_judgement(
     n = len(robust)
     if n < 2:
         e = verdicts.Estimate(float("nan"), float("nan"))
-        return verdicts.Judgement(verdicts.INCONCLUSIVE, ((name, e),), f"{n} images")
+        return verdicts.Judgement(
+            verdicts.INCONCLUSIVE, ((name, e),), f"{n} images", verdicts.UNDERPOWERED
+        )
     j = verdicts.signed_effect(rules.paired(robust, standard), name=name, z=z)
     if n < rules.MIN_ITEMS:
         return verdicts.Judgement(
             verdicts.INCONCLUSIVE,
             j.numbers,
             f"{n} images (a verdict needs {rules.MIN_ITEMS}); {j.reason}",
+            verdicts.UNDERPOWERED,
         )
     if controls is None or not controls.passed(z):
         said = "no controls" if controls is None else str(controls)
@@ -146,8 +149,10 @@ def proxy_judgement(
             j.numbers,
             f"{UNVALIDATED}: {said} (needs above {JUDGE_KEEP:.0%} beyond {z:.2f} SE); "
             f"it neither confirms nor refutes ({j.reason})",
+            verdicts.PROXY_ONLY,
         )
-    return verdicts.at_most(j, verdicts.QUALITATIVE, why)
+    # the judge passed its controls: a validated proxy may refute, but not confirm beyond
+    return verdicts.at_most(j, verdicts.QUALITATIVE, why, validated=True)
 
 
 def judges_row(parts: dict[str, verdicts.Judgement]) -> verdicts.Judgement:
@@ -157,7 +162,7 @@ def judges_row(parts: dict[str, verdicts.Judgement]) -> verdicts.Judgement:
     if not counted:
         numbers = tuple((f"{k}: {n}", e) for k, j in parts.items() for n, e in j.numbers)
         reason = "; ".join(f"{k}: {j.reason}" for k, j in parts.items())
-        return verdicts.Judgement(verdicts.INCONCLUSIVE, numbers, reason)
+        return verdicts.Judgement(verdicts.INCONCLUSIVE, numbers, reason, verdicts.PROXY_ONLY)
     j = verdicts.combine(counted)
     left = [k for k in parts if k not in counted]
     return verdicts.Judgement(

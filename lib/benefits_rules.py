@@ -49,7 +49,10 @@ def beyond_floor(effect, floor: float, *, name: str, z: float) -> verdicts.Judge
     if verdicts.signed_effect(e + floor, z=z).verdict == verdicts.NOT_REPRODUCED:
         return verdicts.Judgement(verdicts.NOT_REPRODUCED, numbers, f"{band} is below -{floor:g}")
     return verdicts.Judgement(
-        verdicts.INCONCLUSIVE, numbers, f"{band} is not beyond the floor {floor:g} and the noise"
+        verdicts.INCONCLUSIVE,
+        numbers,
+        f"{band} is not beyond the floor {floor:g} and the noise",
+        verdicts.WITHIN_NOISE,
     )
 
 
@@ -141,7 +144,10 @@ def b1_judgement(
     why = f"{j.reason} (z = {z:.2f}: Bonferroni over {k} tests)"
     if n < MIN_ITEMS:
         return verdicts.Judgement(
-            verdicts.INCONCLUSIVE, j.numbers, f"{n} images (a verdict needs {MIN_ITEMS}); {why}"
+            verdicts.INCONCLUSIVE,
+            j.numbers,
+            f"{n} images (a verdict needs {MIN_ITEMS}); {why}",
+            verdicts.UNDERPOWERED,
         )
     return verdicts.Judgement(j.verdict, j.numbers, why)
 
@@ -236,8 +242,10 @@ def b4_judgement(
         )
     if zero_fraction > 0:
         failed.append(f"a masking flag: {zero_fraction:.1%} of input gradients are exactly 0")
-    if failed:
-        return verdicts.Judgement(verdicts.INCONCLUSIVE, tuple(numbers), "; ".join(failed) + tail)
+    if failed:  # too few images, nothing above chance, or a flag: below the rule's power
+        return verdicts.Judgement(
+            verdicts.INCONCLUSIVE, tuple(numbers), "; ".join(failed) + tail, verdicts.UNDERPOWERED
+        )
     return verdicts.Judgement(
         verdicts.REPRODUCED,
         tuple(numbers),

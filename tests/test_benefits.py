@@ -7,8 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from lib import benefits, profiles, verdicts
+from lib import benefits, verdicts
 from lib.attacks import pgd
+from lib.experiments import profiles
 
 
 def test_judge_is_the_other_norm():

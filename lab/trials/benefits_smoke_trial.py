@@ -13,10 +13,10 @@ import torch
 import torchattacks
 
 from lib import benefits
-from lib import runs as runs_lib
 from lib.attacks.fast import eval_view
 from lib.chapters import benefits as bf
 from lib.data import load_split
+from lib.experiments import runs as runs_lib
 
 t = time.perf_counter()
 nets, runs, tests = bf.load_models("smoke", 0, "cpu")

@@ -17,7 +17,6 @@ import torch
 
 from lib import benefits, chapter
 from lib import benefits_proxy as proxy
-from lib import runs as runs_lib
 from lib.chapters.benefits import (
     DATASETS,
     FRAMES,
@@ -29,6 +28,7 @@ from lib.chapters.benefits import (
     large_eps,
     panel_name,
 )
+from lib.experiments import runs as runs_lib
 from lib.judging import Rate
 
 #: The judge of another kind: the robust model of the other norm (lib.benefits.JUDGE).

@@ -655,8 +655,8 @@ def x4_row(profile: str, regime: dict, outside: dict, cost: tuple[float, int]) -
     return {
         "claim": "X4",
         "paper": paper,
-        "ours": f"outside the claim's regime (the price chapter's runs: eps 8/255 and l2, "
-        f"MNIST, steps varying with n): {x4_described(outside)}",
+        "ours": f"outside the claim's regime (the price chapter's Fig 1/6 runs: other eps "
+        f"and norms, MNIST too, steps varying with n): {x4_described(outside)}",
         "verdict": verdicts.NOT_RUN,
         "reason": f"not run at {profile}: the claim's regime ({scope}) needs {missing} "
         f"runs not in the store, {minutes} of training on one worker",

@@ -78,7 +78,7 @@ sizes = to.SEARCH[profile]  # queries searched per data set (smoke: a subset of 
 # is blank in the other, the two are at least that far apart; counting such
 # blocks for every pair is one matrix product of 0/1 features), and the exact
 # distance is computed for the pairs it keeps (see
-# `lib.separation.exact_min_distance`). The *sampled* one (both data sets, a
+# `lib.exact_separation.exact_min_distance`). The *sampled* one (both data sets, a
 # seeded sample of queries) gives each sampled test point's nearest
 # other-class distance, for the histograms below and X2's classifier; its
 # minimum only bounds a data set's minimum from above. CIFAR-10 has no exact

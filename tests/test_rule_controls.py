@@ -688,7 +688,7 @@ def searches(mins: dict, *, sampled: bool = False) -> dict:
     test-train and train-train minima ``mins[name] = (test_train, train_train)``.
     ``sampled``: the nearest-class searches of 4 test and 4 training queries only (their
     minima ``mins``, the cpu profile's kind of search), else also the exact threshold
-    search over every pair (:func:`lib.separation.exact_min_distance`) with those minima.
+    search over every pair (:func:`lib.exact_separation.exact_min_distance`) with those minima.
     The test and training sets are whole (10,000 and 60,000 images)."""
     out = {}
     for name, (test_train, train_train) in mins.items():

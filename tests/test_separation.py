@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from lib import exact_separation as E
 from lib import separation as S
 from lib import theory
 
@@ -155,7 +156,7 @@ def _brute_min(qx, qy, rx, ry, symmetric=False):
 def test_exact_minimum_equals_brute_force(seed, symmetric):
     qx, qy = _sparse_images(150, seed=seed)
     rx, ry = (qx, qy) if symmetric else _sparse_images(300, seed=seed + 10)
-    got = S.exact_min_distance(qx, qy, rx, ry, symmetric=symmetric, block=32, pool=2)
+    got = E.exact_min_distance(qx, qy, rx, ry, symmetric=symmetric, block=32, pool=2)
     assert got.min_dist == pytest.approx(_brute_min(qx, qy, rx, ry, symmetric), abs=1e-6)
     i, j = got.pair
     assert qy[i] != ry[j] and (not symmetric or i != j)
@@ -179,7 +180,7 @@ def test_exact_minimum_finds_a_planted_pair():
     v = int(rx[7, 0, 3, 4])
     rx[123, 0, 3, 4] = v - 37 if v >= 37 else v + 37  # one pixel 37 levels off
     ry[7], ry[123] = 0, 1
-    got = S.exact_min_distance(rx, ry, rx, ry, symmetric=True, block=64, pool=1)
+    got = E.exact_min_distance(rx, ry, rx, ry, symmetric=True, block=64, pool=1)
     assert got.min_dist == pytest.approx(37 / 255) and set(got.pair) == {7, 123}
     assert got.bound >= got.min_dist and got.pruned > 0.5  # the prefilter did the work
 
@@ -190,7 +191,7 @@ def test_exact_minimum_ignores_a_near_pair_of_one_class():
     rx, ry = _sparse_images(200, seed=6)
     rx[50] = rx[3]
     ry[50] = ry[3]
-    got = S.exact_min_distance(rx, ry, rx, ry, symmetric=True, block=64)
+    got = E.exact_min_distance(rx, ry, rx, ry, symmetric=True, block=64)
     assert got.min_dist == pytest.approx(_brute_min(rx, ry, rx, ry, symmetric=True), abs=1e-6)
     assert got.min_dist > 0
 
@@ -202,16 +203,16 @@ def test_exact_minimum_stops_where_the_prefilter_cannot_prune():
     x = torch.randint(1, 256, (100, 3, 8, 8), generator=g, dtype=torch.int32).to(torch.uint8)
     y = torch.arange(100) % 2
     with pytest.raises(RuntimeError, match="does not prune"):
-        S.exact_min_distance(x, y, x, y, symmetric=True, max_candidates=100)
+        E.exact_min_distance(x, y, x, y, symmetric=True, max_candidates=100)
 
 
 def test_exact_minimum_float_images_and_upper_bound():
     qx, qy = _sparse_images(80, seed=8)
     rx, ry = _sparse_images(120, seed=9)
     want = _brute_min(qx, qy, rx, ry)
-    got = S.exact_min_distance(qx.float() / 255, qy, rx.float() / 255, ry, block=16)
+    got = E.exact_min_distance(qx.float() / 255, qy, rx.float() / 255, ry, block=16)
     assert got.min_dist == pytest.approx(want, abs=1e-6)
-    ub, (i, j) = S.upper_bound(qx, qy, rx, ry, n=10)
+    ub, (i, j) = E.upper_bound(qx, qy, rx, ry, n=10)
     assert ub >= want - 1e-9 and qy[i] != ry[j]
 
 
@@ -229,13 +230,13 @@ def test_exact_minimum_the_published_mnist_minima():
         pytest.skip(f"MNIST not found: {err}")
     pick = torch.cat([torch.arange(3000), torch.tensor([3532, 33406, 25562])])
     rx, ry = tr.x[pick], tr.y[pick]
-    tt = S.exact_min_distance(rx, ry, rx, ry, symmetric=True)
+    tt = E.exact_min_distance(rx, ry, rx, ry, symmetric=True)
     assert round(tt.min_dist * 255) == 188 and round(0.737 * 255) == 188
     assert {int(pick[k]) for k in tt.pair} == {3532, 33406}
     q = torch.cat([torch.arange(500), torch.tensor([3040])])
-    te_tr = S.exact_min_distance(te.x[q], te.y[q], rx, ry)
+    te_tr = E.exact_min_distance(te.x[q], te.y[q], rx, ry)
     assert round(te_tr.min_dist * 255) == 207 and round(0.812 * 255) == 207
     assert (int(q[te_tr.pair[0]]), int(pick[te_tr.pair[1]])) == (3040, 25562)
     # without the pairs (the first 3,000 training images alone) the minimum is larger
-    alone = S.exact_min_distance(tr.x[:3000], tr.y[:3000], tr.x[:3000], tr.y[:3000], symmetric=True)
+    alone = E.exact_min_distance(tr.x[:3000], tr.y[:3000], tr.x[:3000], tr.y[:3000], symmetric=True)
     assert alone.min_dist > tt.min_dist

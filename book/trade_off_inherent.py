@@ -247,7 +247,9 @@ glue("X4_n_series", len(regime or outside), display=False)
 for key, method in (("pgd_at", "PGD-AT"), ("rst", "RST + TRADES")):
     glue(f"X4_{key}_robust", beyond.RST[method][0], display=False)
     glue(f"X4_{key}_standard", beyond.RST[method][1], display=False)
-for frame in (regime_prices, prices):
+# The regime's table only where the profile trains it (at cpu its few shared runs are
+# not a regime); then the price chapter's series, described.
+for frame in (regime_prices, prices) if to.X4_REGIME[profile][3] else (prices,):
     if not frame.empty:
         display(frame.pivot_table(index=["data set", "norm", "eps"], columns="n", values="price"))
 

@@ -9,7 +9,7 @@ for how an image looks, so:
   are judged on the *same* images (:func:`symmetric_items`: every model and the
   judge right before, both attacks moved the class); the effect is a paired
   difference;
-- **powered**: a row with fewer than :data:`lib.rules.MIN_ITEMS` images is
+- **powered**: a row with fewer than :data:`lib.benefits_rules.MIN_ITEMS` images is
   inconclusive;
 - **validated**: the judge must pass two negative controls before it counts
   (:class:`Controls`): it keeps its class on random noise of the same norm as

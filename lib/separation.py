@@ -5,7 +5,9 @@ least 2r apart. Yang, Rashtchian, Zhang, Salakhutdinov and Chaudhuri ("A
 Closer Look at Accuracy vs. Robustness", NeurIPS 2020) measured the minimum
 l_inf distance between differently labelled images, train-train and
 test-train, and found it above twice the usual eps; on such data a classifier
-can be both accurate and robust at radius r.
+can be both accurate and robust at radius r. This module searches per query (a
+sample of queries bounds the minimum from above); :mod:`lib.exact_separation`
+finds the minimum over every pair of a whole data set.
 
 The search is exact and pruned. For a query ``q`` and a reference ``r`` in
 dimension ``d``, ``||q - r||_inf >= ||q - r||_2 / sqrt(d)``, and the l2
@@ -242,7 +244,8 @@ def separation_test_train(
     pick = _sample(len(test_y), n_queries, seed)
     qx, qy = (test_x, test_y) if pick is None else (test_x[pick], test_y[pick])
     found = nearest_linf(qx, train_x, qy, train_y)
-    return Separation(float(found.dist.min()), found.dist, len(qy), len(test_y), found.stats)
+    low = float(found.dist.min()) if len(found.dist) else math.inf
+    return Separation(low, found.dist, len(qy), len(test_y), found.stats)
 
 
 def separation_train_train(
@@ -257,7 +260,8 @@ def separation_train_train(
     pick = _sample(len(train_y), n_queries, seed)
     qx, qy = (train_x, train_y) if pick is None else (train_x[pick], train_y[pick])
     found = nearest_linf(qx, train_x, qy, train_y)
-    return Separation(float(found.dist.min()), found.dist, len(qy), len(train_y), found.stats)
+    low = float(found.dist.min()) if len(found.dist) else math.inf  # no query: no pair
+    return Separation(low, found.dist, len(qy), len(train_y), found.stats)
 
 
 # --------------------------------------------------------------------------

@@ -9,10 +9,12 @@ judges whether a larger beta buys robustness for standard accuracy. The frontier
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from lib import chapter, verdicts
-from lib.experiments import evals, grids
+from lib.experiments import evals, grids, profiles
 from lib.experiments import runs as runs_lib
 from lib.experiments.execute import parallel
 from lib.paper import beyond
@@ -84,22 +86,107 @@ def trades_table(dataset: str, runs: dict) -> pd.DataFrame:
     )
 
 
-def x3_judgement(runs: dict, betas) -> tuple[verdicts.Judgement, list, list]:
+def x3_judgement(
+    runs: dict, betas, spread: dict | None = None
+) -> tuple[verdicts.Judgement, list, list]:
     """X3 on one data set: with the largest beta against the smallest, standard accuracy
-    falls and robust accuracy rises, each beyond 2 SE. Returns (judgement, standard
-    accuracies, strong robust accuracies), per beta."""
+    falls and robust accuracy rises, each beyond 2 SE. One run per beta: the SE of each
+    difference is the test sets' (binomial, in quadrature), widened by ``spread``
+    (``{"standard": sd, "robust": sd}``, one model's seed-to-seed standard deviation, from
+    :func:`seed_spread`) for each of the two models when given. Returns (judgement,
+    standard accuracies, strong robust accuracies), per beta."""
     stds = [runs[b]["std_acc"] for b in betas]
     advs = [runs[b]["strong_acc"] for b in betas]
     n_std, n_adv = runs[betas[0]]["n_test"], runs[betas[0]]["n_strong"]
-    drop = verdicts.Estimate(stds[0] - stds[-1], verdicts.diff_se(stds[0], n_std, stds[-1], n_std))
-    gain = verdicts.Estimate(advs[-1] - advs[0], verdicts.diff_se(advs[-1], n_adv, advs[0], n_adv))
+    sd = spread or {}
+    drop_se = verdicts.diff_se(stds[0], n_std, stds[-1], n_std)
+    gain_se = verdicts.diff_se(advs[-1], n_adv, advs[0], n_adv)
+    if "standard" in sd:  # two models, each with its own training noise
+        drop_se = verdicts.combined_se(drop_se, sd["standard"], sd["standard"])
+    if "robust" in sd:
+        gain_se = verdicts.combined_se(gain_se, sd["robust"], sd["robust"])
+    drop = verdicts.Estimate(stds[0] - stds[-1], drop_se)
+    gain = verdicts.Estimate(advs[-1] - advs[0], gain_se)
     judged = verdicts.all_hold(
         {
             "standard": verdicts.signed_effect(drop, name="std acc drop"),
             "robust": verdicts.signed_effect(gain, name="robust acc gain"),
         }
     )
+    if sd:
+        why = f"SEs widened by a seed spread ({sd['source']})" if "source" in sd else ""
+        judged = verdicts.Judgement(judged.verdict, judged.numbers, f"{judged.reason}; {why}")
     return judged, stds, advs
+
+
+def epochs(dataset: str, profile: str) -> int:
+    """Passes over the training set of a run on the whole of it at ``profile``."""
+    return profiles.settings(dataset, profile).epochs
+
+
+def spread_text(spread: dict, seconds: float) -> str:
+    """X3's sentence on seeds (glued as markdown): the spread the MNIST SEs are widened by,
+    or why they are not. ``seconds``: the MNIST TRADES runs' training time, what a second
+    seed at every beta would cost again."""
+    took = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} minutes"
+    cost = f"about {took} of training (what the first seed's took)"
+    if not spread:
+        return (
+            f"A second TRADES seed at every beta would cost {cost}, and the price chapter's "
+            "second seed of Table 4's MNIST l_inf row is not in the store: X3's standard "
+            "errors are the test sets' alone, and a verdict near 2 SE is fragile."
+        )
+    return (
+        f"A second TRADES seed at every beta would cost {cost}; instead the MNIST standard "
+        f"errors are widened by the seed-to-seed spread of a model trained alike "
+        f"({spread['source']}: {spread['standard']:.4f} standard, {spread['robust']:.4f} "
+        f"robust, as one model's standard deviation, |a - b| / sqrt 2), once for each "
+        f"beta's model. CIFAR-10 has no second seed at this profile: its standard errors "
+        f"are the test set's alone."
+    )
+
+
+def seed_pair(profile: str) -> tuple[runs_lib.RunConfig, runs_lib.RunConfig] | None:
+    """The price chapter's MNIST l_inf PGD-AT model at the paper's eps (Table 4's row) and
+    the same row trained again with another seed (``grids.PriceGrid.seed_rows``); None
+    when the profile trains no second seed of that row."""
+    price = grids.price_configs(profile)
+    eps = TRADES_EPS["mnist"]
+
+    def row(c):
+        return (
+            c.dataset == "mnist"
+            and c.mix == "adversarial"
+            and c.norm == "inf"
+            and (abs(c.eps_train - eps) < 1e-12)
+        )
+
+    first = [c for c in price["table4"] if row(c)]
+    other = [c for c in price["seeds"] if row(c) and c.seed != first[0].seed] if first else []
+    return (first[0], other[0]) if first and other else None
+
+
+def seed_spread(profile: str, *, store, device) -> dict:
+    """One MNIST model's seed-to-seed standard deviation, from the two seeds of Table 4's
+    MNIST l_inf row at the paper's eps (:func:`seed_pair`): |a - b| / sqrt(2) of the
+    standard accuracy and of the strong robust accuracy at that eps. Two seeds give a
+    rough spread; it also holds some of the test set's noise (the two models disagree on
+    some images), so widening by it is conservative. ``{}`` when either run is not stored
+    (the price chapter trains them)."""
+    pair = seed_pair(profile)
+    if pair is None or any(store.load(runs_lib.run_key(c, device)) is None for c in pair):
+        return {}
+    eps = TRADES_EPS["mnist"]
+    parallel.strong_eval_all([(c, eps, "inf") for c in pair], device=device)
+    std, rob = [], []
+    for c in pair:
+        std.append(store.load(runs_lib.run_key(c, device)).metrics["std_acc"])
+        rob.append(evals.strong_eval(c, eps, norm="inf", device=device, progress=False)["adv_acc"])
+    return {
+        "standard": abs(std[0] - std[1]) / math.sqrt(2),
+        "robust": abs(rob[0] - rob[1]) / math.sqrt(2),
+        "source": f"MNIST PGD-AT {eps:g}, seeds {pair[0].seed} and {pair[1].seed}",
+    }
 
 
 def x3_verdict(x3_by_ds: dict) -> str:

@@ -1071,12 +1071,6 @@ def test_x4_negative_a_flat_price():
     assert [j.verdict for j in X.x4_parts(prices(flat)).values()] == [V.INCONCLUSIVE]
 
 
-@issue39(
-    "X4's series are combined by rules.combine, which has no multiplicity correction: with "
-    "each series' trend unbiased (2.3% each way), four null series give 'not reproduced' "
-    "about 1 - 0.977^4 = 9% of the time (6 of 100 draws); the peak of five prices hid it "
-    "by biasing every series upward. As all_hold / combine"
-)
 def test_x4_negative_four_null_series_combined():
     def null(r):  # four series, combined as the chapter does (the weakest wins)
         series = {

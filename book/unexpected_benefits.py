@@ -48,6 +48,7 @@ from lib.data import imagenet
 from lib.experiments import grids
 from lib.paper.tables import TABLE3_EPS
 from lib.verdicts import MIN_AUDIT_IMAGES
+from lib.verdicts import benefits as VB
 
 # Models and test images from a subset of a data set are flagged on this page.
 timer = chapter.start(quiet_subsets=True)
@@ -80,7 +81,7 @@ glue_all(
         "benefits_n_metrics": n_metrics,
         "benefits_large_steps": large_steps,
         "benefits_n_transfer": n_transfer,
-        "benefits_min_items": benefits.MIN_ITEMS,
+        "benefits_min_items": VB.MIN_ITEMS,
         "benefits_mnist_large_eps": benefits.large_eps("mnist", "inf"),
         "benefits_mnist_table3_eps": TABLE3_EPS["mnist", "inf"],
         "benefits_mnist_fall_eps": benefits.fall_eps("mnist", "inf"),
@@ -341,7 +342,7 @@ b4.data["flags"]
 # AutoAttack's two flags (an input gradient exactly 0; Square above the
 # strong PGD by more than {glue:text}`benefits_square_margin:.0%`) are raised
 # for {glue:text}`B4_masking_flags` of the {glue:text}`B4_models` robust
-# models. The verdict (`lib.benefits.b4_judgement`) is not reproduced when
+# models. The verdict (`lib.verdicts.benefits.b4_judgement`) is not reproduced when
 # one of the three tests above fires; otherwise inconclusive when fewer than
 # {glue:text}`benefits_min_audit` images were audited (here
 # {glue:text}`benefits_n_audit`), when the worst case is not above chance

@@ -7,7 +7,7 @@ the training eps on MNIST l_inf), its untargeted PGD (:func:`large_eps_attack`,
 checked by :func:`untargeted`) and the path predictions
 (:func:`path_predictions`); their judges are :mod:`lib.benefits_proxy`. B4: the
 masking audit's tasks (:func:`audit_attack`, with a transfer attack from the
-standard model). The verdict rules are :mod:`lib.benefits_rules`, re-exported
+standard model). The verdict rules are :mod:`lib.verdicts.benefits`, re-exported
 here. eps are in [0, 1] pixel space.
 """
 
@@ -20,30 +20,11 @@ import torch
 
 from lib import models, saliency
 from lib.attacks import PGD, check_norm, step_factor
-from lib.benefits_rules import (  # noqa: F401  (re-exported: B1 and B4's rules)
-    ALIGN_FLOOR,
-    B1_TESTS,
-    B4_TESTS,
-    FALL_SHARE,
-    FLOORS,
-    GRADIENT_ATTACKS,
-    GRADIENT_FREE,
-    MIN_ITEMS,
-    PROXY,
-    SPARSITY_FLOOR,
-    TRANSFER,
-    b1_judgement,
-    b1_tests,
-    b4_judgement,
-    beyond_floor,
-    bonferroni_z,
-    null_floors,
-    paired,
-)
 from lib.data import load_split
 from lib.experiments import grids, profiles, run_checks
 from lib.experiments import runs as runs_lib
 from lib.experiments.store import Store
+from lib.verdicts.benefits import TRANSFER
 
 #: The judge of a panel (attacked model, attack norm): the robust model trained
 #: with the other norm, so it is neither the attacked model nor its twin.

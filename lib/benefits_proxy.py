@@ -9,7 +9,7 @@ for how an image looks, so:
   are judged on the *same* images (:func:`symmetric_items`: every model and the
   judge right before, both attacks moved the class); the effect is a paired
   difference;
-- **powered**: a row with fewer than :data:`lib.benefits_rules.MIN_ITEMS` images is
+- **powered**: a row with fewer than :data:`lib.verdicts.benefits.MIN_ITEMS` images is
   inconclusive;
 - **validated**: the judge must pass two negative controls before it counts
   (:class:`Controls`): it keeps its class on random noise of the same norm as
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import torch
 
-from lib import benefits_rules as rules
 from lib import verdicts
 from lib.attacks import check_norm
 from lib.judging import Rate, class_changes, correct_before
+from lib.verdicts import benefits as rules
 
 #: A judge passes a negative control when it keeps its class on more than this share
 #: of the images beyond z SE: one that changes its mind on most noise of this size

@@ -21,6 +21,7 @@ from lib import benefits_proxy as proxy
 from lib.experiments import grids, profiles
 from lib.experiments import runs as runs_lib
 from lib.judging import correct_before, judge_along_path
+from lib.verdicts import benefits as VB
 
 RI = "restricted_imagenet"
 NORM = {"l2": 2, "linf": "inf"}
@@ -117,11 +118,11 @@ def section(profile: str, device, seed: int, *, frames, large_steps: int):
             None,
             name="one step robust - standard",
             z=verdicts.Z,
-            why=benefits.PROXY,
+            why=VB.PROXY,
         )
     models = ("standard", "l2", "linf")
     rows = [
-        benefits.b1_judgement(scores).row(
+        VB.b1_judgement(scores).row(
             "B1 (Restricted ImageNet)",
             PAPER_B1,
             "edge alignment "

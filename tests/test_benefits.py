@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 import torch
 
 from lib import benefits, verdicts
 from lib.attacks import pgd
 from lib.experiments import profiles
+from lib.verdicts import benefits as VB
 
 
 def test_judge_is_the_other_norm():
@@ -18,7 +18,7 @@ def test_judge_is_the_other_norm():
 
 def test_paired_estimate():
     a, b = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0.0, 1.0, 2.0, 3.0])
-    e = benefits.paired(a, b)
+    e = VB.paired(a, b)
     assert e.value == 1.0 and e.se == 0.0  # a constant difference has no paired noise
 
 
@@ -29,40 +29,32 @@ def _scores(al, sp, n=60, seed=0):
     return {"edge alignment": al + noise(), "sparsity": sp + noise()}
 
 
-def test_bonferroni_z():
-    assert benefits.bonferroni_z(1) == pytest.approx(verdicts.Z)
-    assert benefits.bonferroni_z(6) == pytest.approx(2.67, abs=0.01)  # P(Z > 2) / 6
-    assert benefits.bonferroni_z(10) > benefits.bonferroni_z(6)
-    with pytest.raises(ValueError):
-        benefits.bonferroni_z(0)
-
-
 def test_b1_needs_every_effect_beyond_its_floor():
     std, rnd = _scores(0.1, 0.3, seed=1), _scores(0.1, 0.3, seed=2)
     l2, linf = _scores(0.5, 0.33, seed=3), _scores(0.5, 0.5, seed=4)
-    ok = benefits.b1_judgement({"standard": std, "l2": l2, "linf": linf, "random": rnd})
+    ok = VB.b1_judgement({"standard": std, "l2": l2, "linf": linf, "random": rnd})
     assert ok.verdict == verdicts.REPRODUCED and "Bonferroni over 5 tests" in ok.reason
-    same = benefits.b1_judgement({"standard": std, "l2": l2, "linf": l2, "random": rnd})
+    same = VB.b1_judgement({"standard": std, "l2": l2, "linf": l2, "random": rnd})
     assert same.verdict == verdicts.INCONCLUSIVE and "sparsity" in same.reason
     # a robust model no better aligned than an untrained network: not counted
     rnd_high = _scores(0.5, 0.3, seed=5)
-    j = benefits.b1_judgement({"standard": std, "l2": l2, "linf": linf, "random": rnd_high})
+    j = VB.b1_judgement({"standard": std, "l2": l2, "linf": linf, "random": rnd_high})
     assert j.verdict == verdicts.INCONCLUSIVE and "random" in j.reason
     # under 50 images: no verdict
     few = {m: {k: v[:20] for k, v in s.items()} for m, s in {"standard": std, "l2": l2}.items()}
     few["linf"] = {k: v[:20] for k, v in linf.items()}
-    assert benefits.b1_judgement(few).verdict == verdicts.INCONCLUSIVE
+    assert VB.b1_judgement(few).verdict == verdicts.INCONCLUSIVE
 
 
 def test_b1_floor_does_not_count_a_tiny_significant_difference():
     # the committed cpu CIFAR-10 "l_inf sparser": 0.0063 with paired SE 0.00073
-    tiny = benefits.beyond_floor(
-        verdicts.Estimate(0.0063, 0.00073), benefits.SPARSITY_FLOOR, name="sparsity", z=2.64
+    tiny = VB.beyond_floor(
+        verdicts.Estimate(0.0063, 0.00073), VB.SPARSITY_FLOOR, name="sparsity", z=2.64
     )
     assert tiny.verdict == verdicts.INCONCLUSIVE
-    big = benefits.beyond_floor(verdicts.Estimate(0.41, 0.0022), 0.05, name="s", z=2.64)
+    big = VB.beyond_floor(verdicts.Estimate(0.41, 0.0022), 0.05, name="s", z=2.64)
     assert big.verdict == verdicts.REPRODUCED
-    against = benefits.beyond_floor(verdicts.Estimate(-0.2, 0.01), 0.05, name="s", z=2.64)
+    against = VB.beyond_floor(verdicts.Estimate(-0.2, 0.01), 0.05, name="s", z=2.64)
     assert against.verdict == verdicts.NOT_REPRODUCED
 
 
@@ -133,9 +125,9 @@ def _b4(net, source, *, eps, large_eps, n=500):
     suite = audit.suite(net, norm="inf", eps=eps, training_attack=training, budget=budget)
     survived = {name: audit.survives(net, attack, x, y) for name, attack in suite.items()}
     transfer = benefits.transfer_attack(source, norm="inf", eps=eps, budget=budget, seed=0)
-    survived[benefits.TRANSFER] = audit.survives(net, transfer, x, y)
+    survived[VB.TRANSFER] = audit.survives(net, transfer, x, y)
     large = audit.survives(net, lambda a, b: PGD.madry(large_eps, "inf", 20)(net, a, b), x, y)
-    return benefits.b4_judgement(
+    return VB.b4_judgement(
         survived,
         zero_fraction=audit.zero_gradient_fraction(net, x, y),
         large=large[:200],
@@ -158,18 +150,18 @@ def test_b4_is_not_reproduced_on_a_model_with_masked_gradients():
 
 def test_b4_needs_500_images_and_robustness_above_chance():
     ok = torch.arange(600) < 300
-    survived = {a: ok for a in (*benefits.GRADIENT_ATTACKS, benefits.GRADIENT_FREE)}
-    survived[benefits.TRANSFER] = ok
-    j = benefits.b4_judgement(survived, zero_fraction=0.0)
+    survived = {a: ok for a in (*VB.GRADIENT_ATTACKS, VB.GRADIENT_FREE)}
+    survived[VB.TRANSFER] = ok
+    j = VB.b4_judgement(survived, zero_fraction=0.0)
     assert j.verdict == verdicts.INCONCLUSIVE and "no large-eps accuracy" in j.reason
     falls = torch.zeros(200, dtype=torch.bool)
-    j = benefits.b4_judgement(survived, zero_fraction=0.0, large=falls, at_train=ok[:200])
+    j = VB.b4_judgement(survived, zero_fraction=0.0, large=falls, at_train=ok[:200])
     assert j.verdict == verdicts.REPRODUCED
     few = {k: v[:100] for k, v in survived.items()}
-    j = benefits.b4_judgement(few, zero_fraction=0.0, large=falls, at_train=ok[:200])
+    j = VB.b4_judgement(few, zero_fraction=0.0, large=falls, at_train=ok[:200])
     assert j.verdict == verdicts.INCONCLUSIVE and "100 images audited" in j.reason
     chance = {k: torch.arange(600) < 60 for k in survived}
-    j = benefits.b4_judgement(chance, zero_fraction=0.0, large=falls, at_train=ok[:200])
+    j = VB.b4_judgement(chance, zero_fraction=0.0, large=falls, at_train=ok[:200])
     assert j.verdict == verdicts.INCONCLUSIVE and "not above chance" in j.reason
 
 
@@ -204,6 +196,6 @@ def test_an_audit_attack_is_stored_and_read_back(monkeypatch):
     assert key(task, **{**kw, "budget": dataclasses.replace(budget, queries=6)}) != base
     assert key(task, **{**kw, "n_audit": 17}) != base
     # the transfer attack's key names its source, the standard model's run
-    transfer = key(("mnist", "linf", benefits.TRANSFER), **kw)
+    transfer = key(("mnist", "linf", VB.TRANSFER), **kw)
     assert "source" in transfer and "source" not in base
     assert transfer["source"] != transfer["audit_of"]

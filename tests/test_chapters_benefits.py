@@ -14,6 +14,7 @@ from lib.benefits_proxy import NearestNeighbour
 from lib.chapters import benefits as bf
 from lib.chapters import benefits_audit as b4_audit
 from lib.chapters import benefits_judges as bj
+from lib.verdicts import benefits as VB
 
 SHAPE = {"mnist": (1, 8, 8), "cifar10": (3, 8, 8)}
 
@@ -117,7 +118,7 @@ def test_b1_section_glues_each_model_the_null_and_the_control(fakes):
             for net in randoms[d]
         ]
         floor = b1.glued[f"B1_{d}_align_floor"]
-        assert floor >= benefits.ALIGN_FLOOR and floor >= max(means) - min(means) - 1e-9
+        assert floor >= VB.ALIGN_FLOOR and floor >= max(means) - min(means) - 1e-9
         # 6 images: below the rule's power, whatever the scores
         assert b1.rows[d].verdict == verdicts.INCONCLUSIVE and "6 images" in b1.rows[d].reason
     assert b1.glued["B1_tests"] == 10 and b1.glued["B1_z"] > 2.5
@@ -128,9 +129,9 @@ def test_null_floors_take_the_untrained_networks_spread():
     def sc(al, sp):
         return {"edge alignment": torch.full((4,), al), "sparsity": torch.full((4,), sp)}
 
-    floors = benefits.null_floors([sc(0.1, 0.3), sc(0.3, 0.31), sc(0.15, 0.3)])
+    floors = VB.null_floors([sc(0.1, 0.3), sc(0.3, 0.31), sc(0.15, 0.3)])
     assert floors["edge alignment"] == pytest.approx(0.2)
-    assert floors["sparsity"] == benefits.SPARSITY_FLOOR  # a spread of 0.01 is below it
+    assert floors["sparsity"] == VB.SPARSITY_FLOOR  # a spread of 0.01 is below it
 
 
 def test_large_eps_batches_agree_with_one_batch(fakes):
@@ -204,7 +205,7 @@ def _audited(all_acc=0.3, square=0.45, zero=0.0):
     # transfer attack nothing more
     n = 600
     ok = torch.arange(n) < int(all_acc * n)
-    survived = {a: ok.clone() for a in (*benefits.GRADIENT_ATTACKS, "Square", benefits.TRANSFER)}
+    survived = {a: ok.clone() for a in (*VB.GRADIENT_ATTACKS, "Square", VB.TRANSFER)}
     return accs, flags, survived
 
 

@@ -33,8 +33,8 @@ import pandas as pd
 import pytest
 import torch
 
-from lib import benefits, bootstrap, price
 from lib import benefits_proxy as proxy
+from lib import bootstrap, price
 from lib import theory as T
 from lib import verdicts as V
 from lib.attacks import PGD, pgd
@@ -52,6 +52,7 @@ from lib.experiments import profiles as P
 from lib.experiments.results import Results
 from lib.experiments.runs import RunConfig
 from lib.judging import Rate
+from lib.verdicts import benefits as VB
 
 N_TEST = 10_000  # MNIST and CIFAR-10 test sets (Table 4's cells)
 N_BINARY_TRAIN, N_BINARY_TEST = 11_686, 1_920  # MNIST 5 vs 7 (Table 5)
@@ -472,29 +473,27 @@ def test_b1_positive_robust_gradients_align():
         "linf": (0.40, 0.76),
         "random": (0.0, 0.25),
     }
-    j = benefits.b1_judgement(b1_scores(means, np.random.default_rng(0)), tests=10)
+    j = VB.b1_judgement(b1_scores(means, np.random.default_rng(0)), tests=10)
     assert j.verdict == V.REPRODUCED
 
 
 def test_b1_negative_same_model_four_times():
     one = b1_scores({"standard": (0.3, 0.3)}, np.random.default_rng(0))["standard"]
-    assert benefits.b1_judgement(dict.fromkeys(MODELS, one)).verdict == V.INCONCLUSIVE
+    assert VB.b1_judgement(dict.fromkeys(MODELS, one)).verdict == V.INCONCLUSIVE
 
 
 def test_b1_negative_a_tiny_significant_difference():
     # the committed cpu CIFAR-10 row: l_inf sparser than l2 by 0.0063 (paired SE 0.00073)
     rng = np.random.default_rng(0)
     means = {"standard": (0.0, 0.2), "l2": (0.5, 0.18), "linf": (0.5, 0.1863), "random": (0.0, 0.2)}
-    j = benefits.b1_judgement(b1_scores(means, rng, sd=0.01), tests=10)
+    j = VB.b1_judgement(b1_scores(means, rng, sd=0.01), tests=10)
     assert j.verdict == V.INCONCLUSIVE and "linf sparser" in j.reason
 
 
 def test_b1_negative_random_init_models():
     def null(r):
         rows = {
-            d: benefits.b1_judgement(
-                b1_scores(dict.fromkeys(MODELS, (0.0, 0.3)), r, n=50), tests=10
-            )
+            d: VB.b1_judgement(b1_scores(dict.fromkeys(MODELS, (0.0, 0.3)), r, n=50), tests=10)
             for d in ("mnist", "cifar10")
         }
         return V.combine(rows)
@@ -561,16 +560,16 @@ def test_no_masking_refutes_a_masked_model():
 
 def audit_survival(k: dict, n: int = 500) -> dict:
     """Per-image survival of each B4 attack: the first ``k[attack]`` of ``n`` images."""
-    attacks = (*benefits.GRADIENT_ATTACKS, benefits.GRADIENT_FREE, benefits.TRANSFER)
+    attacks = (*VB.GRADIENT_ATTACKS, VB.GRADIENT_FREE, VB.TRANSFER)
     return {a: torch.arange(n) < k.get(a, k["gradient"]) for a in attacks}
 
 
 def test_b4_judgement_positive_robust_model():
     # the book's mnist l_inf audit: all attacks 87.2% of 500 images (436), Square and
     # the transfer attack no stronger; at the large eps the accuracy falls to 0
-    survived = audit_survival({"gradient": 436, "Square": 445, benefits.TRANSFER: 480})
+    survived = audit_survival({"gradient": 436, "Square": 445, VB.TRANSFER: 480})
     falls = torch.zeros(200, dtype=torch.bool)
-    j = benefits.b4_judgement(
+    j = VB.b4_judgement(
         survived, zero_fraction=0.0, large=falls, at_train=survived["training PGD"][:200], tests=12
     )
     assert j.verdict == V.REPRODUCED
@@ -580,7 +579,7 @@ def test_b4_judgement_negative_random_init_model():
     # a random-init model at chance (10%), which no attack can lower
     survived = audit_survival({"gradient": 50})
     falls = torch.zeros(200, dtype=torch.bool)
-    j = benefits.b4_judgement(
+    j = VB.b4_judgement(
         survived, zero_fraction=0.0, large=falls, at_train=survived["training PGD"][:200], tests=12
     )
     assert j.verdict == V.INCONCLUSIVE
@@ -590,7 +589,7 @@ def test_b4_judgement_refutes_a_masked_model():
     # gradient attacks leave 60%, Square 2%; the accuracy does not fall with eps
     survived = audit_survival({"gradient": 300, "Square": 10})
     kept = torch.ones(200, dtype=torch.bool)
-    j = benefits.b4_judgement(
+    j = VB.b4_judgement(
         survived, zero_fraction=0.0, large=kept, at_train=survived["training PGD"][:200], tests=12
     )
     assert j.verdict == V.NOT_REPRODUCED

@@ -25,6 +25,7 @@ from lib.experiments import profiles
 from lib.experiments import runs as runs_lib
 from lib.experiments.execute import parallel
 from lib.paper import code as paper_code
+from lib.verdicts import benefits as VB
 
 DATASETS = ("mnist", "cifar10")
 MODELS = ("standard", "l2", "linf")
@@ -153,12 +154,12 @@ def b1_section(nets: dict, tests: dict, n: int, randoms: dict) -> Section:
     """B1 on the first ``n`` test images: each model's gradient sparsity and edge alignment
     (mean and 95% half-width), a random-init network's (``randoms[d][0]``, the null
     model) and the edge-energy control's alignment, and the verdict per data set
-    (:func:`lib.benefits.b1_judgement`: paired SEs, z over the claim's tests on both
+    (:func:`lib.verdicts.benefits.b1_judgement`: paired SEs, z over the claim's tests on both
     data sets). The effect-size floors are the null's: no smaller than the largest
     difference between the untrained networks ``randoms[d]`` (different seeds) on the
-    same images (:func:`lib.benefits.null_floors`), glued per data set."""
+    same images (:func:`lib.verdicts.benefits.null_floors`), glued per data set."""
     table, rows, glued = {}, {}, {}
-    tests_total = len(benefits.B1_TESTS) * len(DATASETS)
+    tests_total = len(VB.B1_TESTS) * len(DATASETS)
     for dataset in DATASETS:
         x, y = first(tests[dataset], n)
         scores = {m: benefits.gradient_scores(nets[dataset, m], x, y) for m in MODELS}
@@ -174,16 +175,16 @@ def b1_section(nets: dict, tests: dict, n: int, randoms: dict) -> Section:
                     key = {CONTROL: "control", RANDOM: "random"}.get(model, model)
                     glued[f"B1_{dataset}_{key}_{metric.replace(' ', '_')}"] = row[metric]
             table[dataset, model] = row
-        floors = benefits.null_floors(nulls)
-        rows[dataset] = benefits.b1_judgement(scores, tests=tests_total, floors=floors)
+        floors = VB.null_floors(nulls)
+        rows[dataset] = VB.b1_judgement(scores, tests=tests_total, floors=floors)
         glued[f"B1_{dataset}_align_floor"] = floors["edge alignment"]
         glued[f"B1_{dataset}_sparsity_floor"] = floors["sparsity"]
     table = pd.DataFrame(table).T
     table.index.names = ["data set", "model"]
     glued["B1_tests"] = tests_total
-    glued["B1_z"] = benefits.bonferroni_z(tests_total)
-    glued["B1_align_floor"] = benefits.ALIGN_FLOOR
-    glued["B1_sparsity_floor"] = benefits.SPARSITY_FLOOR
+    glued["B1_z"] = V.z_for(tests_total)
+    glued["B1_align_floor"] = VB.ALIGN_FLOOR
+    glued["B1_sparsity_floor"] = VB.SPARSITY_FLOOR
     glued["B1_random_nets"] = len(randoms[DATASETS[0]])
     return Section(table, rows, glued)
 

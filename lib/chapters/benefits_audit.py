@@ -12,10 +12,11 @@ import functools
 
 import pandas as pd
 
-from lib import benefits
+from lib import benefits, verdicts
 from lib.attacks import audit
 from lib.chapters.benefits import DATASETS, Section
 from lib.experiments.execute import parallel
+from lib.verdicts import benefits as VB
 
 #: B4's attacked models: the robust ones.
 AUDITED = tuple((d, m) for d in DATASETS for m in ("l2", "linf"))
@@ -55,12 +56,12 @@ def b4_section(
     """B4 from :func:`run_audit`'s results: robust accuracy (fraction) under each attack and
     all of them, per model, with its eps; the masking flags (``data["flags"]``); the drop
     from the training PGD to all attacks (``data["gaps"]``, a fact); a verdict per model
-    (:func:`lib.benefits.b4_judgement`, z over the claim's tests on every model).
+    (:func:`lib.verdicts.benefits.b4_judgement`, z over the claim's tests on every model).
     ``large_correct[(dataset, model)]``: per image, the model right under its large-eps
     attack (B2's first images), compared with the training PGD on the same images."""
     large_correct = large_correct or {}
     table, flags, glued, rows = {}, {}, {}, {}
-    tests = benefits.B4_TESTS * len(audited)
+    tests = VB.B4_TESTS * len(audited)
     for (dataset, model), (accs, model_flags, survived) in audited.items():
         flags[dataset, model] = model_flags
         eps = benefits.train_eps(dataset, benefits.NORM[model], profile)
@@ -76,7 +77,7 @@ def b4_section(
             m = min(len(large), len(survived["training PGD"]))
             large, at_train = large[:m], survived["training PGD"][:m].cpu()
             table[dataset, model]["large eps"] = float(large.float().mean())
-        rows[f"{dataset} {model}"] = benefits.b4_judgement(
+        rows[f"{dataset} {model}"] = VB.b4_judgement(
             survived,
             zero_fraction=model_flags["zero-gradient fraction"],
             large=large,
@@ -93,8 +94,8 @@ def b4_section(
     glued["B4_max_gap_model"] = " ".join(gaps.idxmax())
     glued["B4_tests"] = tests
     glued["B4_models"] = len(audited)
-    glued["B4_z"] = benefits.bonferroni_z(tests)
-    glued["B4_fall_share"] = benefits.FALL_SHARE
+    glued["B4_z"] = verdicts.z_for(tests)
+    glued["B4_fall_share"] = VB.FALL_SHARE
     return Section(table, rows, glued, {"flags": flags, "gaps": gaps})
 
 

@@ -15,7 +15,7 @@ import math
 import pandas as pd
 import torch
 
-from lib import benefits, chapter
+from lib import benefits, chapter, verdicts
 from lib import benefits_proxy as proxy
 from lib.chapters.benefits import (
     DATASETS,
@@ -30,6 +30,7 @@ from lib.chapters.benefits import (
 )
 from lib.experiments import runs as runs_lib
 from lib.judging import Rate
+from lib.verdicts import benefits as VB
 
 #: The judge of another kind: the robust model of the other norm (lib.benefits.JUDGE).
 MODEL_JUDGE = "other-norm model"
@@ -97,12 +98,12 @@ def b2_section(nets: dict, tests: dict, n: int, *, steps: int, pixel: dict | Non
                 items[key] = s
                 hits[key] = ((jr == nr)[s].cpu(), (js == ns)[s].cpu())
                 controls[key] = proxy.controls_of(y[s].cpu(), jn[s].cpu(), js[s].cpu())
-    z = benefits.bonferroni_z(len(items))
+    z = verdicts.z_for(len(items))
     table, glued, parts = {}, {"B2_tests": len(items), "B2_z": z}, {}
     for key, (a, b) in hits.items():
         dataset, norm, name = key
         j = parts.setdefault((dataset, norm), {})[name] = proxy.proxy_judgement(
-            a, b, controls[key], name="agreement robust - standard", z=z, why=benefits.PROXY
+            a, b, controls[key], name="agreement robust - standard", z=z, why=VB.PROXY
         )
         label = f"{dataset} {chapter.norm_label(norm)}"
         table[label, name] = {
@@ -155,7 +156,7 @@ def b3_section(nets, tests, b2: Section, frames=FRAMES, *, pixel=None) -> Sectio
     images. Also each attacked model's class changes per path (on the model judge's
     images)."""
     pixel = pixel or {}
-    z = benefits.bonferroni_z(len(b2.data["items"]))
+    z = verdicts.z_for(len(b2.data["items"]))
     table, glued, parts = {}, {"B3_tests": len(b2.data["items"]), "B3_z": z}, {}
     for (dataset, norm, name), s in b2.data["items"].items():
         x, y = first(tests[dataset], len(s))
@@ -199,4 +200,4 @@ def b3_section(nets, tests, b2: Section, frames=FRAMES, *, pixel=None) -> Sectio
     return Section(table, rows, glued, {})
 
 
-PATH_PROXY = "smoothness of the look: " + benefits.PROXY
+PATH_PROXY = "smoothness of the look: " + VB.PROXY

@@ -1,17 +1,15 @@
 """The verdict rules of the unexpected-benefits chapter (B1, B4) and their shared helpers.
 
 Pure functions of per-image measurements (tensors), tested apart from any model:
-the Bonferroni z for a claim of several tests (:func:`bonferroni_z`), a signed
+the Bonferroni z of a claim of several tests is :func:`lib.verdicts.z_for`; a signed
 effect against an effect-size floor (:func:`beyond_floor`), paired differences on
 the same images (:func:`paired`), B1's verdict (:func:`b1_judgement`, floors
 raised to an untrained network's spread by :func:`null_floors`) and B4's
-(:func:`b4_judgement`). :mod:`lib.benefits` re-exports everything here; the
-measurements are there, B2 / B3's judges in :mod:`lib.benefits_proxy`.
+(:func:`b4_judgement`). The measurements are in :mod:`lib.benefits`, B2 / B3's judges in
+:mod:`lib.benefits_proxy`.
 """
 
 from __future__ import annotations
-
-from statistics import NormalDist
 
 import torch
 
@@ -27,14 +25,6 @@ MIN_ITEMS = 50
 #: figures show, and 0.05 is a twentieth of either score's range.
 ALIGN_FLOOR = 0.05
 SPARSITY_FLOOR = 0.05
-
-
-def bonferroni_z(tests: int, z: float = verdicts.Z) -> float:
-    """The z at which ``tests`` one-sided tests together err at most as often as one at
-    ``z`` (Bonferroni): the quantile 1 - P(Z > z) / tests. ``tests = 1`` gives ``z``."""
-    if not isinstance(tests, int) or tests < 1:
-        raise ValueError(f"tests must be an int >= 1, got {tests!r}")
-    return NormalDist().inv_cdf(1 - NormalDist().cdf(-z) / tests)
 
 
 def beyond_floor(effect, floor: float, *, name: str, z: float) -> verdicts.Judgement:
@@ -122,14 +112,14 @@ def b1_judgement(
     when given), and the l_inf model's are sparser than the l2 model's; each a paired
     difference on the same images beyond its effect-size floor (``floors`` per score,
     default :data:`FLOORS`; the chapter: :func:`null_floors`) and z SE, where z is
-    :func:`bonferroni_z` over ``tests`` tests (default: this data set's; the chapter
+    :func:`lib.verdicts.z_for` over ``tests`` tests (default: this data set's; the chapter
     passes the claim's total over its data sets). ``scores[model]`` is
     :func:`gradient_scores` of that model. Fewer than :data:`MIN_ITEMS` images:
     inconclusive."""
     chosen = b1_tests(scores)
     floors = {**FLOORS, **(floors or {})}
     k = tests or len(chosen)
-    z = bonferroni_z(k)
+    z = verdicts.z_for(k)
     parts = {
         name: beyond_floor(
             paired(scores[m][score], scores[ref][score]),
@@ -177,7 +167,7 @@ def b4_judgement(
     ``survived[attack]``: per audited image, correct before and after the attack
     (every attack on the same images); ``large``, ``at_train``: per image, correct
     under the large-eps PGD of Figure 3 and under the training PGD at the training eps
-    (the same images). With z = :func:`bonferroni_z` over ``tests`` (the chapter: the
+    (the same images). With z = :func:`lib.verdicts.z_for` over ``tests`` (the chapter: the
     claim's total):
 
     - not reproduced: the gradient-free attack, or the transfer attack, beats the
@@ -195,7 +185,7 @@ def b4_judgement(
     not that gradients mislead.
     """
     n = len(survived[GRADIENT_ATTACKS[0]])
-    z = bonferroni_z(tests)
+    z = verdicts.z_for(tests)
     grad = torch.stack([survived[a] for a in GRADIENT_ATTACKS]).all(0)
     worst = torch.stack(list(survived.values())).all(0)
     acc = {k: verdicts.accuracy(float(v.float().mean()), n) for k, v in survived.items()}

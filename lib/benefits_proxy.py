@@ -23,6 +23,7 @@ All functions but the judge itself work on predicted classes (integer tensors).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -165,6 +166,6 @@ def judges_row(parts: dict[str, verdicts.Judgement]) -> verdicts.Judgement:
         return verdicts.Judgement(verdicts.INCONCLUSIVE, numbers, reason, verdicts.PROXY_ONLY)
     j = verdicts.combine(counted)
     left = [k for k in parts if k not in counted]
-    return verdicts.Judgement(
-        j.verdict, j.numbers, j.reason + (f"; not counted: {', '.join(left)}" if left else "")
+    return dataclasses.replace(
+        j, reason=j.reason + (f"; not counted: {', '.join(left)}" if left else "")
     )

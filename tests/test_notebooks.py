@@ -434,3 +434,14 @@ def test_chapter_writes_its_claims(executed, chapter):
     assert record["seconds"] > 0 and record["device"] and record["commit"]
     ids = {r["claim"] for r in record["rows"]}
     assert ids == {c for c, claim in claims.ALL.items() if chapter in claim.chapters}
+    # today's rules, and every inconclusive row says which kind it is (issue 39)
+    from lib import verdicts
+
+    assert record["rules"] == verdicts.RULES_VERSION
+    unnamed = [
+        r["claim"]
+        for r in record["rows"]
+        if r["verdict"] == verdicts.INCONCLUSIVE
+        and r.get("why_inconclusive") not in verdicts.INCONCLUSIVE_KINDS
+    ]
+    assert not unnamed, f"inconclusive rows without their kind: {unnamed}"

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from lib import chapter, data
+from lib import chapter, data, verdicts
 from lib.chapters import trade_off_trades as x3
 from lib.chapters.trade_off_separation import (
     ABSENT,
@@ -254,6 +254,12 @@ def separation_figure(results: dict):
     return fig
 
 
+def _verdict(judged: verdicts.Judgement) -> dict:
+    """A row's verdict, reason and (an inconclusive row's) kind, from its judgement."""
+    row = judged.row("", "", "")
+    return {k: row[k] for k in ("verdict", "reason", "why_inconclusive") if k in row}
+
+
 def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> list[dict]:
     """The rows X1 (one per data set), X2, X3 (one per data set) and X4 (``x4``:
     :func:`x4_row`'s row) from the sections' results."""
@@ -273,9 +279,8 @@ def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> l
                 f"(slides), both > 2 eps = {2 * PAPER_EPS[name]:.3f}",
                 "ours": f"{SHORT[name]} train-train {tt_v:.3f} ({tt_what_ds}); test-train "
                 + (f"{te_v:.3f} ({te_what})" if not math.isnan(te_v) else te_what),
-                "verdict": x1[name].verdict,
-                "reason": x1[name].reason,
             }
+            | _verdict(x1[name])
         )
     nc = m["nc"]
     rows.append(
@@ -291,9 +296,8 @@ def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> l
             f"D separation {dsep.population} < 2 eps; not judged, test data: 1-NN "
             f"{nc.std_acc:.1%} accurate, {nc.certified_acc(0.3):.1%} certified at 0.3 "
             f"({len(nc.d_other):,} test points)",
-            "verdict": x2.verdict,
-            "reason": x2.reason,
         }
+        | _verdict(x2)
     )
     rows += [
         {
@@ -304,9 +308,8 @@ def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> l
                 for b, sd, a in zip(betas, stds, advs, strict=True)
             )
             + f" (std / strong robust at {chapter.eps_label(ds, x3.TRADES_EPS[ds])}, {ds})",
-            "verdict": judged.verdict,
-            "reason": judged.reason,
         }
+        | _verdict(judged)
         for ds, (judged, stds, advs) in x3_by_ds.items()
     ]
     rows.append(x4)

@@ -178,7 +178,7 @@ def x1_part(ours: float, pub: float, how: str, name: str) -> verdicts.Judgement:
     judged = verdicts.matches(ours, pub, tol=X1_TOL, name=name)
     if how == BOUND and not ours < pub - X1_TOL:
         why = "a sampled search's minimum only bounds the full minimum from above"
-        return verdicts.Judgement(verdicts.INCONCLUSIVE, judged.numbers, why)
+        return verdicts.Judgement(verdicts.INCONCLUSIVE, judged.numbers, why, verdicts.BOUND_ONLY)
     return judged
 
 
@@ -194,7 +194,7 @@ def two_eps_part(values: list[tuple[float, str]], two_eps: float, name: str):
     judged = verdicts.exceeds(low, two_eps, name=name)
     if judged.verdict == verdicts.REPRODUCED and any(how == BOUND for _, how in found):
         why = f"{low:.3g} > {two_eps:.3g} over a sample only bounds the separation from above"
-        return verdicts.Judgement(verdicts.INCONCLUSIVE, judged.numbers, why)
+        return verdicts.Judgement(verdicts.INCONCLUSIVE, judged.numbers, why, verdicts.BOUND_ONLY)
     return judged
 
 

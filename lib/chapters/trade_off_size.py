@@ -228,13 +228,10 @@ def x4_row(profile: str, regime: dict, outside: dict, cost: tuple[float, int]) -
     paper = "more data shrinks the standard-accuracy price (RST quoted, not run)"
     if trains:
         judged = verdicts.combine(regime) if regime else None
-        return {
-            "claim": "X4",
-            "paper": paper,
-            "ours": f"{judged.ours()} ({scope})" if judged else "the regime's runs are not stored",
-            "verdict": judged.verdict if judged else verdicts.NOT_RUN,
-            "reason": judged.reason if judged else "no regime runs in the store",
-        }
+        if judged is None:
+            judged = verdicts.Judgement(verdicts.NOT_RUN, (), "no regime runs in the store")
+            return judged.row("X4", paper, "the regime's runs are not stored")
+        return judged.row("X4", paper, f"{judged.ours()} ({scope})")
     seconds, missing = cost
     minutes = "an unknown time" if math.isnan(seconds) else f"about {seconds / 60:.0f} min"
     return {

@@ -9,6 +9,7 @@ judges whether a larger beta buys robustness for standard accuracy. The frontier
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -115,7 +116,7 @@ def x3_judgement(
     )
     if sd:
         why = f"SEs widened by a seed spread ({sd['source']})" if "source" in sd else ""
-        judged = verdicts.Judgement(judged.verdict, judged.numbers, f"{judged.reason}; {why}")
+        judged = dataclasses.replace(judged, reason=f"{judged.reason}; {why}")
     return judged, stds, advs
 
 

@@ -11,6 +11,8 @@ raised to an untrained network's spread by :func:`null_floors`) and B4's
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from lib import verdicts
@@ -139,7 +141,7 @@ def b1_judgement(
             f"{n} images (a verdict needs {MIN_ITEMS}); {why}",
             verdicts.UNDERPOWERED,
         )
-    return verdicts.Judgement(j.verdict, j.numbers, why)
+    return dataclasses.replace(j, reason=why)
 
 
 # --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and the training seed's spread that widens a single model's SE.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
@@ -17,6 +18,8 @@ from lib.verdicts.judgement import (
     QUALITATIVE,
     RATIO_FACTOR,
     REPRODUCED,
+    UNDERPOWERED,
+    WITHIN_NOISE,
     Judgement,
     Z,
     _over,
@@ -75,7 +78,7 @@ def count_rule(
         verdict = QUALITATIVE
     else:
         verdict = INCONCLUSIVE
-    return Judgement(verdict, numbers, why)
+    return Judgement(verdict, numbers, why, WITHIN_NOISE if verdict == INCONCLUSIVE else None)
 
 
 def paper_count(
@@ -168,6 +171,7 @@ def roughly_proportional(
             tuple(numbers),
             f"only {measurable} rows with a robust-accuracy loss beyond {z:g} SE "
             f"(need {MIN_RATIO_ROWS}); " + why,
+            UNDERPOWERED,
         )
     verdict = REPRODUCED if agree > MAJORITY * measurable else NOT_REPRODUCED
     return Judgement(verdict, tuple(numbers), why)
@@ -220,7 +224,7 @@ def pooled_rule(
     )
     if paper_k is not None:
         count += f"; the paper: {paper_k} of {m} rows > 0"
-    return Judgement(pooled.verdict, pooled.numbers, f"{pooled.reason} ({count})")
+    return dataclasses.replace(pooled, reason=f"{pooled.reason} ({count})")
 
 
 def trend(x: Sequence[float], ys: Sequence[Estimate | float]) -> Estimate:

@@ -33,10 +33,11 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 from myst_nb import glue
 
-from lib import chapter, claims, runtime
+from lib import chapter, runtime
 from lib import scorecard as card
 from lib.chapters import scorecard as sc
 from lib.experiments import profiles
+from lib.paper import claims
 
 timer = chapter.start()
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import torch
 
-from lib import book_config, claims, plots, runtime, verdicts
+from lib import book_config, plots, runtime, verdicts
 from lib.attacks import check_norm
 from lib.experiments import profiles, store_format
+from lib.paper import claims
 
 #: The verdict vocabulary (:data:`lib.verdicts.judgement.VOCABULARY`).
 VERDICTS = verdicts.VOCABULARY
@@ -294,8 +295,8 @@ def load_results(profile: str, root: Path | str | None = None) -> dict[str, dict
 def scorecard_rows(records: dict[str, dict], ledger: dict | None = None) -> list[dict]:
     """One row per claim of the ledger and chapter that reports it, in ledger order.
 
-    ``ledger``: the claims to list, :data:`lib.claims.CLAIMS` (the paper's)
-    by default; :data:`lib.claims.BEYOND` for X1-X4.
+    ``ledger``: the claims to list, :data:`lib.paper.claims.CLAIMS` (the paper's)
+    by default; :data:`lib.paper.claims.BEYOND` for X1-X4.
 
     A claim with no saved record in any of its chapters gets one row with
     verdict ``"not run"``, saying which chapter would report it; a chapter

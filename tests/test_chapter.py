@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lib import chapter, claims, verdicts
+from lib import chapter, verdicts
+from lib.paper import claims
 
 
 def test_verdicts():

@@ -3,10 +3,11 @@ verdict per claim, and the counts block the site test looks for."""
 
 from __future__ import annotations
 
-from lib import chapter, claims, runtime
+from lib import chapter, runtime
 from lib import scorecard as card
 from lib import verdicts as V
 from lib.chapters import scorecard as sc
+from lib.paper import claims
 
 RESULTS = runtime.PROJECT_ROOT / "results"
 BOOK = runtime.PROJECT_ROOT / "book"

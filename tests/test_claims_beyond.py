@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import claims
+from lib.paper import claims
 
 
 def test_beyond_ids_are_apart_from_the_papers():

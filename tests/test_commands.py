@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from lib import chapter, claims, runtime
+from lib import chapter, runtime
 from lib.experiments import store
+from lib.paper import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -120,7 +121,7 @@ def test_the_jupyter_the_readme_names_is_installed():
 
 
 def test_the_claims_ledgers_are_in_the_repository():
-    """docs/ holds both ledgers, with every ID of lib.claims; nothing points to ../shared."""
+    """docs/ holds both ledgers, with every ID of lib.paper.claims; nothing points to ../shared."""
     for name, ledger in (("claims.md", claims.CLAIMS), ("claims_beyond.md", claims.BEYOND)):
         ids = re.findall(r"^\| ([A-Z]\d+) \|", (ROOT / "docs" / name).read_text(), flags=re.M)
         assert sorted(ids) == sorted(ledger), f"docs/{name}: {sorted(ids)}"

@@ -327,7 +327,7 @@ def check_performance(g):
 
 
 def check_scorecard(g):
-    from lib import claims
+    from lib.paper import claims
 
     assert g["scorecard_ids"] == sorted(claims.CLAIMS)  # every claim of the ledger is listed
     from lib import verdicts
@@ -425,7 +425,7 @@ def test_chapter_runs_at_smoke(executed, chapter):
 @pytest.mark.parametrize("chapter", sorted(set(CHAPTERS) - {"scorecard", "one_run", "performance"}))
 def test_chapter_writes_its_claims(executed, chapter):
     """Each chapter writes its reproduction table, with provenance, for the scorecard."""
-    from lib import claims
+    from lib.paper import claims
 
     executed(chapter)
     path = Path(os.environ["ODDS_RESULTS"]) / "claims" / "smoke" / f"{chapter}.json"

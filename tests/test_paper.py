@@ -160,7 +160,7 @@ def test_statements_quote_the_tables(claim_id, numbers):
 
 
 def test_lib_claims_is_lib_paper_claims():
-    from lib import claims
+    from lib.paper import claims
 
     assert claims.ALL is paper.ALL and claims.Claim is paper.Claim
 

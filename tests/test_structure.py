@@ -135,7 +135,7 @@ def test_the_experiments_wing_sits_below_the_chapters():
     is a chapter, the book's plumbing or a verdict."""
     graph = _graph()
     above = ("lib.chapters", "lib.chapter", "lib.book_config", "lib.book_ext", "lib.verdicts")
-    above += ("lib.scorecard", "lib.plots", "lib.claims")  # lib.verdicts: every rule
+    above += ("lib.scorecard", "lib.plots")  # lib.verdicts: every rule
     reached, stack = set(), [m for m in graph if m.startswith("lib.experiments")]
     assert "lib.experiments.runs" in stack and "lib.experiments.execute.sweep" in stack
     while stack:

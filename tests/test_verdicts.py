@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib import claims
 from lib import verdicts as V
+from lib.paper import claims
 from lib.verdicts import Estimate
 
 ROOT = Path(__file__).resolve().parents[1]

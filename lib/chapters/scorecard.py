@@ -1,7 +1,7 @@
 """The scorecard page's numbers: verdict counts per claim, per row and per chapter.
 
 Everything here is read from the claim files' rows (:func:`lib.chapter.scorecard_rows`)
-and the ledger (:mod:`lib.claims`); nothing is judged again, except that a claim's
+and the ledger (:mod:`lib.paper.claims`); nothing is judged again, except that a claim's
 several rows are combined into one verdict (:func:`overall_verdicts`). The page's HTML
 is :mod:`lib.scorecard`.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from lib import claims
 from lib import scorecard as card
 from lib import verdicts as V
+from lib.paper import claims
 
 
 def chapter_title(book: Path, chapter: str) -> str:

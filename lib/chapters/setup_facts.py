@@ -12,11 +12,12 @@ import math
 
 import pandas as pd
 
-from lib import claims, data
+from lib import data
 from lib import verdicts as V
 from lib.chapter import norm_label
 from lib.chapters.setup import AUTHORS_PGD, LEDGER, RI
 from lib.experiments import profiles
+from lib.paper import claims
 from lib.paper import tables as paper_tables
 from lib.paper.claims import eps_text
 
@@ -99,7 +100,7 @@ def _declared(profile: str, claim: str, dataset: str) -> str | None:
 
 
 def ledger_eps() -> dict:
-    """Table 2's eps as the claims ledger states P4 (:mod:`lib.claims`), parsed."""
+    """Table 2's eps as the claims ledger states P4 (:mod:`lib.paper.claims`), parsed."""
     out = {}
     statement = claims.CLAIMS["P4"].statement
     for part, norm in zip(statement.split(";")[:2], ("inf", 2), strict=True):

@@ -42,8 +42,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
-from lib import claims
 from lib import scorecard as card
+from lib.paper import claims
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,11 +29,32 @@ from lib.experiments.execute import parallel
 UNIT_MINUTES = 0.25e-3 / 60  # one run_cost unit on one thread
 
 
+#: Modules that moved into lib.experiments (issue 36): an older grids.py's imports of them
+#: are read from their new home, so an older commit's grid can still be costed.
+MOVED = ("profiles", "runs", "store", "results", "evals", "run_checks", "plan_data")
+
+
 def grids_at(commit: str):
-    """lib/grids.py as it was at ``commit``, imported under another name."""
-    text = subprocess.run(
-        ["git", "show", f"{commit}:lib/grids.py"], check=True, capture_output=True, text=True
-    ).stdout
+    """lib/grids.py (lib/experiments/grids.py since issue 36) as it was at ``commit``,
+    imported under another name."""
+    for path in ("lib/experiments/grids.py", "lib/grids.py"):
+        shown = subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    text = shown.stdout
+    for name in MOVED:
+        text = re.sub(
+            rf"^from lib import {name}\b", f"from lib.experiments import {name}", text, flags=re.M
+        )
+        text = re.sub(
+            rf"^from lib\.{name} import", f"from lib.experiments.{name} import", text, flags=re.M
+        )
+    text = re.sub(
+        r"^from lib import parallel\b",
+        "from lib.experiments.execute import parallel",
+        text,
+        flags=re.M,
+    )
     path = Path(tempfile.mkdtemp()) / f"grids_{commit}.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location(path.stem, path)

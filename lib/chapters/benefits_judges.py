@@ -38,6 +38,17 @@ MODEL_JUDGE = "other-norm model"
 PIXEL_JUDGE = "1-NN pixels"
 
 
+def _rows_and_table(parts: dict, table: dict) -> tuple[dict, pd.DataFrame]:
+    """B2's or B3's claim rows (one per data set and norm, from its judges' verdicts) and
+    its per-judge table, indexed by row and judge."""
+    rows = {
+        f"{d} {chapter.norm_label(norm)}": proxy.judges_row(js) for (d, norm), js in parts.items()
+    }
+    frame = pd.DataFrame(table).T
+    frame.index.names = ["row", "judge"]
+    return rows, frame
+
+
 def pixel_judges(profile: str, seed: int, device) -> dict:
     """Per data set, the pixel-space judges: MNIST's nearest training image
     (:class:`lib.benefits_proxy.NearestNeighbour`) over the standard run's training set."""
@@ -122,11 +133,7 @@ def b2_section(nets: dict, tests: dict, n: int, *, steps: int, pixel: dict | Non
             r = next(m for m, nm in ROBUST if nm == norm)
             for arm, hit in ((r, a), ("standard", b)):
                 glued[f"B2_{dataset}_{panel_name(arm, norm)}_transfer_rate"] = _mean(hit)
-    rows = {
-        f"{d} {chapter.norm_label(norm)}": proxy.judges_row(js) for (d, norm), js in parts.items()
-    }
-    table = pd.DataFrame(table).T
-    table.index.names = ["row", "judge"]
+    rows, table = _rows_and_table(parts, table)
     data = {
         "large": large,
         "new": new,
@@ -192,11 +199,7 @@ def b3_section(nets, tests, b2: Section, frames=FRAMES, *, pixel=None) -> Sectio
         if name == MODEL_JUDGE:
             for arm, hit in ((r, a), ("standard", b)):
                 glued[f"B3_{dataset}_{panel_name(arm, norm)}_one_step"] = _mean(hit)
-    rows = {
-        f"{d} {chapter.norm_label(norm)}": proxy.judges_row(js) for (d, norm), js in parts.items()
-    }
-    table = pd.DataFrame(table).T
-    table.index.names = ["row", "judge"]
+    rows, table = _rows_and_table(parts, table)
     return Section(table, rows, glued, {})
 
 

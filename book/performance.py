@@ -314,7 +314,8 @@ show_trial("user-cnn-cpu")
 # `lab/trials/roofline_trial.py` counts the matrix-multiply and convolution FLOPs
 # of one `cpu`-recipe training step (`torch.utils.flop_counter`; element-wise
 # work such as BatchNorm and ReLU is not counted) and divides by the step's
-# time; the ceiling is a 2,048-square bf16 matrix multiply on the same
+# time; the ceiling is a 2,048-square matrix multiply, at the step's own
+# precision (bf16 where the CPU has it, fp32 elsewhere), on the same
 # thread(s). A step near 1 can only get faster by doing less arithmetic.
 
 

@@ -206,3 +206,22 @@ def test_the_committed_trials_read():
         if (trials.TRIALS / f"{name}.json").exists():
             rows, _ = trials.trial(name)
             assert rows and all("model" in r for r in rows)
+
+
+def test_roofline_reads_the_ceiling_at_the_steps_precision(tmp_path):
+    # a file of the fp32 ceiling (a CPU without bf16) and one of 2026-12-06 (bf16 only)
+    step = {"gflops": 47.0, "of_gemm": 0.62}
+    new = {
+        "model": "m",
+        "adversarial": step,
+        "clean": step,
+        "precision": "fp32",
+        "gemm_gflops": 76.0,
+    }
+    _trial(tmp_path, "roofline-cpu", [new])
+    rows, _ = trials.trial("roofline-cpu", tmp_path)
+    assert rows[0]["ceiling: GFLOP/s"] == 76.0 and rows[0]["precision"] == "fp32"
+    old = {"model": "m", "adversarial": step, "clean": step, "gemm_bf16_gflops": 204.0}
+    _trial(tmp_path, "roofline-cpu", [old])
+    rows, _ = trials.trial("roofline-cpu", tmp_path)
+    assert rows[0]["ceiling: GFLOP/s"] == 204.0 and rows[0]["precision"] == "bf16"

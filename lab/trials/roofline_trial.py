@@ -14,8 +14,10 @@ attack, batch, optimizer and precision):
   not counted: it is not what the CPU's peak measures);
 - the seconds of one step, the median over interleaved rounds of a training
   epoch of random images (:func:`lib.bench.measure.interleaved`);
-- the ceiling: the FLOP rate of a large bf16 matrix multiply (``--gemm``
-  square, the best of several calls) on the same threads.
+- the ceiling: the FLOP rate of a large matrix multiply (``--gemm`` square,
+  the best of several calls) on the same threads, at the precision the
+  recipe runs at on this CPU (``precision="auto"``: bf16 on a CPU with AVX-512
+  BF16 or AMX, fp32 elsewhere).
 
 The FLOP rate of a step over the ceiling says how much is left to gain
 without doing less arithmetic. ``--threads 1`` (the default) is what a
@@ -40,10 +42,10 @@ from lib.bench.settings import CPU_DATASET, MODELS
 from lib.experiments import profiles
 
 
-def gemm_flops_per_s(n: int, calls: int = 5) -> float:
-    """FLOP/s of the best of ``calls`` bf16 ``n x n`` matrix multiplies."""
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
+def gemm_flops_per_s(n: int, dtype: torch.dtype, calls: int = 5) -> float:
+    """FLOP/s of the best of ``calls`` ``n x n`` matrix multiplies in ``dtype``."""
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)  # warm the library's kernels
     best = float("inf")
     for _ in range(calls):
@@ -87,7 +89,9 @@ def trial(name: str, steps: int, rounds: int, gemm: int) -> dict:
     timing = measure.interleaved(
         {mix: epoch(mix, data) for mix in flops}, torch.device("cpu"), rounds
     )
-    ceiling = gemm_flops_per_s(gemm)
+    precision = runtime.resolve_precision("auto", "cpu")  # what the recipe's step ran at
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    ceiling = gemm_flops_per_s(gemm, dtype)
     row = {
         "model": name,
         "dataset": dataset,
@@ -96,7 +100,8 @@ def trial(name: str, steps: int, rounds: int, gemm: int) -> dict:
         "training_attack": attack.describe(),
         "steps_per_epoch": steps,
         "gemm_n": gemm,
-        "gemm_bf16_gflops": ceiling / 1e9,
+        "precision": precision,
+        "gemm_gflops": ceiling / 1e9,
     }
     for mix, total in flops.items():
         seconds = timing[mix]["seconds"] / steps

@@ -86,14 +86,16 @@ def user_cnn_caption(trial: dict) -> str:
 
 
 def roofline_rows(trial: dict) -> list[dict]:
-    """GFLOP/s of a cpu-recipe training step, and its share of the bf16 GEMM ceiling."""
+    """GFLOP/s of a cpu-recipe training step, and its share of the GEMM ceiling at the
+    step's own precision (files before 2026-12-08 measured bf16 only: ``gemm_bf16_gflops``)."""
     return [
         {
             "model": r["model"],
             "adversarial step: GFLOP/s": r["adversarial"]["gflops"],
             "adversarial step / ceiling": r["adversarial"]["of_gemm"],
             "standard step / ceiling": r["clean"]["of_gemm"],
-            "ceiling: GFLOP/s": r["gemm_bf16_gflops"],
+            "ceiling: GFLOP/s": r.get("gemm_gflops", r.get("gemm_bf16_gflops")),
+            "precision": r.get("precision", "bf16"),
         }
         for r in trial["rows"]
     ]

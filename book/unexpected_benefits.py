@@ -239,8 +239,10 @@ examples["cifar10"] = show_large_eps("cifar10")
 # model's perturbation, and under the standard model's examples (which the
 # paper says look like the image with noise). A judge that fails either one
 # reacts to the perturbation, not to the look: its row is inconclusive, for
-# or against. A judge that passes is still a proxy for the eye, so a row is
-# at most qualitatively reproduced.
+# or against. A judge that passes is still a proxy for the eye, so it can
+# confirm a row only as qualitatively reproduced. It can refute one: if it
+# sees the new class less often in the robust model's examples than in the
+# standard model's, beyond the noise, the row is not reproduced.
 
 # %%
 pixel = bj.pixel_judges(profile, seed, device)
@@ -379,9 +381,10 @@ else:
 #
 # Each claim's rows (per data set, or data set and norm) from the rules of
 # `lib.verdicts` and `lib.benefits`, combined so that the weakest row wins.
-# In B2 and B3 only judges that passed their negative controls count, and
-# then at most as qualitatively reproduced, because a judge is a proxy for
-# the eye.
+# In B2 and B3 only judges that passed their negative controls count. Such a
+# judge confirms at most as qualitatively reproduced, because it is a proxy
+# for the eye, and it refutes where the robust model's examples fare worse
+# than the standard model's beyond the noise.
 
 # %%
 rows = bf.reproduction_rows(

@@ -255,7 +255,8 @@ def show_trial(name: str) -> None:
     rows, text = trials.trial(name)
     display(Markdown(text))
     if rows:
-        display(pd.DataFrame(rows).set_index("model").style.format("{:.2f}"))
+        # two decimals for the measurements; text columns (a precision) as they are
+        display(pd.DataFrame(rows).set_index("model").style.format(precision=2))
     glue_all(trials.trial_glued(name, rows))
 
 

@@ -159,7 +159,7 @@ def test_statements_quote_the_tables(claim_id, numbers):
     assert all(n in statement for n in numbers), (claim_id, statement)
 
 
-def test_lib_claims_is_lib_paper_claims():
+def test_lib_paper_reexports_its_claims_ledger():
     from lib.paper import claims
 
     assert claims.ALL is paper.ALL and claims.Claim is paper.Claim

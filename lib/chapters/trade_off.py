@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from lib import chapter, data, verdicts
+from lib import chapter, data
 from lib.chapters import trade_off_trades as x3
 from lib.chapters.trade_off_separation import (
     ABSENT,
@@ -254,12 +254,6 @@ def separation_figure(results: dict):
     return fig
 
 
-def _verdict(judged: verdicts.Judgement) -> dict:
-    """A row's verdict, reason and (an inconclusive row's) kind, from its judgement."""
-    row = judged.row("", "", "")
-    return {k: row[k] for k in ("verdict", "reason", "why_inconclusive") if k in row}
-
-
 def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> list[dict]:
     """The rows X1 (one per data set), X2, X3 (one per data set) and X4 (``x4``:
     :func:`x4_row`'s row) from the sections' results."""
@@ -273,43 +267,40 @@ def reproduction_rows(results: dict, dsep, x3_by_ds: dict, x4: dict, betas) -> l
         tt_v, _, tt_what_ds = x1_minimum(name, res, "train-train")
         pub = PUBLISHED[name]
         rows.append(
-            {
-                "claim": "X1",
-                "paper": f"train-train / test-train: {SHORT[name]} {pub[0]:.3f} / {pub[1]:.3f} "
+            x1[name].row(
+                "X1",
+                f"train-train / test-train: {SHORT[name]} {pub[0]:.3f} / {pub[1]:.3f} "
                 f"(slides), both > 2 eps = {2 * PAPER_EPS[name]:.3f}",
-                "ours": f"{SHORT[name]} train-train {tt_v:.3f} ({tt_what_ds}); test-train "
+                f"{SHORT[name]} train-train {tt_v:.3f} ({tt_what_ds}); test-train "
                 + (f"{te_v:.3f} ({te_what})" if not math.isnan(te_v) else te_what),
-            }
-            | _verdict(x1[name])
+            )
         )
     nc = m["nc"]
     rows.append(
-        {
-            "claim": "X2",
-            "paper": "on separated data an accurate and robust classifier exists; "
+        x2.row(
+            "X2",
+            "on separated data an accurate and robust classifier exists; "
             "D is not separated (a check of the theorem's premises)",
             # On its own training points the nearest-class classifier has d_same = 0, so each
             # is certified at every eps below half its distance to the other classes: all of
             # them at the paper's eps when the train-train separation exceeds 2 eps. Test
             # points are not the premise: their numbers are described, not judged.
-            "ours": f"MNIST train-train separation {tt:.3f} ({tt_what}) against 2 x 0.3; "
+            f"MNIST train-train separation {tt:.3f} ({tt_what}) against 2 x 0.3; "
             f"D separation {dsep.population} < 2 eps; not judged, test data: 1-NN "
             f"{nc.std_acc:.1%} accurate, {nc.certified_acc(0.3):.1%} certified at 0.3 "
             f"({len(nc.d_other):,} test points)",
-        }
-        | _verdict(x2)
+        )
     )
     rows += [
-        {
-            "claim": "X3",
-            "paper": "larger beta: more robust, less accurate",
-            "ours": "; ".join(
+        judged.row(
+            "X3",
+            "larger beta: more robust, less accurate",
+            "; ".join(
                 f"beta {b:g}: {sd:.1%} / {a:.1%}"
                 for b, sd, a in zip(betas, stds, advs, strict=True)
             )
             + f" (std / strong robust at {chapter.eps_label(ds, x3.TRADES_EPS[ds])}, {ds})",
-        }
-        | _verdict(judged)
+        )
         for ds, (judged, stds, advs) in x3_by_ds.items()
     ]
     rows.append(x4)
